@@ -1,0 +1,13 @@
+//! Jisr gateway: the axum service between national identity providers and agencies.
+//!
+//! - [`config`]: loading and cross-checking the configuration directory (country profiles,
+//!   policy) into typed values, once, at start.
+//!
+//! Planned modules (see `shared/DESIGN.md`): `upstream/` (Relying Party toward each national
+//! IdP: discovery, JWKS cache, ID token validation), `provider/` (OpenID Provider toward
+//! agencies), `exchange/` (RFC 8693 token exchange), `pages/` (citizen-facing HTML), `ops/`
+//! (metrics, audit, health, admin), `http/` (router, middleware, error mapping).
+//! Claim-mapping rules never live here: they are data for `jisr-mapping`.
+#![forbid(unsafe_code)]
+
+pub mod config;

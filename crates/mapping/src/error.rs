@@ -1,0 +1,124 @@
+//! Error types of the mapping core. Messages name attributes, claims and rules, never values.
+
+use thiserror::Error;
+
+use crate::claims::SharedClaim;
+use crate::country::CountryCode;
+use crate::loa::Loa;
+
+/// A value that does not parse into one of the core types. Carries no input text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ValueError {
+    #[error("not an ISO 3166-1 alpha-2 or alpha-3 country code")]
+    UnknownCountry,
+    #[error("not a level of assurance (low, substantial, high or urn:jisr:loa:…)")]
+    UnknownLoa,
+    #[error("not a person identifier of the form ORIGIN/DESTINATION/value")]
+    BadPersonIdentifier,
+    #[error("the person identifier's origin is not the authenticating country")]
+    IdentifierOriginMismatch,
+}
+
+/// Why a single attribute value was refused. Carries no input text.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ValueProblem {
+    #[error("is not a string")]
+    NotAString,
+    #[error("is not a string or a list of strings")]
+    NotAStringOrList,
+    #[error("is empty after removing control, bidi and zero-width characters")]
+    EmptyAfterCleaning,
+    #[error("is longer than {max} characters")]
+    TooLong { max: usize },
+    #[error("has no part `{part}` after splitting on `{separator}`")]
+    NoSuchPart {
+        part: &'static str,
+        separator: String,
+    },
+    #[error("does not match the date format `{format}`")]
+    BadDateFormat { format: String },
+    #[error("does not exist in the {calendar} calendar")]
+    NoSuchDate { calendar: &'static str },
+    #[error("is outside the supported range of the {calendar} calendar")]
+    DateOutOfRange { calendar: &'static str },
+    #[error("does not match the identifier pattern of the profile")]
+    PatternMismatch,
+    #[error("fails the `{checksum}` checksum")]
+    ChecksumFailed { checksum: &'static str },
+    #[error("is not in the profile's value table")]
+    NotInTable,
+    #[error("is not an ISO 3166-1 country code")]
+    NotACountry,
+}
+
+/// Why a mapping was refused. Names the attribute and the rule that failed, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MappingError {
+    #[error("the national claims must be a JSON object with `id_token` and/or `userinfo` objects")]
+    ClaimsShape,
+    #[error("profile for {profile} cannot map claims authenticated by {authenticated}")]
+    WrongProfile {
+        profile: CountryCode,
+        authenticated: CountryCode,
+    },
+    #[error(
+        "minimum data set attribute `{attribute}` is missing: claim `{claim}` ({source_name}) is absent"
+    )]
+    Missing {
+        attribute: SharedClaim,
+        claim: String,
+        source_name: &'static str,
+    },
+    #[error("attribute `{attribute}` from claim `{claim}` {problem}")]
+    Invalid {
+        attribute: SharedClaim,
+        claim: String,
+        problem: ValueProblem,
+    },
+    #[error("acr value `{acr}` is not in the {country} profile's LoA table")]
+    UnknownAcr { country: CountryCode, acr: String },
+    #[error("no level of assurance can be derived: no known acr, amr or LoA claim for {country}")]
+    NoLoa { country: CountryCode },
+    #[error("level of assurance {actual} is below the minimum {required} of policy rule {rule}")]
+    LoaTooLow {
+        actual: Loa,
+        required: Loa,
+        rule: String,
+    },
+    #[error("no policy rule allows releasing identities from {origin} to {destination}")]
+    PairRefused {
+        origin: CountryCode,
+        destination: CountryCode,
+    },
+    #[error("authentication time is not a valid timestamp")]
+    AuthTime,
+    #[error("agency sector must be non-empty for pairwise identifiers (policy rule {rule})")]
+    MissingSector { rule: String },
+}
+
+impl MappingError {
+    /// The OAuth/OIDC error code the gateway sends for this refusal.
+    pub fn oauth_error(&self) -> &'static str {
+        match self {
+            MappingError::LoaTooLow { .. }
+            | MappingError::NoLoa { .. }
+            | MappingError::UnknownAcr { .. } => "unmet_authentication_requirements",
+            MappingError::PairRefused { .. } => "access_denied",
+            _ => "invalid_request",
+        }
+    }
+}
+
+/// One problem found in configuration, printed as `file: key: problem`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub file: String,
+    pub key: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.key, self.problem)
+    }
+}
