@@ -1,1 +1,259 @@
-fn main() {}
+//! `jisr`: the one binary. Argument handling only; the work happens in the library crates.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use jisr_gateway::config::{MappingConfig, load_policy, load_profile};
+use jisr_mapping::{
+    AuthContext, ConfigProblem, CountryCode, Destination, Gcc, NationalClaims, PairwiseKey,
+    map_claims,
+};
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(
+    name = "jisr",
+    version,
+    about = "Jisr cross-border digital identity gateway"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate every country profile and the policy against each other.
+    ///
+    /// Prints each problem as `file: key: problem` and exits 1 if there is any.
+    CheckConfig {
+        /// The config directory (with countries/ and policy.toml), or one profile or policy file.
+        #[arg(long, default_value = "config", env = "JISR_CONFIG")]
+        config: PathBuf,
+    },
+    /// Dry-run a mapping: national claims in, shared assertion JSON out (exit 2 on refusal).
+    Map {
+        /// The authenticating country (alpha-2 or alpha-3).
+        #[arg(long)]
+        country: String,
+        /// JSON file: {"id_token": {…}, "userinfo": {…}} with the national IdP's verified claims.
+        #[arg(long)]
+        claims: PathBuf,
+        /// The agency's country; defaults to the first GCC state other than the origin.
+        #[arg(long)]
+        destination: Option<String>,
+        /// The agency's sector, for pairwise identifiers.
+        #[arg(long, default_value = "demo")]
+        sector: String,
+        /// The national acr value; defaults to the ID token's `acr` claim.
+        #[arg(long)]
+        acr: Option<String>,
+        /// The config directory.
+        #[arg(long, default_value = "config", env = "JISR_CONFIG")]
+        config: PathBuf,
+        /// File with the pairwise key (at least 32 bytes). Without it a random key is used
+        /// and pseudonyms differ on every run.
+        #[arg(long, env = "JISR_PAIRWISE_KEY_FILE")]
+        pairwise_key_file: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Map {
+            country,
+            claims,
+            destination,
+            sector,
+            acr,
+            config,
+            pairwise_key_file,
+        } => match run_map(MapArgs {
+            country,
+            claims,
+            destination,
+            sector,
+            acr,
+            config,
+            pairwise_key_file,
+        }) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn check_config(path: &Path) -> ExitCode {
+    let result: Result<String, Vec<ConfigProblem>> = if path.is_dir() {
+        MappingConfig::load_dir(path).map(|cfg| {
+            let countries: Vec<&str> = cfg
+                .profiles
+                .iter()
+                .map(|(_, p)| p.country.as_str())
+                .collect();
+            format!(
+                "ok: {} country profiles ({}), policy with {} rules",
+                countries.len(),
+                countries.join(", "),
+                cfg.policy.rules().len()
+            )
+        })
+    } else if path.file_name().is_some_and(|n| n == "policy.toml") {
+        load_policy(path)
+            .map(|p| format!("ok: policy with {} rules", p.rules().len()))
+            .map_err(|p| vec![p])
+    } else {
+        load_profile(path)
+            .map(|p| format!("ok: country profile for {}", p.country))
+            .map_err(|p| vec![p])
+    };
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            eprintln!("{} problem(s) found", problems.len());
+            ExitCode::from(1)
+        }
+    }
+}
+
+struct MapArgs {
+    country: String,
+    claims: PathBuf,
+    destination: Option<String>,
+    sector: String,
+    acr: Option<String>,
+    config: PathBuf,
+    pairwise_key_file: Option<PathBuf>,
+}
+
+fn run_map(args: MapArgs) -> Result<String, String> {
+    let country = parse_country("--country", &args.country)?;
+    let destination = match &args.destination {
+        Some(d) => parse_country("--destination", d)?,
+        None => Gcc::ALL
+            .into_iter()
+            .map(Gcc::code)
+            .find(|c| *c != country)
+            .expect("six GCC states"),
+    };
+    let config = MappingConfig::load_dir(&args.config).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        format!(
+            "configuration is invalid (run `jisr check-config`):\n{}",
+            lines.join("\n")
+        )
+    })?;
+    let profile = config.profile(country).ok_or_else(|| {
+        format!(
+            "no country profile for {country} in {}",
+            args.config.display()
+        )
+    })?;
+
+    let text = std::fs::read_to_string(&args.claims)
+        .map_err(|e| format!("cannot read claims file {}: {e}", args.claims.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("claims file {} is not JSON: {e}", args.claims.display()))?;
+    let claims = NationalClaims::from_value(value).map_err(|e| e.to_string())?;
+
+    let id_token = claims.id_token.as_ref();
+    let id_str = |k: &str| {
+        id_token
+            .and_then(|t| t.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let ctx = AuthContext {
+        issuer: id_str("iss").unwrap_or_else(|| format!("urn:jisr:dry-run:{country}")),
+        acr: args.acr.or_else(|| id_str("acr")),
+        amr: id_token
+            .and_then(|t| t.get("amr"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        auth_time: id_token
+            .and_then(|t| t.get("auth_time").or_else(|| t.get("iat")))
+            .and_then(Value::as_i64)
+            .unwrap_or_else(now),
+    };
+    let key = pairwise_key(args.pairwise_key_file.as_deref())?;
+    let dest = Destination {
+        country: destination,
+        sector: args.sector,
+    };
+    let mapped = map_claims(profile, &config.policy, &claims, &ctx, &dest, &key)
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "rule {}: consent {}; released: {}",
+        mapped.rule,
+        if mapped.consent_required {
+            "required"
+        } else {
+            "not required"
+        },
+        mapped
+            .released
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    serde_json::to_string_pretty(&mapped.assertion).map_err(|e| e.to_string())
+}
+
+fn parse_country(flag: &str, value: &str) -> Result<CountryCode, String> {
+    value.parse().map_err(|e| {
+        format!(
+            "{flag}: `{}` {e}",
+            value.chars().take(8).collect::<String>()
+        )
+    })
+}
+
+fn pairwise_key(file: Option<&Path>) -> Result<PairwiseKey, String> {
+    match file {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| format!("cannot read pairwise key {}: {e}", path.display()))?;
+            PairwiseKey::new(bytes).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        None => {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| format!("no randomness for a pairwise key: {e}"))?;
+            eprintln!(
+                "note: no --pairwise-key-file; using a random key, so pseudonyms change on every run"
+            );
+            PairwiseKey::new(bytes.to_vec())
+        }
+    }
+}
+
+/// The CLI owns the clock for dry runs without an `auth_time`.
+#[allow(clippy::disallowed_methods)]
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -34,7 +34,11 @@ impl MappingConfig {
         };
         files.sort();
         if files.is_empty() && problems.is_empty() {
-            problems.push(problem(&countries, "(directory)", "no country profiles (*.toml) found"));
+            problems.push(problem(
+                &countries,
+                "(directory)",
+                "no country profiles (*.toml) found",
+            ));
         }
         let mut profiles = Vec::new();
         for file in files {
@@ -51,7 +55,9 @@ impl MappingConfig {
                 None
             }
         };
-        if let Some(policy) = &policy {
+        // Cross-checks need every file: with one missing they would report its absence
+        // rather than the real problem, so they wait until each file loads.
+        if let Some(policy) = policy.as_ref().filter(|_| problems.is_empty()) {
             problems.extend(cross_check(&profiles, &policy_file, policy));
         }
         match policy {
@@ -66,11 +72,18 @@ impl MappingConfig {
 
     /// The profile of one country.
     pub fn profile(&self, country: CountryCode) -> Option<&CountryProfile> {
-        self.profiles.iter().map(|(_, p)| p).find(|p| p.country == country)
+        self.profiles
+            .iter()
+            .map(|(_, p)| p)
+            .find(|p| p.country == country)
     }
 }
 
-fn cross_check(profiles: &[(PathBuf, CountryProfile)], policy_file: &Path, policy: &Policy) -> Vec<ConfigProblem> {
+fn cross_check(
+    profiles: &[(PathBuf, CountryProfile)],
+    policy_file: &Path,
+    policy: &Policy,
+) -> Vec<ConfigProblem> {
     let names: Vec<String> = profiles.iter().map(|(f, _)| display(f)).collect();
     let files: Vec<ProfileFile<'_>> = profiles
         .iter()
@@ -136,7 +149,11 @@ mod tests {
     #[test]
     fn shipped_config_loads_clean() {
         let cfg = MappingConfig::load_dir(&repo_config()).unwrap_or_else(|p| panic!("{p:#?}"));
-        let mut countries: Vec<&str> = cfg.profiles.iter().map(|(_, p)| p.country.as_str()).collect();
+        let mut countries: Vec<&str> = cfg
+            .profiles
+            .iter()
+            .map(|(_, p)| p.country.as_str())
+            .collect();
         countries.sort();
         assert_eq!(countries, ["AE", "BH", "KW", "OM", "QA", "SA"]);
     }
@@ -145,13 +162,25 @@ mod tests {
     fn every_problem_is_reported_at_once() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("countries")).unwrap();
-        fs::write(dir.path().join("countries/xx.toml"), "country = \"SA\"\ncolour = 1\n").unwrap();
+        fs::write(
+            dir.path().join("countries/xx.toml"),
+            "country = \"SA\"\ncolour = 1\n",
+        )
+        .unwrap();
         fs::write(dir.path().join("countries/yy.toml"), [0xff, 0xfe]).unwrap();
         let problems = MappingConfig::load_dir(dir.path()).unwrap_err();
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(lines.len(), 3, "{lines:#?}");
         assert!(lines[0].ends_with("xx.toml: colour: unknown field `colour`, expected one of `country`, `idp_name`, `source`, `idp`, `identifier`, `given_name`, `family_name`, `birthdate`, `gender`, `nationalities`, `place_of_birth`, `loa`"), "{}", lines[0]);
-        assert!(lines[1].ends_with("yy.toml: (file): not valid UTF-8"), "{}", lines[1]);
-        assert!(lines[2].ends_with("policy.toml: (file): not found"), "{}", lines[2]);
+        assert!(
+            lines[1].ends_with("yy.toml: (file): not valid UTF-8"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].ends_with("policy.toml: (file): not found"),
+            "{}",
+            lines[2]
+        );
     }
 }

@@ -1,0 +1,347 @@
+//! The `jisr` binary, run as an operator would.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn jisr() -> Command {
+    let mut cmd = Command::cargo_bin("jisr").unwrap();
+    cmd.current_dir(root())
+        .env_remove("JISR_CONFIG")
+        .env_remove("JISR_PAIRWISE_KEY_FILE");
+    cmd
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A copy of the shipped config that a test may break.
+fn config_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("countries")).unwrap();
+    for entry in fs::read_dir(root().join("config/countries")).unwrap() {
+        let p = entry.unwrap().path();
+        fs::copy(
+            &p,
+            dir.path().join("countries").join(p.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    fs::copy(
+        root().join("config/policy.toml"),
+        dir.path().join("policy.toml"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn check_config_accepts_the_shipped_config() {
+    let out = jisr().args(["check-config"]).output().unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "ok: 6 country profiles (AE, BH, KW, OM, QA, SA), policy with 5 rules"
+    );
+}
+
+#[test]
+fn check_config_reports_each_problem_as_file_key_problem() {
+    let dir = config_copy();
+    let d = dir.path();
+    // Unknown key in a profile.
+    let sa = fs::read_to_string(d.join("countries/sa.toml")).unwrap();
+    fs::write(
+        d.join("countries/sa.toml"),
+        sa.replace("[birthdate]", "[birthdate]\nformat_hint = 1"),
+    )
+    .unwrap();
+    // Malformed TOML.
+    fs::write(
+        d.join("countries/zz.toml"),
+        "country = \"QA\"\n[identifier\n",
+    )
+    .unwrap();
+
+    let out = jisr()
+        .args(["check-config", "--config"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let sa_file = d.join("countries/sa.toml").display().to_string();
+    let zz_file = d.join("countries/zz.toml").display().to_string();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "{sa_file}: birthdate.format_hint: unknown field `format_hint`, expected one of `claim`, `from`, `format`, `calendar`"
+        )
+    );
+    assert_eq!(
+        lines[1],
+        format!("{zz_file}: line 2: unclosed table, expected `]`")
+    );
+    assert!(stderr(&out).contains("2 problem(s) found"));
+}
+
+#[test]
+fn check_config_cross_checks_policy_against_profiles() {
+    let dir = config_copy();
+    let d = dir.path();
+    // A policy naming a claim the origin's profile does not produce (QA has no gender), an
+    // origin without a profile, and a destination outside the GCC.
+    let policy = fs::read_to_string(d.join("policy.toml")).unwrap();
+    fs::write(
+        d.join("policy.toml"),
+        format!(
+            "{policy}\n[[rule]]\norigin = \"QA\"\ndestination = \"OM\"\nmin_loa = \"high\"\nidentifier = \"pairwise\"\nconsent = true\nrelease = [\"gender\"]\n\
+             \n[[rule]]\norigin = \"FR\"\ndestination = \"EG\"\nallow = false\n"
+        ),
+    )
+    .unwrap();
+    let out = jisr()
+        .args(["check-config", "--config"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let policy_file = d.join("policy.toml").display().to_string();
+    let qa_file = d.join("countries/qa.toml").display().to_string();
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{policy_file}: rule[5].release[0]: rule QA→OM releases `gender` but the QA profile ({qa_file}) does not produce it\n\
+             {policy_file}: rule[6].origin: rule FR→EG: no country profile for FR\n\
+             {policy_file}: rule[6].destination: rule FR→EG: EG is not a GCC member state\n"
+        )
+    );
+}
+
+#[test]
+fn check_config_on_single_files() {
+    let out = jisr()
+        .args(["check-config", "--config", "config/countries/ae.toml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).trim(), "ok: country profile for AE");
+    let out = jisr()
+        .args(["check-config", "--config", "config/policy.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out).trim(), "ok: policy with 5 rules");
+    let out = jisr()
+        .args(["check-config", "--config", "no/such/file.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out).trim(), "no/such/file.toml: (file): not found");
+}
+
+#[test]
+fn check_config_rejects_a_bad_regex_and_checksum_name() {
+    let dir = config_copy();
+    let d = dir.path();
+    let ae = fs::read_to_string(d.join("countries/ae.toml")).unwrap();
+    fs::write(
+        d.join("countries/ae.toml"),
+        ae.replace("checksum = \"luhn\"", "checksum = \"verhoeff\""),
+    )
+    .unwrap();
+    let om = fs::read_to_string(d.join("countries/om.toml")).unwrap();
+    fs::write(
+        d.join("countries/om.toml"),
+        om.replace("'^[0-9]{8,9}$'", "'^[0-9]{8,9$'"),
+    )
+    .unwrap();
+    let out = jisr()
+        .args(["check-config", "--config"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("ae.toml: identifier.checksum: unknown variant `verhoeff`, expected `luhn`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("om.toml: identifier.pattern: invalid regex"),
+        "{text}"
+    );
+}
+
+#[test]
+fn map_prints_the_assertion() {
+    let key = tempfile::NamedTempFile::new().unwrap();
+    fs::write(key.path(), [5u8; 32]).unwrap();
+    let run = || {
+        jisr()
+            .args([
+                "map",
+                "--country",
+                "KWT",
+                "--claims",
+                "docs/examples/kw-claims.json",
+                "--destination",
+                "om",
+                "--sector",
+                "om:health",
+            ])
+            .arg("--pairwise-key-file")
+            .arg(key.path())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["origin_country"], "KW");
+    assert_eq!(v["destination_country"], "OM");
+    assert_eq!(v["acr"], "urn:jisr:loa:high");
+    assert_eq!(v["verified_claims"]["claims"]["birthdate"], "1990-01-01");
+    assert_eq!(v["verified_claims"]["claims"]["given_name#ar"], "يوسف");
+    let sub = v["sub"].as_str().unwrap();
+    assert!(
+        sub.starts_with("KW/OM/") && !sub.contains("290010112345"),
+        "{sub}"
+    );
+    // Same key, same sector: same pseudonym.
+    let again: Value = serde_json::from_str(&stdout(&run())).unwrap();
+    assert_eq!(again["sub"], v["sub"]);
+    assert!(stderr(&out).contains("rule *→*: consent required"));
+}
+
+#[test]
+fn map_refusals_exit_2_with_a_clear_error() {
+    let out = jisr()
+        .args([
+            "map",
+            "--country",
+            "QA",
+            "--claims",
+            "docs/examples/qa-claims.json",
+            "--destination",
+            "KW",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("error: no policy rule allows releasing identities from QA to KW"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+
+    let out = jisr()
+        .args([
+            "map",
+            "--country",
+            "SA",
+            "--claims",
+            "docs/examples/sa-claims.json",
+            "--destination",
+            "BH",
+            "--acr",
+            "urn:sa:sso:loa:2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "error: level of assurance substantial is below the minimum high of policy rule SA→BH"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    fs::write(bad.path(), "{\"userinfo\": ").unwrap();
+    let out = jisr()
+        .args(["map", "--country", "AE", "--claims"])
+        .arg(bad.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is not JSON"), "{}", stderr(&out));
+
+    let out = jisr()
+        .args([
+            "map",
+            "--country",
+            "XX",
+            "--claims",
+            "docs/examples/sa-claims.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--country: `XX` not an ISO 3166-1"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = jisr()
+        .args([
+            "map",
+            "--country",
+            "FR",
+            "--claims",
+            "docs/examples/sa-claims.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no country profile for FR"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn map_errors_never_echo_personal_data() {
+    let canary = "1098765430"; // a Saudi-shaped id failing Luhn
+    let mut v: Value = serde_json::from_str(
+        &fs::read_to_string(root().join("docs/examples/sa-claims.json")).unwrap(),
+    )
+    .unwrap();
+    v["id_token"]["national_id"] = Value::from(canary);
+    v["id_token"]["given_name#en"] = Value::from("CanaryGivenName");
+    let f = tempfile::NamedTempFile::new().unwrap();
+    fs::write(f.path(), v.to_string()).unwrap();
+    let out = jisr()
+        .args(["map", "--country", "SA", "--destination", "BH", "--claims"])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        all.contains(
+            "attribute `person_identifier` from claim `national_id` fails the `luhn` checksum"
+        ),
+        "{all}"
+    );
+    assert!(
+        !all.contains(canary) && !all.contains("CanaryGivenName"),
+        "{all}"
+    );
+}
