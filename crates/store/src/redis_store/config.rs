@@ -1,0 +1,193 @@
+//! `RedisConfig` and its validation, shared by `RedisStore` and `jisr check-config`.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::StoreError;
+
+/// Default per-operation timeout: long enough for a healthy Redis across a zone, short enough
+/// that a citizen sees a 503 quickly instead of a hung page when Redis is down.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Longest accepted per-operation timeout.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default key prefix, so Jisr can share a Redis with other applications.
+pub const DEFAULT_PREFIX: &str = "jisr:";
+
+/// Length of the AEAD key for values at rest (AES-256-GCM).
+pub const ENCRYPTION_KEY_LEN: usize = 32;
+
+/// Where and how to reach Redis; build once at start-up from the gateway config.
+#[derive(Clone)]
+pub struct RedisConfig {
+    /// `redis://` or `rediss://` (TLS through rustls) URL, optionally with credentials and db.
+    pub url: String,
+    /// Prepended to every key; also part of the associated data that binds a value to its key.
+    pub prefix: String,
+    /// Bound on every operation, including waiting for a (re)connection.
+    pub timeout: Duration,
+    /// Key that encrypts every value at rest.
+    pub encryption_key: EncryptionKey,
+}
+
+impl RedisConfig {
+    /// A config with the default prefix and timeout.
+    pub fn new(url: impl Into<String>, encryption_key: EncryptionKey) -> Self {
+        Self {
+            url: url.into(),
+            prefix: DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            encryption_key,
+        }
+    }
+
+    /// Checks the URL scheme and the timeout range (the key is valid by construction).
+    pub fn validate(&self) -> Result<(), StoreError> {
+        validate_url(&self.url).map_err(|reason| StoreError::Config { reason })?;
+        if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
+            return Err(StoreError::Config {
+                reason: format!("timeout must be between 1 ms and {MAX_TIMEOUT:?}"),
+            });
+        }
+        if self.prefix.len() > 128 {
+            return Err(StoreError::Config {
+                reason: "prefix must be at most 128 bytes".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &redact_url(&self.url))
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("encryption_key", &self.encryption_key)
+            .finish()
+    }
+}
+
+/// Checks that `url` is a Redis URL the store can use: `redis://` or `rediss://`, parseable.
+///
+/// Returns a human-readable reason (never echoing credentials) for `jisr check-config`.
+pub fn validate_url(url: &str) -> Result<(), String> {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("redis" | "rediss") => {}
+        _ => {
+            return Err("store URL must start with redis:// or rediss://".into());
+        }
+    }
+    redis::Client::open(url)
+        .map(|_| ())
+        .map_err(|e| format!("store URL is not a valid Redis URL ({})", e.category()))
+}
+
+/// Checks that raw key material is usable as [`EncryptionKey`], for `jisr check-config`.
+pub fn validate_encryption_key(bytes: &[u8]) -> Result<(), String> {
+    EncryptionKey::from_slice(bytes)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The URL with any password replaced, safe to log.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<invalid url>".into();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+/// A 32-byte AEAD key; its `Debug` never prints the bytes.
+#[derive(Clone)]
+pub struct EncryptionKey(pub(crate) [u8; ENCRYPTION_KEY_LEN]);
+
+impl EncryptionKey {
+    /// Wraps exactly 32 bytes of key material (decode base64/hex before calling).
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, StoreError> {
+        let key: [u8; ENCRYPTION_KEY_LEN] = bytes.try_into().map_err(|_| StoreError::Config {
+            reason: format!(
+                "encryption key must be exactly {ENCRYPTION_KEY_LEN} bytes, got {}",
+                bytes.len()
+            ),
+        })?;
+        Ok(Self(key))
+    }
+
+    /// A fresh random key, for tests and the single-process demo.
+    pub fn generate() -> Self {
+        let mut key = [0u8; ENCRYPTION_KEY_LEN];
+        aws_lc_rs::rand::fill(&mut key).expect("system random source available");
+        Self(key)
+    }
+}
+
+impl From<[u8; ENCRYPTION_KEY_LEN]> for EncryptionKey {
+    fn from(key: [u8; ENCRYPTION_KEY_LEN]) -> Self {
+        Self(key)
+    }
+}
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionKey(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(validate_url("redis://127.0.0.1:6379"), Ok(()));
+        assert_eq!(validate_url("redis://:pw@cache.internal:6380/2"), Ok(()));
+        assert_eq!(validate_url("rediss://cache.internal"), Ok(()));
+        assert_eq!(validate_url("REDIS://localhost"), Ok(()));
+        for bad in [
+            "http://localhost",
+            "redis+unix:///tmp/r.sock",
+            "localhost:6379",
+            "",
+        ] {
+            let err = validate_url(bad).unwrap_err();
+            assert!(err.contains("redis://"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(
+            redact_url("redis://user:secret@h:1/0"),
+            "redis://<redacted>@h:1/0"
+        );
+        assert_eq!(redact_url("redis://h:1"), "redis://h:1");
+        let config = RedisConfig::new("rediss://:hunter2@h", EncryptionKey::from([7; 32]));
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("7, 7"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn key_and_timeout() {
+        assert!(
+            validate_encryption_key(&[0; 31])
+                .unwrap_err()
+                .contains("32")
+        );
+        assert_eq!(validate_encryption_key(&[0; 32]), Ok(()));
+        let mut config = RedisConfig::new("redis://h", EncryptionKey::generate());
+        assert_eq!(config.validate(), Ok(()));
+        config.timeout = Duration::ZERO;
+        assert!(matches!(config.validate(), Err(StoreError::Config { .. })));
+    }
+}

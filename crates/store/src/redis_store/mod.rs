@@ -1,0 +1,357 @@
+//! `RedisStore`: the shared backend for multi-replica deployments.
+
+mod config;
+mod seal;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, ServerErrorKind, Value};
+
+pub use config::{
+    DEFAULT_PREFIX, DEFAULT_TIMEOUT, ENCRYPTION_KEY_LEN, EncryptionKey, MAX_TIMEOUT, RedisConfig,
+    validate_encryption_key, validate_url,
+};
+use seal::Sealer;
+
+use crate::limits::{check_key, check_ttl, check_value, ttl_millis};
+use crate::{Store, StoreError, StoreStats};
+
+/// Creates a counter with its expiry in one atomic step; re-arms a counter that lost its TTL
+/// so a rate-limit key can never become immortal.
+const INCR_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return n
+";
+
+/// After this many consecutive `Unavailable` results the connection manager is rebuilt, as a
+/// backstop for connection failures the manager does not treat as reconnectable.
+const REBUILD_AFTER_FAILURES: u64 = 3;
+/// Minimum spacing between two rebuilds, so an outage does not churn connection tasks.
+const REBUILD_INTERVAL: Duration = Duration::from_secs(2);
+
+/// A `Store` on Redis: atomic commands, bounded latency, values encrypted at rest.
+///
+/// Every operation is one round trip (GETDEL, SET NX PX, a cached Lua script for counters)
+/// bounded by the configured timeout, so an unreachable Redis yields
+/// [`StoreError::Unavailable`] quickly and the gateway fails closed. The connection is a
+/// reconnecting `ConnectionManager` created lazily: a store built while Redis is down starts
+/// working once Redis is back, without restarting the process. Values are sealed with
+/// AES-256-GCM bound to their full Redis key; rate-limit counters are stored in clear (they
+/// are integers with no personal data, and Redis must be able to increment them).
+pub struct RedisStore {
+    client: redis::Client,
+    manager: RwLock<ConnectionManager>,
+    prefix: String,
+    timeout: Duration,
+    sealer: Sealer,
+    incr_sha: String,
+    redacted_url: String,
+    operations: AtomicU64,
+    round_trips: AtomicU64,
+    bytes_written: AtomicU64,
+    consecutive_failures: AtomicU64,
+    last_rebuild: Mutex<Instant>,
+}
+
+impl RedisStore {
+    /// Builds the store without contacting Redis, so start-up does not depend on Redis.
+    ///
+    /// Fails only on invalid configuration, or when called outside a Tokio runtime (the
+    /// connection manager spawns its reconnect task there).
+    pub fn new(config: RedisConfig) -> Result<Self, StoreError> {
+        config.validate()?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::Config {
+                reason: "RedisStore must be created inside a Tokio runtime".into(),
+            });
+        }
+        let client = redis::Client::open(config.url.as_str()).map_err(|e| StoreError::Config {
+            reason: format!("invalid Redis URL ({})", e.category()),
+        })?;
+        let manager = build_manager(&client, config.timeout)?;
+        Ok(Self {
+            client,
+            manager: RwLock::new(manager),
+            prefix: config.prefix,
+            timeout: config.timeout,
+            sealer: Sealer::new(&config.encryption_key),
+            incr_sha: redis::Script::new(INCR_SCRIPT).get_hash().to_owned(),
+            redacted_url: config::redact_url(&config.url),
+            operations: AtomicU64::new(0),
+            round_trips: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            consecutive_failures: AtomicU64::new(0),
+            last_rebuild: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Builds the store and checks Redis answers, failing fast if it does not.
+    pub async fn connect(config: RedisConfig) -> Result<Self, StoreError> {
+        let store = Self::new(config)?;
+        store.health().await?;
+        Ok(store)
+    }
+
+    /// The key prefix in use.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Round trips sent to Redis so far (commands plus pipelines); see also [`Store::stats`].
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        let mut full = String::with_capacity(self.prefix.len() + key.len());
+        full.push_str(&self.prefix);
+        full.push_str(key);
+        full
+    }
+
+    fn connection(&self) -> ConnectionManager {
+        self.manager
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sends one command, bounded by the timeout, counting it as one round trip.
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.bytes_written
+            .fetch_add(cmd.get_packed_command().len() as u64, Ordering::Relaxed);
+        let mut conn = self.connection();
+        let outcome = tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut conn)).await;
+        let result = match outcome {
+            Err(_) => Err(StoreError::unavailable(format!(
+                "no answer from Redis within {:?}",
+                self.timeout
+            ))),
+            Ok(result) => result.map_err(map_error),
+        };
+        self.observe(&result);
+        result
+    }
+
+    /// Tracks consecutive outages and rebuilds the connection manager as a backstop.
+    fn observe<T>(&self, result: &Result<T, StoreError>) {
+        match result {
+            Err(StoreError::Unavailable { reason }) => {
+                let failures = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(url = %self.redacted_url, %reason, failures, "redis store unavailable");
+                if failures >= REBUILD_AFTER_FAILURES {
+                    self.maybe_rebuild();
+                }
+            }
+            _ => {
+                self.consecutive_failures.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn maybe_rebuild(&self) {
+        let mut last = self.last_rebuild.lock().unwrap_or_else(|e| e.into_inner());
+        if last.elapsed() < REBUILD_INTERVAL {
+            return;
+        }
+        *last = Instant::now();
+        if let Ok(manager) = build_manager(&self.client, self.timeout) {
+            *self.manager.write().unwrap_or_else(|e| e.into_inner()) = manager;
+            tracing::info!(url = %self.redacted_url, "rebuilt redis connection manager");
+        }
+    }
+
+    fn seal(&self, full_key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.sealer.seal(full_key, value)
+    }
+
+    fn open(&self, full_key: &str, sealed: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, StoreError> {
+        sealed.map(|s| self.sealer.open(full_key, &s)).transpose()
+    }
+
+    fn count_op(&self) {
+        self.operations.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn build_manager(
+    client: &redis::Client,
+    timeout: Duration,
+) -> Result<ConnectionManager, StoreError> {
+    // Few, quick retries inside one reconnect attempt: our own timeout bounds each operation,
+    // and the next operation after a failed attempt triggers a fresh one.
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(|e| {
+        StoreError::Config {
+            reason: format!("cannot create Redis connection manager ({})", e.category()),
+        }
+    })
+}
+
+/// Translates a Redis error without leaking its type: data errors are `Corrupt`, everything
+/// else (IO, auth, loading, OOM, read-only replica …) is `Unavailable` so the gateway fails
+/// closed with 503.
+fn map_error(e: RedisError) -> StoreError {
+    let detail = e.detail().unwrap_or_default();
+    let data_error = matches!(e.kind(), ErrorKind::UnexpectedReturnType | ErrorKind::Parse)
+        || e.code() == Some("WRONGTYPE")
+        || detail.contains("not an integer")
+        || detail.contains("overflow");
+    if data_error {
+        StoreError::corrupt(format!("Redis refused the value ({})", e.category()))
+    } else {
+        StoreError::unavailable(format!("Redis {}", e.category()))
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.redacted_url)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        check_key(key)?;
+        check_ttl(ttl)?;
+        check_value(value)?;
+        self.count_op();
+        let full = self.full_key(key);
+        let sealed = self.seal(&full, value)?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(&full).arg(sealed).arg("PX").arg(ttl_millis(ttl));
+        self.query::<()>(&cmd).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_key(key)?;
+        self.count_op();
+        let full = self.full_key(key);
+        let sealed = self
+            .query::<Option<Vec<u8>>>(redis::cmd("GET").arg(&full))
+            .await?;
+        self.open(&full, sealed)
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        check_key(key)?;
+        self.count_op();
+        let full = self.full_key(key);
+        // If the timeout fires after Redis executed GETDEL, the value is gone and the caller
+        // sees Unavailable: single-use items fail closed rather than risk a second use.
+        let sealed = self
+            .query::<Option<Vec<u8>>>(redis::cmd("GETDEL").arg(&full))
+            .await?;
+        self.open(&full, sealed)
+    }
+
+    async fn insert_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        check_key(key)?;
+        check_ttl(ttl)?;
+        check_value(value)?;
+        self.count_op();
+        let full = self.full_key(key);
+        let sealed = self.seal(&full, value)?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(&full)
+            .arg(sealed)
+            .arg("PX")
+            .arg(ttl_millis(ttl))
+            .arg("NX");
+        match self.query::<Value>(&cmd).await? {
+            Value::Nil => Ok(false),
+            Value::Okay => Ok(true),
+            Value::SimpleString(s) if s == "OK" => Ok(true),
+            _ => Err(StoreError::corrupt("unexpected reply to SET NX")),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        check_key(key)?;
+        self.count_op();
+        let removed = self
+            .query::<u64>(redis::cmd("DEL").arg(self.full_key(key)))
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
+        check_key(key)?;
+        check_ttl(ttl)?;
+        self.count_op();
+        let full = self.full_key(key);
+        let ms = ttl_millis(ttl);
+        let mut evalsha = redis::cmd("EVALSHA");
+        evalsha.arg(&self.incr_sha).arg(1).arg(&full).arg(ms);
+        // EVALSHA first (small request); the script is sent in full only when this Redis has
+        // not seen it yet, e.g. after a restart. That case costs a second round trip.
+        let first = {
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
+            self.bytes_written
+                .fetch_add(evalsha.get_packed_command().len() as u64, Ordering::Relaxed);
+            let mut conn = self.connection();
+            tokio::time::timeout(self.timeout, evalsha.query_async::<i64>(&mut conn)).await
+        };
+        let n = match first {
+            Ok(Err(e)) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                let mut eval = redis::cmd("EVAL");
+                eval.arg(INCR_SCRIPT).arg(1).arg(&full).arg(ms);
+                self.query::<i64>(&eval).await?
+            }
+            other => {
+                let result = match other {
+                    Err(_) => Err(StoreError::unavailable(format!(
+                        "no answer from Redis within {:?}",
+                        self.timeout
+                    ))),
+                    Ok(result) => result.map_err(map_error),
+                };
+                self.observe(&result);
+                result?
+            }
+        };
+        u64::try_from(n).map_err(|_| StoreError::corrupt("negative counter"))
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        self.count_op();
+        let pong = self.query::<String>(&redis::cmd("PING")).await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::unavailable("unexpected reply to PING"))
+        }
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            operations: self.operations.load(Ordering::Relaxed),
+            round_trips: self.round_trips.load(Ordering::Relaxed),
+            bytes_written: self.bytes_written.load(Ordering::Relaxed),
+        }
+    }
+}
