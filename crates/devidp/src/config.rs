@@ -1,0 +1,231 @@
+//! What one dev IdP is: its country, signing algorithm, registered clients and fault switches.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jisr_mapping::CountryCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The algorithm the IdP signs ID tokens with; its keys are generated at start to match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SigningAlg {
+    RS256,
+    PS256,
+    ES256,
+    EdDSA,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 4] = [
+        SigningAlg::RS256,
+        SigningAlg::PS256,
+        SigningAlg::ES256,
+        SigningAlg::EdDSA,
+    ];
+
+    /// The JWA name that goes in the JWS header and the discovery document.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::PS256 => "PS256",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::EdDSA => "EdDSA",
+        }
+    }
+
+    /// The jsonwebtoken algorithm used to sign and, in tests, to verify.
+    pub const fn jwt(self) -> jsonwebtoken::Algorithm {
+        match self {
+            SigningAlg::RS256 => jsonwebtoken::Algorithm::RS256,
+            SigningAlg::PS256 => jsonwebtoken::Algorithm::PS256,
+            SigningAlg::ES256 => jsonwebtoken::Algorithm::ES256,
+            SigningAlg::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+        }
+    }
+}
+
+impl fmt::Display for SigningAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SigningAlg {
+    type Err = String;
+    /// Accepts the JWA names, case-insensitively (`rs256`, `EdDSA` …).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SigningAlg::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown signing algorithm `{s}` (RS256, PS256, ES256, EdDSA)"))
+    }
+}
+
+/// One dev IdP: which country it plays and who may use it.
+#[derive(Clone, Debug)]
+pub struct DevIdpConfig {
+    /// Which country's claim shapes, acr values and citizens.
+    pub country: CountryCode,
+    pub alg: SigningAlg,
+    /// `None` => `http://{listener.local_addr()}`.
+    pub issuer: Option<String>,
+    pub clients: Vec<DevClient>,
+    /// The faults in force at start (default: none).
+    pub faults: Faults,
+    /// Whether `/admin/faults` exists.
+    pub admin: bool,
+}
+
+impl DevIdpConfig {
+    /// A config with no clients, no faults, admin off and the issuer taken from the socket.
+    pub fn new(country: CountryCode, alg: SigningAlg) -> Self {
+        DevIdpConfig {
+            country,
+            alg,
+            issuer: None,
+            clients: Vec::new(),
+            faults: Faults::default(),
+            admin: false,
+        }
+    }
+}
+
+/// A registered OAuth client of the IdP (the gateway, in practice).
+#[derive(Clone, Debug)]
+pub struct DevClient {
+    pub client_id: String,
+    pub auth: ClientAuth,
+    /// Exact redirect URIs; `:*` as the port (`http://127.0.0.1:*/callback/sa`) matches any
+    /// numeric port and nothing else, for the CLI demo whose gateway port varies.
+    pub redirect_uris: Vec<String>,
+}
+
+impl DevClient {
+    /// A `client_secret_basic` client.
+    pub fn secret_basic(client_id: &str, secret: &str, redirect_uris: &[&str]) -> Self {
+        DevClient {
+            client_id: client_id.to_owned(),
+            auth: ClientAuth::SecretBasic(secret.to_owned()),
+            redirect_uris: redirect_uris.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// Whether `candidate` is one of this client's redirect URIs (exact, or `:*` port).
+    pub fn allows_redirect(&self, candidate: &str) -> bool {
+        self.redirect_uris
+            .iter()
+            .any(|registered| redirect_matches(registered, candidate))
+    }
+}
+
+/// How a client authenticates at the token endpoint.
+#[derive(Clone, Debug)]
+pub enum ClientAuth {
+    /// `client_secret_basic` with this secret.
+    SecretBasic(String),
+    /// `private_key_jwt` (RFC 7523) verified with these public keys.
+    PrivateKeyJwt(jsonwebtoken::jwk::JwkSet),
+}
+
+fn redirect_matches(registered: &str, candidate: &str) -> bool {
+    match registered.split_once(":*/") {
+        None => registered == candidate,
+        Some((prefix, suffix)) => {
+            let Some(rest) = candidate
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix(':'))
+            else {
+                return false;
+            };
+            let Some((port, path)) = rest.split_once('/') else {
+                return false;
+            };
+            (1..=5).contains(&port.len())
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && path == suffix
+        }
+    }
+}
+
+/// Fault switches: each makes the IdP misbehave in one precise way, for the gateway's tests.
+///
+/// All default to off. Set them in [`DevIdpConfig::faults`] or at run time with
+/// `POST /admin/faults` (the whole struct as JSON; unknown fields are refused).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Every byte of the ID token signature flipped.
+    pub wrong_signature: bool,
+    /// Header `alg: "none"` and an empty signature.
+    pub alg_none: bool,
+    /// `iss` in the ID token is not this IdP's issuer (the `iss` redirect parameter stays right).
+    pub wrong_iss: bool,
+    /// `aud` is another client.
+    pub wrong_aud: bool,
+    /// `exp` in the past.
+    pub expired: bool,
+    /// `iat` (and `exp` with it) one hour ahead.
+    pub iat_future: bool,
+    /// `nonce` differs from the one sent to /authorize.
+    pub nonce_mismatch: bool,
+    /// No `kid` in the JWS header.
+    pub omit_kid: bool,
+    /// Publish this many extra, unrelated keys of the same type in the JWKS.
+    pub extra_keys: u8,
+    /// Which signing key is active: increase it to rotate to a new key with a new kid.
+    pub key_generation: u32,
+    /// After a rotation, keep publishing the keys of earlier generations in the JWKS.
+    pub publish_old_keys: bool,
+    /// Sign with new key material published under the active key's kid.
+    pub replace_key_same_kid: bool,
+    /// Userinfo answers with a different `sub` from the ID token's.
+    pub userinfo_other_sub: bool,
+    /// Top-level claim names removed from the ID token and userinfo.
+    pub missing_claims: Vec<String>,
+    /// Delay every response (except /admin/faults) by this many milliseconds.
+    pub slow_ms: u64,
+    /// Every endpoint except /admin/faults answers 503.
+    pub down: bool,
+    /// Merged into the JWS header last (may override `alg`, `kid`, `typ` …).
+    pub header: Option<Map<String, Value>>,
+    /// Merged into the ID token payload last.
+    pub claims: Option<Map<String, Value>>,
+    /// Header `alg: "HS256"`, HMAC keyed with the active public key's PEM text (SPKI).
+    pub hs256_with_public_key: bool,
+    /// Header `alg: "ES256"` and a signature of 64 zero bytes (r = s = 0).
+    pub ecdsa_zero_signature: bool,
+    /// Adds a `padding` claim of this many bytes to the ID token.
+    pub pad_id_token_bytes: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_port_matches_digits_only() {
+        let c = DevClient::secret_basic("jisr", "s", &["http://127.0.0.1:*/callback/sa"]);
+        assert!(c.allows_redirect("http://127.0.0.1:8080/callback/sa"));
+        assert!(!c.allows_redirect("http://127.0.0.1:8080/callback/sa/x"));
+        assert!(!c.allows_redirect("http://127.0.0.1:80a/callback/sa"));
+        assert!(!c.allows_redirect("http://127.0.0.1/callback/sa"));
+        assert!(!c.allows_redirect("http://127.0.0.1.evil:80/callback/sa"));
+        let exact = DevClient::secret_basic("jisr", "s", &["http://127.0.0.1:9/cb"]);
+        assert!(exact.allows_redirect("http://127.0.0.1:9/cb"));
+        assert!(!exact.allows_redirect("http://127.0.0.1:9/cb?x=1"));
+    }
+
+    #[test]
+    fn alg_names_parse() {
+        assert_eq!("eddsa".parse::<SigningAlg>().unwrap(), SigningAlg::EdDSA);
+        assert!("HS256".parse::<SigningAlg>().is_err());
+    }
+
+    #[test]
+    fn faults_refuse_unknown_fields() {
+        let f: Faults = serde_json::from_str(r#"{"alg_none": true}"#).unwrap();
+        assert!(f.alg_none);
+        assert!(serde_json::from_str::<Faults>(r#"{"alg_nope": true}"#).is_err());
+    }
+}

@@ -1,0 +1,188 @@
+//! `GET /authorize`: checks the request, then either signs in the citizen named by
+//! `login_hint` at once or shows the citizen chooser page.
+
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::page;
+use crate::citizens;
+use crate::claims::{AE_USER_TYPES, acr_values, default_acr, oauth2_only};
+use crate::state::{App, CODE_TTL, CodeGrant};
+
+pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    let Ok(params) = serde_urlencoded::from_str::<Vec<(String, String)>>(&query) else {
+        return page::error(
+            StatusCode::BAD_REQUEST,
+            "the query string is not form-encoded",
+        );
+    };
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some((name, _)) = params
+        .iter()
+        .enumerate()
+        .find(|(i, (k, _))| params[..*i].iter().any(|(k2, _)| k2 == k))
+        .map(|(_, p)| p)
+    {
+        return page::error(
+            StatusCode::BAD_REQUEST,
+            &format!("parameter `{name}` is repeated"),
+        );
+    }
+
+    let Some(client_id) = get("client_id") else {
+        return page::error(StatusCode::BAD_REQUEST, "client_id is missing");
+    };
+    let Some(client) = app.client(client_id) else {
+        return page::error(StatusCode::BAD_REQUEST, "client_id is not registered");
+    };
+    let Some(redirect_uri) = get("redirect_uri") else {
+        return page::error(StatusCode::BAD_REQUEST, "redirect_uri is missing");
+    };
+    if !client.allows_redirect(redirect_uri) {
+        return page::error(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri is not registered for this client",
+        );
+    }
+    // From here on the redirect URI is trusted: errors go back to the client.
+    let state = get("state");
+    let fail = |error: &str, description: &str| {
+        redirect(
+            &app,
+            redirect_uri,
+            &[("error", error), ("error_description", description)],
+            state,
+        )
+    };
+
+    if get("response_type") != Some("code") {
+        return fail(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
+    }
+    let scope = get("scope").unwrap_or("");
+    if !oauth2_only(app.country) && !scope.split(' ').any(|s| s == "openid") {
+        return fail("invalid_scope", "scope must include openid");
+    }
+    if state.is_none() {
+        return fail("invalid_request", "state is required");
+    }
+    let Some(challenge) = get("code_challenge") else {
+        return fail(
+            "invalid_request",
+            "PKCE is required: code_challenge is missing",
+        );
+    };
+    if get("code_challenge_method") != Some("S256") {
+        return fail("invalid_request", "code_challenge_method must be S256");
+    }
+    if challenge.len() != 43
+        || !challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return fail(
+            "invalid_request",
+            "code_challenge is not a base64url SHA-256 value",
+        );
+    }
+
+    let forced = get("loa");
+    if let Some(loa) = forced {
+        let known = if oauth2_only(app.country) {
+            AE_USER_TYPES.contains(&loa)
+        } else {
+            acr_values(app.country).contains(&loa)
+        };
+        if !known {
+            return fail("invalid_request", "loa is not a level this IdP issues");
+        }
+    }
+
+    let Some(hint) = get("login_hint") else {
+        if get("prompt") == Some("none") {
+            return fail("login_required", "no citizen is signed in");
+        }
+        return page::chooser(app.country, &params);
+    };
+    let Some(citizen) = citizens::find(app.country, hint) else {
+        return fail(
+            "access_denied",
+            "login_hint names no synthetic citizen of this IdP",
+        );
+    };
+
+    let level = match forced {
+        Some(loa) => loa.to_owned(),
+        None if oauth2_only(app.country) => citizen.user_type.to_owned(),
+        None => {
+            let supported = acr_values(app.country);
+            get("acr_values")
+                .unwrap_or("")
+                .split(' ')
+                .find(|a| supported.contains(a))
+                .unwrap_or(default_acr(app.country))
+                .to_owned()
+        }
+    };
+
+    let now = app.clock.now();
+    let code = app.flows().issue_code(
+        now,
+        CodeGrant {
+            client_id: client_id.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            code_challenge: challenge.to_owned(),
+            nonce: get("nonce").map(str::to_owned),
+            citizen,
+            level,
+            auth_time: now,
+            expires_at: now + CODE_TTL,
+        },
+    );
+    redirect(&app, redirect_uri, &[("code", &code)], state)
+}
+
+/// 302 to the client with `params`, `state` and `iss` (RFC 9207).
+fn redirect(
+    app: &App,
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+) -> Response {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return page::error(StatusCode::BAD_REQUEST, "redirect_uri is not a URL");
+    };
+    {
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in params {
+            pairs.append_pair(k, v);
+        }
+        if let Some(state) = state {
+            pairs.append_pair("state", state);
+        }
+        pairs.append_pair("iss", &app.issuer);
+    }
+    let Ok(location) = HeaderValue::from_str(url.as_str()) else {
+        return page::error(StatusCode::BAD_REQUEST, "redirect_uri cannot be sent back");
+    };
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, location),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response()
+}

@@ -1,0 +1,156 @@
+//! The running IdP's shared state: config, clock, faults, keys, and the single-use flow
+//! state (authorization codes, access tokens, client assertion `jti`s).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use jisr_mapping::CountryCode;
+
+use crate::citizens::Citizen;
+use crate::clock::Clock;
+use crate::config::{DevClient, DevIdpConfig, Faults, SigningAlg};
+use crate::keys::{KeyRing, b64};
+
+/// Authorization codes live this long.
+pub const CODE_TTL: i64 = 60;
+/// Access tokens live this long (the `expires_in` of the token response).
+pub const ACCESS_TOKEN_TTL: i64 = 300;
+
+/// One issued, not yet redeemed authorization code.
+#[derive(Clone, Debug)]
+pub(crate) struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+    pub citizen: &'static Citizen,
+    /// The acr issued (the `userType` for AE).
+    pub level: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+/// What an access token grants at userinfo.
+#[derive(Clone, Debug)]
+pub(crate) struct TokenGrant {
+    pub citizen: &'static Citizen,
+    pub level: String,
+    pub expires_at: i64,
+}
+
+#[derive(Default)]
+pub(crate) struct Flows {
+    codes: HashMap<String, CodeGrant>,
+    tokens: HashMap<String, TokenGrant>,
+    /// Client assertion `jti`s seen, with their `exp`, so replays are refused until expiry.
+    jtis: HashMap<String, i64>,
+}
+
+impl Flows {
+    fn prune(&mut self, now: i64) {
+        self.codes.retain(|_, g| g.expires_at > now);
+        self.tokens.retain(|_, g| g.expires_at > now);
+        self.jtis.retain(|_, exp| *exp >= now);
+    }
+
+    pub fn issue_code(&mut self, now: i64, grant: CodeGrant) -> String {
+        self.prune(now);
+        let code = random_token();
+        self.codes.insert(code.clone(), grant);
+        code
+    }
+
+    /// Removes and returns the code's grant: a code is redeemable once, even if the
+    /// redemption then fails a check.
+    pub fn take_code(&mut self, code: &str) -> Option<CodeGrant> {
+        self.codes.remove(code)
+    }
+
+    pub fn issue_token(&mut self, now: i64, grant: TokenGrant) -> String {
+        self.prune(now);
+        let token = random_token();
+        self.tokens.insert(token.clone(), grant);
+        token
+    }
+
+    pub fn token(&self, token: &str, now: i64) -> Option<TokenGrant> {
+        self.tokens
+            .get(token)
+            .filter(|g| g.expires_at > now)
+            .cloned()
+    }
+
+    /// Records a client assertion `jti`; false if it was already used (scoped per client).
+    pub fn use_jti(&mut self, client_id: &str, jti: &str, exp: i64, now: i64) -> bool {
+        self.prune(now);
+        let key = format!("{client_id}\u{0}{jti}");
+        if self.jtis.contains_key(&key) {
+            return false;
+        }
+        self.jtis.insert(key, exp);
+        true
+    }
+}
+
+/// Everything the handlers share.
+pub(crate) struct App {
+    pub country: CountryCode,
+    pub alg: SigningAlg,
+    pub issuer: String,
+    pub clients: Vec<DevClient>,
+    pub admin: bool,
+    pub clock: Clock,
+    pub faults: RwLock<Faults>,
+    pub keys: Mutex<KeyRing>,
+    pub flows: Mutex<Flows>,
+}
+
+impl App {
+    pub fn new(config: DevIdpConfig, issuer: String, clock: Clock) -> Arc<Self> {
+        Arc::new(App {
+            country: config.country,
+            alg: config.alg,
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            clients: config.clients,
+            admin: config.admin,
+            clock,
+            faults: RwLock::new(config.faults),
+            keys: Mutex::new(KeyRing::new(config.alg)),
+            flows: Mutex::new(Flows::default()),
+        })
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.faults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    pub fn keys(&self) -> MutexGuard<'_, KeyRing> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn flows(&self) -> MutexGuard<'_, Flows> {
+        self.flows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<&DevClient> {
+        self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+/// 256 random bits, base64url: codes, access tokens.
+pub(crate) fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    b64(&bytes)
+}
