@@ -126,9 +126,7 @@ fn authenticate<'a>(
     app: &'a App,
     headers: &HeaderMap,
     get: &dyn Fn(&str) -> Option<&'a str>,
-) -> Result<&'a DevClient, OAuthError>
-where
-{
+) -> Result<&'a DevClient, OAuthError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
