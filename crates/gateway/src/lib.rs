@@ -2,12 +2,14 @@
 //!
 //! - [`config`]: loading and cross-checking the configuration directory (country profiles,
 //!   policy) into typed values, once, at start.
+//! - [`upstream`]: the Relying Party toward each national IdP: discovery, JWKS cache, strict
+//!   ID token verification, the login flow.
 //!
-//! Planned modules (see `shared/DESIGN.md`): `upstream/` (Relying Party toward each national
-//! IdP: discovery, JWKS cache, ID token validation), `provider/` (OpenID Provider toward
+//! Planned modules (see `shared/DESIGN.md`): `provider/` (OpenID Provider toward
 //! agencies), `exchange/` (RFC 8693 token exchange), `pages/` (citizen-facing HTML), `ops/`
 //! (metrics, audit, health, admin), `http/` (router, middleware, error mapping).
 //! Claim-mapping rules never live here: they are data for `jisr-mapping`.
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod upstream;

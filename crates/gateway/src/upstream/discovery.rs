@@ -1,0 +1,111 @@
+//! OpenID Provider discovery with openidconnect, retried with backoff in the background so a
+//! country whose IdP is down neither stops the gateway nor delays other countries.
+
+use std::time::Duration;
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{AdditionalProviderMetadata, IssuerUrl, ProviderMetadata};
+use serde::{Deserialize, Serialize};
+
+use super::error::UpstreamError;
+use super::http::HttpClient;
+
+/// Discovery fields beyond OIDC Discovery 1.0 that we use.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ExtraMetadata {
+    /// RFC 9207: the IdP puts `iss` in its authorization responses.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 8414 / RFC 7636: PKCE methods; absent means the IdP does not say.
+    #[serde(default)]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+}
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// The endpoints of one IdP, from its discovery document.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub authorization: String,
+    pub token: String,
+    pub userinfo: Option<String>,
+    pub jwks_uri: String,
+    pub iss_parameter_supported: bool,
+    pub code_challenge_s256: bool,
+}
+
+/// Fetches and checks the discovery document once (openidconnect verifies that its `issuer`
+/// equals the configured issuer exactly).
+pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Endpoints, UpstreamError> {
+    let issuer_url = IssuerUrl::new(issuer.to_owned())
+        .map_err(|e| UpstreamError::Config(format!("issuer: {e}")))?;
+    let client = http.clone();
+    let call = move |req: openidconnect::HttpRequest| {
+        let client = client.clone();
+        async move {
+            client.oidc_call(req).await.map_err(|e| match e {
+                UpstreamError::Http(msg) => std::io::Error::other(msg),
+                other => std::io::Error::other(other.to_string()),
+            })
+        }
+    };
+    let metadata = Metadata::discover_async(issuer_url, &call)
+        .await
+        .map_err(|e| UpstreamError::Http(describe(&e)))?;
+    let code_challenge_s256 = metadata
+        .additional_metadata()
+        .code_challenge_methods_supported
+        .as_ref()
+        .is_none_or(|methods| methods.iter().any(|m| m == "S256"));
+    Ok(Endpoints {
+        authorization: metadata.authorization_endpoint().to_string(),
+        token: metadata
+            .token_endpoint()
+            .ok_or_else(|| UpstreamError::Http("discovery: no token_endpoint".into()))?
+            .to_string(),
+        userinfo: metadata.userinfo_endpoint().map(|u| u.to_string()),
+        jwks_uri: metadata.jwks_uri().to_string(),
+        iss_parameter_supported: metadata
+            .additional_metadata()
+            .authorization_response_iss_parameter_supported,
+        code_challenge_s256,
+    })
+}
+
+fn describe<E: std::error::Error>(e: &openidconnect::DiscoveryError<E>) -> String {
+    use openidconnect::DiscoveryError::*;
+    let what = match e {
+        // Already says "discovery: …" (from the HTTP client).
+        Request(inner) => return inner.to_string(),
+        UrlParse(_) => "bad URL".into(),
+        Response(status, _, _) => format!("HTTP {status}"),
+        Parse(_) => "document is not valid provider metadata".into(),
+        Validation(msg) => format!("invalid metadata: {msg}"),
+        Other(msg) => msg.clone(),
+        _ => "unknown error".into(),
+    };
+    format!("discovery: {what}")
+}
+
+/// Backoff between discovery attempts: 0.5 s doubling to 60 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << attempt.min(7))).min(Duration::from_secs(60))
+}

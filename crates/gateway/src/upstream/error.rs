@@ -1,0 +1,77 @@
+//! Upstream errors: typed, with non-sensitive reasons (never a token, claim value or secret).
+
+use jisr_mapping::CountryCode;
+use thiserror::Error;
+
+/// Why a national token was refused. Each variant is one check of OIDC Core 3.1.3.7 or one
+/// JOSE attack refused; the text names the check, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum VerifyError {
+    #[error("token is larger than {max} bytes")]
+    TooLarge { max: usize },
+    #[error("token is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("algorithm `{alg}` is not allowed for this issuer")]
+    AlgNotAllowed { alg: String },
+    #[error("JOSE header `{0}` is not supported")]
+    UnsupportedHeader(&'static str),
+    #[error("token type `{typ}` is not the required `{required}`")]
+    WrongType { typ: String, required: String },
+    #[error("issuer is not a configured national IdP")]
+    UnknownIssuer,
+    #[error("no key in the issuer's JWKS has this kid")]
+    UnknownKid,
+    #[error("token has no kid and the issuer publishes several keys")]
+    KidRequired,
+    #[error("the issuer's key cannot verify this token: {0}")]
+    KeyUnusable(&'static str),
+    #[error("signature does not verify with the issuer's key")]
+    BadSignature,
+    #[error("the issuer's JWKS is unavailable")]
+    JwksUnavailable,
+    #[error("`iss` does not match the issuer exactly")]
+    IssuerMismatch,
+    #[error("`aud` does not contain this client")]
+    AudienceMismatch,
+    #[error("`azp` is not this client")]
+    AuthorizedPartyMismatch,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet (nbf)")]
+    NotYetValid,
+    #[error("token was issued in the future (iat)")]
+    IssuedInFuture,
+    #[error("nonce does not match the one sent")]
+    NonceMismatch,
+    #[error("at_hash does not match the access token")]
+    AtHashMismatch,
+    #[error("required claim `{0}` is missing or has the wrong type")]
+    MissingClaim(&'static str),
+}
+
+/// Why an upstream login step failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum UpstreamError {
+    #[error("{country}: national IdP is not available: {reason}")]
+    Unavailable {
+        country: CountryCode,
+        reason: String,
+    },
+    /// Transport or protocol failure; the text starts with the step (`discovery: …`).
+    #[error("{0}")]
+    Http(String),
+    #[error("{0}")]
+    Verify(#[from] VerifyError),
+    #[error("authorization response: {0}")]
+    AuthorizationResponse(String),
+    #[error("national IdP refused the login: {error}")]
+    IdpError { error: String },
+    #[error("token endpoint: {0}")]
+    Token(String),
+    #[error("userinfo: {0}")]
+    Userinfo(String),
+    #[error("{0} is not a configured country")]
+    UnknownCountry(CountryCode),
+    #[error("configuration: {0}")]
+    Config(String),
+}

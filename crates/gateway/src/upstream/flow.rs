@@ -1,0 +1,337 @@
+//! The login flow toward one national IdP: the authorization request (PKCE S256, state,
+//! nonce, acr_values) and the callback (RFC 9207 `iss`, code exchange, ID token, userinfo).
+//!
+//! Like kanidm's upstream client, `begin` returns values (a URL and the state to keep) and
+//! the web layer stores them; `complete` takes them back.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jisr_mapping::{AuthContext, CountryCode, NationalClaims};
+use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::Upstream;
+use super::config::{ClientAuth, Mode};
+use super::error::UpstreamError;
+use super::idtoken::Expect;
+
+/// What the gateway keeps (in the store) between redirecting the citizen and the callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub country: CountryCode,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+}
+
+/// The query parameters of the callback.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthorizationResponse {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// A verified national login: the claims to map and the authentication context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedLogin {
+    pub claims: NationalClaims,
+    pub context: AuthContext,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    token_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorResponse {
+    error: String,
+}
+
+/// Longest value accepted for a callback parameter or a token-endpoint field we echo.
+const MAX_PARAM: usize = 4096;
+
+impl Upstream {
+    /// Builds the authorization URL and the state to keep until the callback.
+    pub fn begin(
+        &self,
+        acr_values: Option<&str>,
+        ui_locales: Option<&str>,
+    ) -> Result<(String, PendingLogin), UpstreamError> {
+        let endpoints = self.endpoints()?;
+        if !endpoints.code_challenge_s256 {
+            return Err(self.unavailable("the IdP does not support PKCE S256"));
+        }
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let state = CsrfToken::new_random();
+        let nonce = Nonce::new_random();
+        let mut url = url::Url::parse(&endpoints.authorization)
+            .map_err(|e| self.unavailable(&format!("authorization endpoint: {e}")))?;
+        {
+            let cfg = &self.config;
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &cfg.client_id)
+                .append_pair("redirect_uri", &cfg.redirect_uri)
+                .append_pair("scope", &cfg.scopes.join(" "))
+                .append_pair("state", state.secret())
+                .append_pair("code_challenge", challenge.as_str())
+                .append_pair("code_challenge_method", "S256");
+            if cfg.mode == Mode::Oidc {
+                q.append_pair("nonce", nonce.secret());
+            }
+            if let Some(acr) = acr_values.filter(|a| !a.is_empty()) {
+                q.append_pair("acr_values", acr);
+            }
+            if let Some(locales) = ui_locales.filter(|l| !l.is_empty()) {
+                q.append_pair("ui_locales", locales);
+            }
+        }
+        let pending = PendingLogin {
+            country: self.config.country,
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+        };
+        Ok((url.into(), pending))
+    }
+
+    /// Completes a login from the callback parameters: checks `state` and RFC 9207 `iss`,
+    /// exchanges the code, verifies the ID token, fetches userinfo.
+    pub async fn complete(
+        &self,
+        pending: &PendingLogin,
+        response: &AuthorizationResponse,
+        now: i64,
+    ) -> Result<VerifiedLogin, UpstreamError> {
+        let endpoints = self.endpoints()?;
+        let bad = |m: &str| UpstreamError::AuthorizationResponse(m.to_owned());
+        if response.state.as_deref() != Some(pending.state.as_str()) {
+            return Err(bad("state does not match"));
+        }
+        match response.iss.as_deref() {
+            Some(iss) if iss != self.config.issuer => {
+                return Err(bad("iss does not match the IdP (RFC 9207)"));
+            }
+            None if endpoints.iss_parameter_supported => {
+                return Err(bad("iss is missing but the IdP advertises it (RFC 9207)"));
+            }
+            _ => {}
+        }
+        if let Some(error) = &response.error {
+            return Err(UpstreamError::IdpError {
+                error: short(error),
+            });
+        }
+        let code = response
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty() && c.len() <= MAX_PARAM)
+            .ok_or_else(|| bad("code is missing"))?;
+
+        let tokens = self
+            .exchange(&endpoints.token, code, &pending.pkce_verifier, now)
+            .await?;
+        let (id_claims, context) = match (self.config.mode, &tokens.id_token) {
+            (Mode::Oidc, Some(id_token)) => {
+                let claims = self
+                    .verify_id_token(
+                        id_token,
+                        &Expect {
+                            nonce: Some(&pending.nonce),
+                            access_token: Some(&tokens.access_token),
+                            now,
+                        },
+                    )
+                    .await?;
+                let context = context_of(&self.config.issuer, &claims);
+                (Some(claims), context)
+            }
+            (Mode::Oidc, None) => {
+                return Err(UpstreamError::Token(
+                    "no id_token in the token response".into(),
+                ));
+            }
+            (Mode::Oauth2Userinfo, _) => (
+                None,
+                AuthContext {
+                    issuer: self.config.issuer.clone(),
+                    acr: None,
+                    amr: Vec::new(),
+                    auth_time: now,
+                },
+            ),
+        };
+        let userinfo = if self.config.userinfo {
+            let url = endpoints.userinfo.as_deref().ok_or_else(|| {
+                UpstreamError::Userinfo("the IdP has no userinfo endpoint".into())
+            })?;
+            let info = self.userinfo(url, &tokens.access_token).await?;
+            let sub = info
+                .get("sub")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty());
+            match (&id_claims, sub) {
+                (_, None) => return Err(UpstreamError::Userinfo("response has no sub".into())),
+                (Some(id), Some(sub)) if id.get("sub").and_then(Value::as_str) != Some(sub) => {
+                    return Err(UpstreamError::Userinfo(
+                        "sub does not match the ID token".into(),
+                    ));
+                }
+                _ => {}
+            }
+            Some(info)
+        } else {
+            None
+        };
+        Ok(VerifiedLogin {
+            claims: NationalClaims {
+                id_token: id_claims,
+                userinfo,
+            },
+            context,
+        })
+    }
+
+    async fn exchange(
+        &self,
+        token_endpoint: &str,
+        code: &str,
+        verifier: &str,
+        now: i64,
+    ) -> Result<TokenResponse, UpstreamError> {
+        let cfg = &self.config;
+        let mut form: Vec<(&str, String)> = vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code.into()),
+            ("redirect_uri", cfg.redirect_uri.clone()),
+            ("code_verifier", verifier.into()),
+        ];
+        let mut request = self
+            .http
+            .reqwest()
+            .post(token_endpoint)
+            .header("accept", "application/json");
+        match &cfg.client_auth {
+            ClientAuth::SecretBasic(secret) => {
+                // RFC 6749 2.3.1: client id and secret are form-urlencoded before Basic.
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request = request.basic_auth(enc(&cfg.client_id), Some(enc(secret)));
+            }
+            ClientAuth::PrivateKeyJwt { key, alg, kid } => {
+                form.push(("client_id", cfg.client_id.clone()));
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
+                form.push((
+                    "client_assertion",
+                    client_assertion(cfg, key, *alg, kid.as_deref(), now)?,
+                ));
+            }
+        }
+        let fetched = self.http.send(request.form(&form), "token").await?;
+        if fetched.status != 200 {
+            let error = serde_json::from_slice::<ErrorResponse>(&fetched.body)
+                .map(|e| short(&e.error))
+                .unwrap_or_default();
+            return Err(UpstreamError::Token(
+                format!("HTTP {} {error}", fetched.status).trim().to_owned(),
+            ));
+        }
+        let tokens: TokenResponse = serde_json::from_slice(&fetched.body)
+            .map_err(|_| UpstreamError::Token("response is not a token response".into()))?;
+        if !tokens
+            .token_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
+        {
+            return Err(UpstreamError::Token("token_type is not Bearer".into()));
+        }
+        Ok(tokens)
+    }
+
+    async fn userinfo(
+        &self,
+        url: &str,
+        access_token: &str,
+    ) -> Result<Map<String, Value>, UpstreamError> {
+        let request = self
+            .http
+            .reqwest()
+            .get(url)
+            .bearer_auth(access_token)
+            .header("accept", "application/json");
+        let fetched = self.http.send(request, "userinfo").await?;
+        if fetched.status != 200 {
+            return Err(UpstreamError::Userinfo(format!("HTTP {}", fetched.status)));
+        }
+        match serde_json::from_slice(&fetched.body) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(UpstreamError::Userinfo(
+                "response is not a JSON object".into(),
+            )),
+        }
+    }
+}
+
+/// RFC 7523 client assertion: iss = sub = client_id, aud = the IdP's issuer, one minute.
+fn client_assertion(
+    cfg: &super::config::UpstreamConfig,
+    key: &jsonwebtoken::EncodingKey,
+    alg: jsonwebtoken::Algorithm,
+    kid: Option<&str>,
+    now: i64,
+) -> Result<String, UpstreamError> {
+    let mut jti = [0u8; 16];
+    rand::Rng::fill(&mut rand::rng(), &mut jti);
+    let claims = serde_json::json!({
+        "iss": cfg.client_id, "sub": cfg.client_id, "aud": cfg.issuer,
+        "jti": URL_SAFE_NO_PAD.encode(jti), "iat": now, "exp": now + 60,
+    });
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, &claims, key)
+        .map_err(|e| UpstreamError::Config(format!("client assertion: {e}")))
+}
+
+/// acr, amr and auth_time of a verified ID token.
+pub fn context_of(issuer: &str, claims: &Map<String, Value>) -> AuthContext {
+    AuthContext {
+        issuer: issuer.to_owned(),
+        acr: claims.get("acr").and_then(Value::as_str).map(str::to_owned),
+        amr: claims
+            .get("amr")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        auth_time: claims
+            .get("auth_time")
+            .or_else(|| claims.get("iat"))
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
+    }
+}
+
+/// An OAuth error code from an IdP, kept to a short token.
+fn short(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}

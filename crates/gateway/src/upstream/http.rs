@@ -1,0 +1,156 @@
+//! The HTTP client toward national IdPs: rustls, no redirects, a timeout on every call, and
+//! bodies read up to a size limit so a hostile or broken IdP cannot exhaust memory or time.
+
+use std::time::Duration;
+
+use reqwest::header::{CACHE_CONTROL, HeaderMap};
+
+use super::error::UpstreamError;
+
+/// Largest discovery document, JWKS, token or userinfo response accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A response body with the headers that matter to callers.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: HeaderMap,
+}
+
+impl Fetched {
+    /// `max-age` from Cache-Control, if the IdP sent one (and no `no-store`/`no-cache`).
+    pub fn max_age(&self) -> Option<Duration> {
+        let value = self.headers.get(CACHE_CONTROL)?.to_str().ok()?;
+        let mut max_age = None;
+        for directive in value.split(',').map(str::trim) {
+            let lower = directive.to_ascii_lowercase();
+            if lower == "no-store" || lower == "no-cache" {
+                return Some(Duration::ZERO);
+            }
+            if let Some(secs) = lower.strip_prefix("max-age=") {
+                max_age = secs
+                    .trim_matches('"')
+                    .parse::<u64>()
+                    .ok()
+                    .map(Duration::from_secs);
+            }
+        }
+        max_age
+    }
+}
+
+/// One shared client; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    timeout: Duration,
+}
+
+impl HttpClient {
+    /// A client with `timeout` for each whole request (connect, send, read).
+    pub fn new(timeout: Duration) -> Result<Self, UpstreamError> {
+        let inner = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .timeout(timeout)
+            .user_agent(concat!("jisr/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| UpstreamError::Http(format!("cannot build HTTP client: {e}")))?;
+        Ok(HttpClient { inner, timeout })
+    }
+
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+
+    /// Sends `request` and reads the body up to [`MAX_BODY_BYTES`], all within the timeout.
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &'static str,
+    ) -> Result<Fetched, UpstreamError> {
+        let work = async {
+            let response = request.send().await.map_err(|e| transport(what, &e))?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            if response
+                .content_length()
+                .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+            {
+                return Err(UpstreamError::Http(format!(
+                    "{what}: response larger than {MAX_BODY_BYTES} bytes"
+                )));
+            }
+            let mut body = Vec::new();
+            let mut response = response;
+            while let Some(chunk) = response.chunk().await.map_err(|e| transport(what, &e))? {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(UpstreamError::Http(format!(
+                        "{what}: response larger than {MAX_BODY_BYTES} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Fetched {
+                status,
+                body,
+                headers,
+            })
+        };
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| {
+                UpstreamError::Http(format!(
+                    "{what}: no answer within {} ms",
+                    self.timeout.as_millis()
+                ))
+            })?
+    }
+
+    /// GET `url`, expecting 200.
+    pub async fn get_ok(&self, url: &str, what: &'static str) -> Result<Fetched, UpstreamError> {
+        let fetched = self.send(self.inner.get(url), what).await?;
+        if fetched.status != 200 {
+            return Err(UpstreamError::Http(format!(
+                "{what}: HTTP {}",
+                fetched.status
+            )));
+        }
+        Ok(fetched)
+    }
+
+    /// An adapter so openidconnect's discovery runs over this client (same limits).
+    pub async fn oidc_call(
+        &self,
+        request: openidconnect::HttpRequest,
+    ) -> Result<openidconnect::HttpResponse, UpstreamError> {
+        let (parts, body) = request.into_parts();
+        let builder = self
+            .inner
+            .request(parts.method, parts.uri.to_string())
+            .headers(parts.headers)
+            .body(body);
+        let fetched = self.send(builder, "discovery").await?;
+        let mut response = http::Response::builder().status(fetched.status);
+        if let Some(h) = response.headers_mut() {
+            *h = fetched.headers;
+        }
+        response
+            .body(fetched.body)
+            .map_err(|e| UpstreamError::Http(format!("discovery: {e}")))
+    }
+}
+
+fn transport(what: &'static str, e: &reqwest::Error) -> UpstreamError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "body could not be read"
+    } else {
+        "request failed"
+    };
+    UpstreamError::Http(format!("{what}: {kind}"))
+}

@@ -1,0 +1,337 @@
+//! Strict ID token verification (OIDC Core 3.1.3.7) with the issuer's own keys.
+//!
+//! Order matters: size first, then structure, then the JOSE header against the allow-list,
+//! then the key (only from the issuer's JWKS: `jwk`, `jku`, `x5u`, `x5c` headers are never
+//! used), then the signature, and only then the claims.
+
+use std::sync::Arc;
+
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value};
+
+use super::config::UpstreamConfig;
+use super::error::VerifyError;
+use super::jwks::{JwksCache, Key, KeySet, Refresh};
+
+/// Largest token accepted; checked before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// What the caller expects of the token besides the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect<'a> {
+    /// The nonce sent in the authorization request (login flow), if any.
+    pub nonce: Option<&'a str>,
+    /// The access token issued with the ID token, for `at_hash`.
+    pub access_token: Option<&'a str>,
+    /// Current time, seconds since the epoch.
+    pub now: i64,
+}
+
+/// A token split and decoded, not yet verified.
+pub struct Parsed<'t> {
+    pub header: Map<String, Value>,
+    pub claims: Map<String, Value>,
+    signing_input: &'t str,
+    signature: &'t str,
+}
+
+/// Splits and decodes a compact JWS, refusing anything oversized or malformed.
+pub fn parse(token: &str) -> Result<Parsed<'_>, VerifyError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(VerifyError::TooLarge {
+            max: MAX_TOKEN_BYTES,
+        });
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(VerifyError::Malformed(
+            "not three dot-separated parts (JWE and JSON serialisation are not accepted)",
+        ));
+    };
+    let object = |part: &str, what: &'static str| -> Result<Map<String, Value>, VerifyError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| VerifyError::Malformed(what))?;
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(VerifyError::Malformed(what)),
+        }
+    };
+    let header = object(h, "header is not base64url-encoded JSON object")?;
+    let claims = object(p, "payload is not a base64url-encoded JSON object")?;
+    if URL_SAFE_NO_PAD.decode(s).is_err() {
+        return Err(VerifyError::Malformed("signature is not base64url"));
+    }
+    let signing_input = &token[..h.len() + 1 + p.len()];
+    Ok(Parsed {
+        header,
+        claims,
+        signing_input,
+        signature: s,
+    })
+}
+
+/// Checks the header against the configuration: allowed alg (exact, so `none` in any casing
+/// and HS256 are refused), no extensions we do not implement, the required `typ`.
+fn check_header(
+    header: &Map<String, Value>,
+    cfg: &UpstreamConfig,
+) -> Result<(Algorithm, Option<String>), VerifyError> {
+    let alg_name = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(VerifyError::Malformed("header has no `alg`"))?;
+    let alg = cfg
+        .algorithms
+        .iter()
+        .copied()
+        .find(|a| format!("{a:?}") == alg_name)
+        .ok_or_else(|| VerifyError::AlgNotAllowed {
+            alg: alg_name
+                .chars()
+                .filter(char::is_ascii_graphic)
+                .take(16)
+                .collect(),
+        })?;
+    // RFC 7515 4.1.11: we understand no extensions, so any `crit` means refuse; RFC 7797
+    // unencoded payloads (`b64`) are refused with or without `crit`.
+    if header.contains_key("crit") {
+        return Err(VerifyError::UnsupportedHeader("crit"));
+    }
+    if header.contains_key("b64") {
+        return Err(VerifyError::UnsupportedHeader("b64"));
+    }
+    let typ = header.get("typ").map(|t| {
+        t.as_str()
+            .ok_or(VerifyError::Malformed("`typ` is not a string"))
+    });
+    let typ = typ.transpose()?;
+    let norm = |t: &str| {
+        t.to_ascii_lowercase()
+            .trim_start_matches("application/")
+            .to_owned()
+    };
+    match (&cfg.require_typ, typ) {
+        (Some(required), Some(t)) if norm(t) == norm(required) => {}
+        (Some(required), t) => {
+            return Err(VerifyError::WrongType {
+                typ: t.unwrap_or("").chars().take(32).collect(),
+                required: required.clone(),
+            });
+        }
+        (None, Some(t)) if norm(t) != "jwt" => {
+            return Err(VerifyError::WrongType {
+                typ: t.chars().filter(char::is_ascii_graphic).take(32).collect(),
+                required: "JWT".into(),
+            });
+        }
+        (None, _) => {}
+    }
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(k)) if !k.is_empty() && k.len() <= 256 => Some(k.clone()),
+        Some(_) => {
+            return Err(VerifyError::Malformed(
+                "`kid` is not a short non-empty string",
+            ));
+        }
+    };
+    Ok((alg, kid))
+}
+
+/// Picks the key for (kid, alg) from a set.
+fn select<'k>(set: &'k KeySet, kid: Option<&str>, alg: Algorithm) -> Result<&'k Key, VerifyError> {
+    match kid {
+        Some(kid) => {
+            let key = set
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .ok_or(VerifyError::UnknownKid)?;
+            if !key.fits(alg) {
+                return Err(VerifyError::KeyUnusable(
+                    "key type or declared alg does not fit the token's alg",
+                ));
+            }
+            Ok(key)
+        }
+        None => {
+            let mut fitting = set.keys.iter().filter(|k| k.fits(alg));
+            match (fitting.next(), fitting.next()) {
+                (Some(key), None) if set.keys.len() == 1 => Ok(key),
+                (None, _) => Err(VerifyError::UnknownKid),
+                _ => Err(VerifyError::KidRequired),
+            }
+        }
+    }
+}
+
+fn verify_with(key: &Key, parsed: &Parsed<'_>, alg: Algorithm) -> Result<(), VerifyError> {
+    match jsonwebtoken::crypto::verify(
+        parsed.signature,
+        parsed.signing_input.as_bytes(),
+        &key.decoding,
+        alg,
+    ) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(VerifyError::BadSignature),
+        Err(_) => Err(VerifyError::BadSignature),
+    }
+}
+
+/// Verifies the signature with the issuer's JWKS: refresh on an unknown kid, and once more
+/// when the signature fails under a cached kid (a key replaced under the same kid).
+async fn verify_signature(
+    jwks: &JwksCache,
+    parsed: &Parsed<'_>,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<(), VerifyError> {
+    let set: Arc<KeySet> = jwks.keys().await?;
+    match select(&set, kid, alg) {
+        Ok(key) => match verify_with(key, parsed, alg) {
+            Err(VerifyError::BadSignature) => {
+                let newer = jwks
+                    .refresh(Refresh::BadSignature, Some(set.generation))
+                    .await?;
+                if !JwksCache::replaced(&set, &newer, kid) {
+                    return Err(VerifyError::BadSignature);
+                }
+                verify_with(select(&newer, kid, alg)?, parsed, alg)
+            }
+            other => other,
+        },
+        Err(VerifyError::UnknownKid) => {
+            let newer = jwks
+                .refresh(Refresh::UnknownKid, Some(set.generation))
+                .await?;
+            verify_with(select(&newer, kid, alg)?, parsed, alg)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Verifies an ID token of the configured issuer and returns its claims.
+pub async fn verify(
+    cfg: &UpstreamConfig,
+    jwks: &JwksCache,
+    token: &str,
+    expect: &Expect<'_>,
+) -> Result<Map<String, Value>, VerifyError> {
+    let parsed = parse(token)?;
+    let (alg, kid) = check_header(&parsed.header, cfg)?;
+    if parsed.signature.is_empty() {
+        return Err(VerifyError::Malformed("signature is empty"));
+    }
+    // Keys are bound to their issuer: the caller routed by `iss` to this issuer's cache, and
+    // the claim must name it exactly.
+    if parsed.claims.get("iss").and_then(Value::as_str) != Some(cfg.issuer.as_str()) {
+        return Err(VerifyError::IssuerMismatch);
+    }
+    verify_signature(jwks, &parsed, alg, kid.as_deref()).await?;
+    check_claims(&parsed.claims, cfg, alg, expect)?;
+    Ok(parsed.claims)
+}
+
+fn number(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, VerifyError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_f64().map(|f| f as i64))
+            .map(Some)
+            .ok_or(VerifyError::MissingClaim(name)),
+    }
+}
+
+/// The claim checks of OIDC Core 3.1.3.7 (2–3, 9–11) plus `nbf` and `at_hash`.
+pub fn check_claims(
+    claims: &Map<String, Value>,
+    cfg: &UpstreamConfig,
+    alg: Algorithm,
+    expect: &Expect<'_>,
+) -> Result<(), VerifyError> {
+    if claims.get("iss").and_then(Value::as_str) != Some(cfg.issuer.as_str()) {
+        return Err(VerifyError::IssuerMismatch);
+    }
+    if claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(VerifyError::MissingClaim("sub"));
+    }
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => return Err(VerifyError::MissingClaim("aud")),
+    };
+    if !audiences.contains(&cfg.client_id.as_str()) {
+        return Err(VerifyError::AudienceMismatch);
+    }
+    match claims.get("azp") {
+        Some(azp) if azp.as_str() != Some(cfg.client_id.as_str()) => {
+            return Err(VerifyError::AuthorizedPartyMismatch);
+        }
+        None if audiences.len() > 1 => return Err(VerifyError::AuthorizedPartyMismatch),
+        _ => {}
+    }
+    let leeway = cfg.leeway.as_secs() as i64;
+    let exp = number(claims, "exp")?.ok_or(VerifyError::MissingClaim("exp"))?;
+    if expect.now > exp.saturating_add(leeway) {
+        return Err(VerifyError::Expired);
+    }
+    let iat = number(claims, "iat")?.ok_or(VerifyError::MissingClaim("iat"))?;
+    if iat > expect.now.saturating_add(leeway) {
+        return Err(VerifyError::IssuedInFuture);
+    }
+    if let Some(nbf) = number(claims, "nbf")?
+        && nbf > expect.now.saturating_add(leeway)
+    {
+        return Err(VerifyError::NotYetValid);
+    }
+    if let Some(nonce) = expect.nonce
+        && claims.get("nonce").and_then(Value::as_str) != Some(nonce)
+    {
+        return Err(VerifyError::NonceMismatch);
+    }
+    if let (Some(at_hash), Some(access_token)) = (claims.get("at_hash"), expect.access_token) {
+        let at_hash = at_hash
+            .as_str()
+            .ok_or(VerifyError::MissingClaim("at_hash"))?;
+        if at_hash != token_hash(alg, access_token) {
+            return Err(VerifyError::AtHashMismatch);
+        }
+    }
+    Ok(())
+}
+
+/// OIDC Core 3.1.3.6: base64url of the left half of the hash the alg uses (SHA-512 for EdDSA
+/// with Ed25519).
+pub fn token_hash(alg: Algorithm, token: &str) -> String {
+    use Algorithm::*;
+    let algorithm = match alg {
+        RS384 | PS384 | ES384 | HS384 => &digest::SHA384,
+        RS512 | PS512 | HS512 | EdDSA => &digest::SHA512,
+        _ => &digest::SHA256,
+    };
+    let hash = digest::digest(algorithm, token.as_bytes());
+    let bytes = hash.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+}
+
+/// The `iss` of a token, unverified: only for routing to the issuer that will verify it.
+pub fn peek_issuer(token: &str) -> Result<String, VerifyError> {
+    let parsed = parse(token)?;
+    parsed
+        .claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or(VerifyError::MissingClaim("iss"))
+}

@@ -1,0 +1,330 @@
+//! The JWKS cache of one issuer: keys parsed once, refreshed on an unknown kid and once when a
+//! signature fails under a cached kid, single-flight and rate-limited, refreshed when its
+//! Cache-Control age passes, and still usable (stale-if-error) for a while when the IdP is down.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::config::JwksSettings;
+use super::error::VerifyError;
+use super::http::HttpClient;
+
+/// Smallest RSA modulus accepted.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Key families, from `kty` (and `crv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Rsa,
+    P256,
+    P384,
+    Ed25519,
+}
+
+impl Family {
+    fn fits(self, alg: Algorithm) -> bool {
+        use Algorithm::*;
+        matches!(
+            (self, alg),
+            (Family::Rsa, RS256 | RS384 | RS512 | PS256 | PS384 | PS512)
+                | (Family::P256, ES256)
+                | (Family::P384, ES384)
+                | (Family::Ed25519, EdDSA)
+        )
+    }
+}
+
+/// One usable verification key.
+pub struct Key {
+    pub kid: Option<String>,
+    pub alg: Option<Algorithm>,
+    pub family: Family,
+    pub decoding: DecodingKey,
+    /// The key's public parameters, to tell a replaced key from the same key.
+    fingerprint: String,
+}
+
+impl Key {
+    /// Whether this key may verify a token with `alg`: family, declared alg and use.
+    pub fn fits(&self, alg: Algorithm) -> bool {
+        self.family.fits(alg) && self.alg.is_none_or(|a| a == alg)
+    }
+}
+
+/// One fetched key set.
+pub struct KeySet {
+    pub keys: Vec<Key>,
+    fetched_at: Instant,
+    max_age: Duration,
+    /// Counts fetches; lets a waiter see that someone else refreshed meanwhile.
+    pub generation: u64,
+}
+
+impl KeySet {
+    fn fresh(&self) -> bool {
+        self.fetched_at.elapsed() < self.max_age
+    }
+}
+
+/// Why a refresh is asked for; each reason is rate-limited the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    Expired,
+    UnknownKid,
+    BadSignature,
+}
+
+pub struct JwksCache {
+    jwks_uri: RwLock<Option<String>>,
+    http: HttpClient,
+    settings: JwksSettings,
+    current: RwLock<Option<Arc<KeySet>>>,
+    /// Held while fetching (single flight); remembers the last attempt (rate limit).
+    refresh: Mutex<Option<Instant>>,
+    fetches: AtomicU64,
+}
+
+impl JwksCache {
+    pub fn new(http: HttpClient, settings: JwksSettings) -> Self {
+        JwksCache {
+            jwks_uri: RwLock::new(None),
+            http,
+            settings,
+            current: RwLock::new(None),
+            refresh: Mutex::new(None),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// Sets the JWKS URL from discovery.
+    pub fn set_uri(&self, uri: String) {
+        *self.jwks_uri.write().expect("lock") = Some(uri);
+    }
+
+    /// How many times the JWKS was fetched (for tests and metrics).
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    fn snapshot(&self) -> Option<Arc<KeySet>> {
+        self.current.read().expect("lock").clone()
+    }
+
+    /// The keys to verify with now: the cached set while fresh; otherwise a refresh, falling
+    /// back to the stale set while within stale-if-error.
+    pub async fn keys(&self) -> Result<Arc<KeySet>, VerifyError> {
+        match self.snapshot() {
+            Some(set) if set.fresh() => Ok(set),
+            seen => {
+                self.refresh(Refresh::Expired, seen.map(|s| s.generation))
+                    .await
+            }
+        }
+    }
+
+    /// Fetches a new key set unless another caller did since `seen_generation`, or the last
+    /// attempt was under `min_refresh_secs` ago; then the current set is returned as it is.
+    pub async fn refresh(
+        &self,
+        reason: Refresh,
+        seen_generation: Option<u64>,
+    ) -> Result<Arc<KeySet>, VerifyError> {
+        let mut last_attempt = self.refresh.lock().await;
+        let current = self.snapshot();
+        let too_soon = last_attempt
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(self.settings.min_refresh_secs));
+        match &current {
+            Some(set) => {
+                let someone_else_refreshed = seen_generation.is_some_and(|g| set.generation > g);
+                let needed = reason != Refresh::Expired || !set.fresh();
+                if someone_else_refreshed || too_soon || !needed {
+                    return Ok(set.clone());
+                }
+            }
+            // Nothing cached and the last fetch failed moments ago: answer at once.
+            None if too_soon => return Err(VerifyError::JwksUnavailable),
+            None => {}
+        }
+        *last_attempt = Some(Instant::now());
+        match self
+            .fetch(current.as_ref().map_or(0, |s| s.generation) + 1)
+            .await
+        {
+            Ok(set) => {
+                let set = Arc::new(set);
+                *self.current.write().expect("lock") = Some(set.clone());
+                Ok(set)
+            }
+            Err(e) => {
+                tracing::warn!(reason = ?reason, error = %e, "JWKS refresh failed");
+                match current {
+                    Some(set)
+                        if set.fetched_at.elapsed()
+                            < Duration::from_secs(self.settings.stale_if_error_secs) =>
+                    {
+                        Ok(set)
+                    }
+                    _ => Err(VerifyError::JwksUnavailable),
+                }
+            }
+        }
+    }
+
+    async fn fetch(&self, generation: u64) -> Result<KeySet, String> {
+        let uri = self
+            .jwks_uri
+            .read()
+            .expect("lock")
+            .clone()
+            .ok_or("no jwks_uri yet (discovery pending)")?;
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let fetched = self
+            .http
+            .get_ok(&uri, "jwks")
+            .await
+            .map_err(|e| e.to_string())?;
+        let value: Value =
+            serde_json::from_slice(&fetched.body).map_err(|_| "JWKS is not JSON".to_owned())?;
+        let keys = parse_keys(&value)?;
+        let max_age = fetched
+            .max_age()
+            .unwrap_or(Duration::from_secs(self.settings.default_max_age_secs))
+            .min(Duration::from_secs(self.settings.max_age_cap_secs));
+        Ok(KeySet {
+            keys,
+            fetched_at: Instant::now(),
+            max_age,
+            generation,
+        })
+    }
+
+    /// Whether the key under `kid` changed between two sets (a key replaced under its kid).
+    pub fn replaced(old: &KeySet, new: &KeySet, kid: Option<&str>) -> bool {
+        let fp = |s: &KeySet| {
+            s.keys
+                .iter()
+                .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
+                .map(|k| k.fingerprint.clone())
+                .collect::<Vec<_>>()
+        };
+        new.generation != old.generation && fp(old) != fp(new)
+    }
+}
+
+/// Parses a JWKS document, keeping the keys usable for signature verification and skipping
+/// the rest (encryption keys, symmetric keys, weak RSA keys, unknown key types).
+pub fn parse_keys(value: &Value) -> Result<Vec<Key>, String> {
+    let list = value
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or("JWKS has no `keys` array")?;
+    let mut keys = Vec::new();
+    for raw in list.iter().take(100) {
+        let Ok(jwk) = serde_json::from_value::<Jwk>(raw.clone()) else {
+            continue;
+        };
+        if let Some(key) = usable(&jwk) {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
+}
+
+fn usable(jwk: &Jwk) -> Option<Key> {
+    if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
+        return None;
+    }
+    let alg = match &jwk.common.key_algorithm {
+        None => None,
+        Some(a) => Some(signing_alg(a)?),
+    };
+    let (family, fingerprint) = match &jwk.algorithm {
+        AlgorithmParameters::RSA(p) => {
+            let n = URL_SAFE_NO_PAD.decode(p.n.as_bytes()).ok()?;
+            let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
+            if bits < MIN_RSA_BITS {
+                return None;
+            }
+            (Family::Rsa, format!("{}.{}", p.n, p.e))
+        }
+        AlgorithmParameters::EllipticCurve(p) => {
+            let family = match p.curve {
+                EllipticCurve::P256 => Family::P256,
+                EllipticCurve::P384 => Family::P384,
+                _ => return None,
+            };
+            (family, format!("{}.{}", p.x, p.y))
+        }
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            (Family::Ed25519, p.x.clone())
+        }
+        _ => return None,
+    };
+    if alg.is_some_and(|a| !family.fits(a)) {
+        return None;
+    }
+    let decoding = DecodingKey::from_jwk(jwk).ok()?;
+    Some(Key {
+        kid: jwk.common.key_id.clone(),
+        alg,
+        family,
+        decoding,
+        fingerprint,
+    })
+}
+
+fn signing_alg(a: &KeyAlgorithm) -> Option<Algorithm> {
+    Some(match a {
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn weak_symmetric_encryption_and_unknown_keys_are_skipped() {
+        // 1024-bit modulus (128 bytes) is refused; a 2048-bit one is kept.
+        let n1024 = URL_SAFE_NO_PAD.encode([0xC5u8; 128]);
+        let n2048 = URL_SAFE_NO_PAD.encode([0xC5u8; 256]);
+        let jwks = json!({"keys": [
+            {"kty": "RSA", "kid": "weak", "n": n1024, "e": "AQAB"},
+            {"kty": "RSA", "kid": "ok", "n": n2048, "e": "AQAB", "use": "sig", "alg": "RS256"},
+            {"kty": "RSA", "kid": "enc", "n": n2048, "e": "AQAB", "use": "enc"},
+            {"kty": "RSA", "kid": "mismatch", "n": n2048, "e": "AQAB", "alg": "ES256"},
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            {"kty": "XYZ", "kid": "future"},
+            "not an object"
+        ]});
+        let keys = parse_keys(&jwks).unwrap();
+        let kids: Vec<_> = keys.iter().map(|k| k.kid.as_deref().unwrap()).collect();
+        assert_eq!(kids, ["ok"]);
+        assert!(keys[0].fits(Algorithm::RS256));
+        assert!(!keys[0].fits(Algorithm::PS256)); // declared alg RS256
+        assert!(!keys[0].fits(Algorithm::ES256));
+        assert_eq!(
+            parse_keys(&json!({"nokeys": []})).unwrap_err(),
+            "JWKS has no `keys` array"
+        );
+    }
+}

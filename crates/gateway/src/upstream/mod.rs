@@ -1,0 +1,240 @@
+//! Upstream: Jisr as an OpenID Connect Relying Party toward each country's national IdP.
+//!
+//! - [`config`]: the `[idp]` settings of a country, secrets resolved at start.
+//! - [`http`]: the bounded HTTP client (timeouts, size limits, no redirects).
+//! - [`discovery`]: discovery with openidconnect, retried with backoff per country.
+//! - [`jwks`]: the per-issuer JWKS cache (refresh on unknown kid, single flight, stale-if-error).
+//! - [`idtoken`]: strict ID token verification.
+//! - [`flow`]: the authorization request and the callback (code exchange, userinfo).
+//!
+//! [`Upstreams::verify_national_token`] is the one verification entry point shared by the
+//! login callback and token exchange.
+
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod flow;
+pub mod http;
+pub mod idtoken;
+pub mod jwks;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use jisr_mapping::{AuthContext, CountryCode};
+use serde_json::{Map, Value};
+
+pub use config::{Mode, UpstreamConfig};
+pub use discovery::Endpoints;
+pub use error::{UpstreamError, VerifyError};
+pub use flow::{AuthorizationResponse, PendingLogin, VerifiedLogin};
+pub use idtoken::Expect;
+
+use http::HttpClient;
+use jwks::JwksCache;
+
+/// The client toward one country's national IdP.
+pub struct Upstream {
+    pub config: UpstreamConfig,
+    http: HttpClient,
+    endpoints: RwLock<Option<Arc<Endpoints>>>,
+    last_error: RwLock<Option<String>>,
+    jwks: JwksCache,
+}
+
+impl Upstream {
+    pub fn new(config: UpstreamConfig) -> Result<Self, UpstreamError> {
+        let http = HttpClient::new(config.timeout)?;
+        let jwks = JwksCache::new(http.clone(), config.jwks);
+        let fixed = config.endpoints.as_ref().map(|e| {
+            if let Some(uri) = &e.jwks_uri {
+                jwks.set_uri(uri.clone());
+            }
+            Arc::new(Endpoints {
+                authorization: e.authorization.clone(),
+                token: e.token.clone(),
+                userinfo: e.userinfo.clone(),
+                jwks_uri: e.jwks_uri.clone().unwrap_or_default(),
+                iss_parameter_supported: e.iss_parameter_supported,
+                code_challenge_s256: true,
+            })
+        });
+        let last_error = fixed.is_none().then(|| "discovery pending".to_owned());
+        Ok(Upstream {
+            config,
+            http,
+            endpoints: RwLock::new(fixed),
+            last_error: RwLock::new(last_error),
+            jwks,
+        })
+    }
+
+    /// One discovery attempt; on success the endpoints and JWKS URL are set. With fixed
+    /// endpoints in config there is nothing to discover.
+    pub async fn discover(&self) -> Result<(), UpstreamError> {
+        if self.config.endpoints.is_some() {
+            return Ok(());
+        }
+        match discovery::discover(&self.http, &self.config.issuer).await {
+            Ok(endpoints) => {
+                self.jwks.set_uri(endpoints.jwks_uri.clone());
+                *self.endpoints.write().expect("lock") = Some(Arc::new(endpoints));
+                *self.last_error.write().expect("lock") = None;
+                tracing::info!(country = %self.config.country, "national IdP discovered");
+                Ok(())
+            }
+            Err(e) => {
+                *self.last_error.write().expect("lock") = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Retries discovery with backoff until it succeeds or `shutdown` fires.
+    pub async fn discover_with_retry(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut attempt = 0;
+        loop {
+            match self.discover().await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(country = %self.config.country, attempt, error = %e, "national IdP discovery failed; retrying")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(discovery::backoff(attempt)) => {}
+                _ = shutdown.changed() => return,
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Whether discovery has succeeded.
+    pub fn is_ready(&self) -> bool {
+        self.endpoints.read().expect("lock").is_some()
+    }
+
+    /// The last discovery error, if the IdP is not ready.
+    pub fn status(&self) -> Option<String> {
+        self.last_error.read().expect("lock").clone()
+    }
+
+    pub fn jwks(&self) -> &JwksCache {
+        &self.jwks
+    }
+
+    fn endpoints(&self) -> Result<Arc<Endpoints>, UpstreamError> {
+        self.endpoints
+            .read()
+            .expect("lock")
+            .clone()
+            .ok_or_else(|| self.unavailable("discovery has not succeeded yet"))
+    }
+
+    fn unavailable(&self, reason: &str) -> UpstreamError {
+        UpstreamError::Unavailable {
+            country: self.config.country,
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// Verifies an ID token of this IdP.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        expect: &Expect<'_>,
+    ) -> Result<Map<String, Value>, UpstreamError> {
+        if !self.is_ready() {
+            return Err(self.unavailable("discovery has not succeeded yet"));
+        }
+        Ok(idtoken::verify(&self.config, &self.jwks, token, expect).await?)
+    }
+}
+
+/// A national token verified by its own issuer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedToken {
+    pub country: CountryCode,
+    pub claims: Map<String, Value>,
+    pub context: AuthContext,
+}
+
+/// Every configured national IdP, by country and by issuer.
+#[derive(Clone, Default)]
+pub struct Upstreams {
+    by_country: HashMap<CountryCode, Arc<Upstream>>,
+    by_issuer: HashMap<String, CountryCode>,
+}
+
+impl Upstreams {
+    /// Builds one client per country; issuers must be distinct.
+    pub fn new(configs: Vec<UpstreamConfig>) -> Result<Self, UpstreamError> {
+        let mut me = Upstreams::default();
+        for config in configs {
+            let country = config.country;
+            if me
+                .by_issuer
+                .insert(config.issuer.clone(), country)
+                .is_some()
+            {
+                return Err(UpstreamError::Config(format!(
+                    "{country}: issuer is configured for two countries"
+                )));
+            }
+            if me
+                .by_country
+                .insert(country, Arc::new(Upstream::new(config)?))
+                .is_some()
+            {
+                return Err(UpstreamError::Config(format!(
+                    "{country} is configured twice"
+                )));
+            }
+        }
+        Ok(me)
+    }
+
+    /// Starts discovery for every country in the background; returns at once.
+    pub fn spawn_discovery(
+        &self,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        self.by_country
+            .values()
+            .map(|u| {
+                let u = u.clone();
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move { u.discover_with_retry(shutdown).await })
+            })
+            .collect()
+    }
+
+    pub fn get(&self, country: CountryCode) -> Option<&Arc<Upstream>> {
+        self.by_country.get(&country)
+    }
+
+    pub fn countries(&self) -> impl Iterator<Item = CountryCode> + '_ {
+        self.by_country.keys().copied()
+    }
+
+    /// Verifies a national ID token: routed by its (untrusted) `iss` to the configured
+    /// country, then verified strictly with that issuer's keys only.
+    pub async fn verify_national_token(
+        &self,
+        token: &str,
+        expect: &Expect<'_>,
+    ) -> Result<VerifiedToken, UpstreamError> {
+        let issuer = idtoken::peek_issuer(token)?;
+        let country = *self
+            .by_issuer
+            .get(&issuer)
+            .ok_or(VerifyError::UnknownIssuer)?;
+        let upstream = &self.by_country[&country];
+        let claims = upstream.verify_id_token(token, expect).await?;
+        let context = flow::context_of(&upstream.config.issuer, &claims);
+        Ok(VerifiedToken {
+            country,
+            claims,
+            context,
+        })
+    }
+}

@@ -1,0 +1,159 @@
+//! Shared test scaffolding: development IdPs and upstream clients wired to each other.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jisr_devidp::{DevClient, DevIdp, DevIdpConfig, Faults, SigningAlg};
+use jisr_gateway::upstream::config::{ClientAuth, JwksSettings, StaticEndpoints};
+use jisr_gateway::upstream::{
+    AuthorizationResponse, Mode, Upstream, UpstreamConfig, UpstreamError, VerifiedLogin,
+};
+use jisr_mapping::CountryCode;
+
+pub const SECRET: &str = "test-client-secret";
+
+pub fn cc(s: &str) -> CountryCode {
+    s.parse().unwrap()
+}
+
+/// Seconds since the epoch; tests own their clock here.
+#[allow(clippy::disallowed_methods)]
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn redirect_uri(country: CountryCode) -> String {
+    format!(
+        "http://127.0.0.1:9/callback/{}",
+        country.as_str().to_ascii_lowercase()
+    )
+}
+
+/// A development IdP for `country` with the `jisr` client registered.
+pub async fn idp(country: &str, alg: SigningAlg, faults: Faults) -> DevIdp {
+    let country = cc(country);
+    let config = DevIdpConfig {
+        faults,
+        clients: vec![DevClient::secret_basic(
+            "jisr",
+            SECRET,
+            &[&redirect_uri(country)],
+        )],
+        ..DevIdpConfig::new(country, alg)
+    };
+    jisr_devidp::spawn(config).await.unwrap()
+}
+
+/// The upstream settings for a development IdP.
+pub fn config_for(
+    idp: &DevIdp,
+    country: &str,
+    algorithms: &[jsonwebtoken::Algorithm],
+) -> UpstreamConfig {
+    let country = cc(country);
+    let oauth2 = country.as_str() == "AE";
+    UpstreamConfig {
+        country,
+        issuer: idp.issuer().to_owned(),
+        client_id: "jisr".into(),
+        client_auth: ClientAuth::SecretBasic(SECRET.into()),
+        algorithms: algorithms.to_vec(),
+        scopes: if oauth2 {
+            vec!["urn:uae:digitalid:profile:general".into()]
+        } else {
+            vec!["openid".into(), "profile".into()]
+        },
+        mode: if oauth2 {
+            Mode::Oauth2Userinfo
+        } else {
+            Mode::Oidc
+        },
+        userinfo: true,
+        leeway: Duration::from_secs(60),
+        require_typ: None,
+        timeout: Duration::from_secs(3),
+        jwks: JwksSettings {
+            min_refresh_secs: 0,
+            ..JwksSettings::default()
+        },
+        redirect_uri: redirect_uri(country),
+        // UAE PASS publishes no discovery document: its endpoints are configured.
+        endpoints: oauth2.then(|| StaticEndpoints {
+            authorization: idp.url("/authorize"),
+            token: idp.url("/token"),
+            userinfo: Some(idp.url("/userinfo")),
+            jwks_uri: None,
+            iss_parameter_supported: false,
+        }),
+    }
+}
+
+/// An upstream client for `idp`, discovered.
+pub async fn upstream(
+    idp: &DevIdp,
+    country: &str,
+    algorithms: &[jsonwebtoken::Algorithm],
+) -> Arc<Upstream> {
+    let up = Upstream::new(config_for(idp, country, algorithms)).unwrap();
+    up.discover().await.unwrap();
+    Arc::new(up)
+}
+
+/// A no-redirect HTTP client, as a browser stand-in for one hop.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Follows the authorization request to the IdP with `login_hint` and returns the callback
+/// parameters the IdP redirected to.
+pub async fn authorize(
+    up: &Upstream,
+    login_hint: &str,
+    acr: Option<&str>,
+) -> (jisr_gateway::upstream::PendingLogin, AuthorizationResponse) {
+    let (url, pending) = up.begin(acr, Some("ar")).unwrap();
+    let mut url = url::Url::parse(&url).unwrap();
+    url.query_pairs_mut().append_pair("login_hint", login_hint);
+    let response = browser().get(url).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        302,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(
+        location.as_str().starts_with(&up.config.redirect_uri),
+        "{location}"
+    );
+    let mut callback = AuthorizationResponse::default();
+    for (k, v) in location.query_pairs() {
+        let v = Some(v.into_owned());
+        match k.as_ref() {
+            "code" => callback.code = v,
+            "state" => callback.state = v,
+            "iss" => callback.iss = v,
+            "error" => callback.error = v,
+            "error_description" => callback.error_description = v,
+            _ => {}
+        }
+    }
+    (pending, callback)
+}
+
+/// A whole login of the citizen `login_hint` through `up`.
+pub async fn login(up: &Upstream, login_hint: &str) -> Result<VerifiedLogin, UpstreamError> {
+    let (pending, callback) = authorize(up, login_hint, None).await;
+    up.complete(&pending, &callback, now()).await
+}
+
+/// The first synthetic citizen of a country.
+pub fn citizen(country: &str) -> &'static str {
+    jisr_devidp::citizens(cc(country))[0].id
+}
