@@ -10,6 +10,9 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum StoreError {
     /// The backend could not be reached or did not answer within the operation timeout.
+    ///
+    /// A write that timed out is in an unknown state (Redis may still run it), so callers
+    /// must fail closed: a code or state whose `take` failed is treated as spent.
     #[error("store unavailable: {reason}")]
     Unavailable {
         /// Non-sensitive description (never contains credentials or values).
