@@ -53,6 +53,16 @@ pub struct Key {
     fingerprint: String,
 }
 
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("family", &self.family)
+            .finish()
+    }
+}
+
 impl Key {
     /// Whether this key may verify a token with `alg`: family, declared alg and use.
     pub fn fits(&self, alg: Algorithm) -> bool {
