@@ -235,3 +235,47 @@ fn construction_outside_a_runtime_is_a_config_error() {
         Err(StoreError::Config { .. })
     ));
 }
+
+/// Rough latency of the login hot path (put, then take) on the local Redis; run with
+/// `cargo test -p jisr-store --release --test conformance -- --ignored --nocapture latency`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a check"]
+async fn latency_of_put_then_take() {
+    let prefix = random_prefix();
+    let mut guard = PrefixGuard::new(prefix.clone());
+    let store = std::sync::Arc::new(RedisStore::connect(redis_config(&prefix)).await.unwrap());
+    let value = vec![0x5a; 512];
+    let n = 2_000;
+    let started = Instant::now();
+    for i in 0..n {
+        let key = format!("code:{i}");
+        store.put(&key, &value, MINUTE).await.unwrap();
+        assert!(store.take(&key).await.unwrap().is_some());
+    }
+    let sequential = started.elapsed();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..64)
+        .map(|t| {
+            let store = store.clone();
+            let value = value.clone();
+            tokio::spawn(async move {
+                for i in 0..n / 64 {
+                    let key = format!("code:{t}:{i}");
+                    store.put(&key, &value, MINUTE).await.unwrap();
+                    assert!(store.take(&key).await.unwrap().is_some());
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let concurrent = started.elapsed();
+    let pairs = (n / 64 * 64) as f64;
+    eprintln!(
+        "latency: sequential put+take {:?} per pair; 64 concurrent tasks {:.0} pairs/s",
+        sequential / n as u32,
+        pairs / concurrent.as_secs_f64()
+    );
+    assert_eq!(guard.sweep(), Vec::<String>::new());
+}
