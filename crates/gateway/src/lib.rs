@@ -12,4 +12,5 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod pages;
 pub mod upstream;

@@ -1,0 +1,362 @@
+//! What the templates see: every text already split per language, ordered with the page's
+//! language first, and display values stripped of bidi and other control characters.
+//!
+//! askama escapes `& < > " '` in every `{{ }}`; stripping the bidi controls as well means a
+//! value cannot reorder the text around it (values also sit in `<bdi>`, which isolates them).
+
+use askama::Template;
+use jisr_mapping::CountryCode;
+
+use super::{
+    Attribute, ConsentPage, CountryOption, ErrorPage, FALLBACK_PAGE, Lang, PickerPage, claim_label,
+};
+
+/// A run of text in one language.
+#[derive(Clone, Debug)]
+pub(super) struct Span {
+    pub lang: &'static str,
+    pub dir: &'static str,
+    pub text: String,
+}
+
+/// The same text in both languages, the page's language first.
+type Bi = [Span; 2];
+
+fn span(lang: Lang, text: impl Into<String>) -> Span {
+    Span {
+        lang: lang.tag(),
+        dir: lang.dir(),
+        text: text.into(),
+    }
+}
+
+fn bi(lead: Lang, en: impl Into<String>, ar: impl Into<String>) -> Bi {
+    let (en, ar) = (span(Lang::En, en), span(Lang::Ar, ar));
+    match lead {
+        Lang::Ar => [ar, en],
+        Lang::En => [en, ar],
+    }
+}
+
+/// Orders a pair of per-language values with the page's language first.
+fn ordered<T>(lead: Lang, en: T, ar: T) -> [T; 2] {
+    match lead {
+        Lang::Ar => [ar, en],
+        Lang::En => [en, ar],
+    }
+}
+
+/// Removes characters that could change how the surrounding text is laid out or read:
+/// bidi embeddings, overrides, isolates and marks, and other control characters. Joiners
+/// (U+200C, U+200D) stay: Arabic and Persian spelling needs them.
+pub(super) fn clean(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            !(c.is_control()
+                || matches!(c,
+                    '\u{061C}' | '\u{200E}' | '\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{2028}' | '\u{2029}'))
+        })
+        .collect()
+}
+
+/// `(English, Arabic)` name of a country; the alpha-2 code outside the GCC.
+fn country_names(country: CountryCode) -> (String, String) {
+    match country.gcc() {
+        Some(g) => (g.name_en().to_owned(), g.name_ar().to_owned()),
+        None => (country.as_str().to_owned(), country.as_str().to_owned()),
+    }
+}
+
+/// Only same-site relative or http(s) links are rendered as the language switch.
+fn safe_link(url: &str) -> bool {
+    let relative = (url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\"))
+        || url.starts_with('?');
+    relative || url.starts_with("https://") || url.starts_with("http://")
+}
+
+/// The frame every page shares (see `base.html`).
+pub(super) struct Chrome {
+    pub lang: &'static str,
+    pub dir: &'static str,
+    pub title: String,
+    pub brand: Bi,
+    pub css: &'static str,
+    pub switch: Option<Switch>,
+}
+
+pub(super) struct Switch {
+    pub href: String,
+    pub label: Span,
+}
+
+impl Chrome {
+    fn new(lang: Lang, title_en: &str, title_ar: &str, switch_url: Option<&str>) -> Chrome {
+        let [first, second] = ordered(lang, title_en, title_ar);
+        let other = match lang {
+            Lang::Ar => span(Lang::En, "English"),
+            Lang::En => span(Lang::Ar, "العربية"),
+        };
+        Chrome {
+            lang: lang.tag(),
+            dir: lang.dir(),
+            title: format!("{first} · {second} | جسر Jisr"),
+            brand: bi(
+                lang,
+                "Jisr · GCC digital identity gateway",
+                "جسر · بوابة الهوية الرقمية الخليجية",
+            ),
+            css: super::CSS_PATH,
+            switch: switch_url.filter(|u| safe_link(u)).map(|href| Switch {
+                href: href.to_owned(),
+                label: other,
+            }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- picker
+
+#[derive(Template)]
+#[template(path = "picker.html")]
+struct PickerView<'a> {
+    chrome: Chrome,
+    texts: [PickerText; 2],
+    legend: Bi,
+    countries: Vec<CountryView>,
+    action: &'a str,
+    flow: &'a str,
+    csrf: &'a str,
+}
+
+struct PickerText {
+    lang: &'static str,
+    dir: &'static str,
+    before: &'static str,
+    agency: String,
+    country: String,
+    after: &'static str,
+    intro: &'static str,
+}
+
+struct CountryView {
+    code: String,
+    name: Bi,
+    available: bool,
+    note: Bi,
+}
+
+pub(super) fn picker(page: &PickerPage<'_>) -> String {
+    let lang = page.lang;
+    let (dest_en, dest_ar) = country_names(page.agency.country);
+    let en = PickerText {
+        lang: "en",
+        dir: "ltr",
+        before: "Sign in to ",
+        agency: clean(page.agency.name_en),
+        country: dest_en,
+        after: " with your national digital identity",
+        intro: "Choose the country that issued your national digital identity. \
+                You will sign in on its official site, then come back here.",
+    };
+    let ar = PickerText {
+        lang: "ar",
+        dir: "rtl",
+        before: "سجّل الدخول إلى ",
+        agency: clean(page.agency.name_ar),
+        country: dest_ar,
+        after: " بهويتك الرقمية الوطنية",
+        intro: "اختر الدولة التي أصدرت هويتك الرقمية الوطنية. \
+                ستسجّل الدخول في موقعها الرسمي، ثم تعود إلى هنا.",
+    };
+    let countries = page
+        .countries
+        .iter()
+        .map(|&CountryOption { country, available }| {
+            let (name_en, name_ar) = country_names(country);
+            CountryView {
+                code: country.as_str().to_owned(),
+                name: bi(lang, name_en, name_ar),
+                available,
+                note: bi(lang, "Temporarily unavailable", "غير متاح مؤقتًا"),
+            }
+        })
+        .collect();
+    let view = PickerView {
+        chrome: Chrome::new(
+            lang,
+            "Choose your country",
+            "اختر بلدك",
+            page.switch_url.as_deref(),
+        ),
+        texts: ordered(lang, en, ar),
+        legend: bi(lang, "Your country", "بلدك"),
+        countries,
+        action: page.action,
+        flow: page.flow,
+        csrf: page.csrf,
+    };
+    view.render().unwrap_or_else(|_| FALLBACK_PAGE.to_owned())
+}
+
+// ---------------------------------------------------------------- consent
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentView<'a> {
+    chrome: Chrome,
+    texts: [ConsentText; 2],
+    caption: Bi,
+    attributes: Vec<AttributeView>,
+    note: Bi,
+    allow: Bi,
+    deny: Bi,
+    action: &'a str,
+    flow: &'a str,
+    csrf: &'a str,
+}
+
+struct ConsentText {
+    lang: &'static str,
+    dir: &'static str,
+    title: &'static str,
+    before: &'static str,
+    agency: String,
+    country: String,
+    middle: &'static str,
+    idp: String,
+    origin: String,
+    after: &'static str,
+}
+
+struct AttributeView {
+    claim: &'static str,
+    label: Bi,
+    value: String,
+}
+
+pub(super) fn consent(page: &ConsentPage<'_>) -> String {
+    let lang = page.lang;
+    let (dest_en, dest_ar) = country_names(page.agency.country);
+    let (origin_en, origin_ar) = country_names(page.origin);
+    let idp = clean(page.idp_name);
+    let en = ConsentText {
+        lang: "en",
+        dir: "ltr",
+        title: "Review what will be shared",
+        before: "",
+        agency: clean(page.agency.name_en),
+        country: dest_en,
+        middle: " will receive the following information from your national digital \
+                 identity provider, ",
+        idp: idp.clone(),
+        origin: origin_en,
+        after: ".",
+    };
+    let ar = ConsentText {
+        lang: "ar",
+        dir: "rtl",
+        title: "راجع المعلومات التي ستتم مشاركتها",
+        before: "ستتلقى ",
+        agency: clean(page.agency.name_ar),
+        country: dest_ar,
+        middle: " المعلومات التالية من مزوّد هويتك الرقمية الوطنية، ",
+        idp,
+        origin: origin_ar,
+        after: ".",
+    };
+    let attributes = page
+        .attributes
+        .iter()
+        .map(|Attribute { claim, value }| {
+            let (en, ar) = claim_label(*claim);
+            AttributeView {
+                claim: claim.name(),
+                label: bi(lang, en, ar),
+                value: clean(value),
+            }
+        })
+        .collect();
+    let view = ConsentView {
+        chrome: Chrome::new(
+            lang,
+            "Review what will be shared",
+            "راجع المعلومات التي ستتم مشاركتها",
+            page.switch_url.as_deref(),
+        ),
+        texts: ordered(lang, en, ar),
+        caption: bi(
+            lang,
+            "Information to be shared",
+            "المعلومات التي ستتم مشاركتها",
+        ),
+        attributes,
+        note: bi(
+            lang,
+            "Nothing else is shared. If you decline, no information is sent and you return \
+             to the agency.",
+            "لن تُشارك أي معلومات أخرى. إذا رفضت، فلن تُرسل أي معلومات وستعود إلى الجهة.",
+        ),
+        allow: bi(lang, "Share and continue", "مشاركة ومتابعة"),
+        deny: bi(lang, "Decline", "رفض"),
+        action: page.action,
+        flow: page.flow,
+        csrf: page.csrf,
+    };
+    view.render().unwrap_or_else(|_| FALLBACK_PAGE.to_owned())
+}
+
+// ---------------------------------------------------------------- error
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorView {
+    chrome: Chrome,
+    texts: [ErrorText; 2],
+    code_label: Bi,
+    reference_label: Bi,
+    error: String,
+    reference: String,
+}
+
+struct ErrorText {
+    lang: &'static str,
+    dir: &'static str,
+    title: &'static str,
+    message: String,
+    help: &'static str,
+}
+
+pub(super) fn error(page: &ErrorPage<'_>) -> String {
+    let lang = page.lang;
+    let en = ErrorText {
+        lang: "en",
+        dir: "ltr",
+        title: "Sign-in could not be completed",
+        message: clean(page.message_en),
+        help: "If you contact support, please quote this reference.",
+    };
+    let ar = ErrorText {
+        lang: "ar",
+        dir: "rtl",
+        title: "تعذّر إكمال تسجيل الدخول",
+        message: clean(page.message_ar),
+        help: "إذا تواصلت مع الدعم، يُرجى ذكر هذا الرقم المرجعي.",
+    };
+    let view = ErrorView {
+        chrome: Chrome::new(
+            lang,
+            "Sign-in could not be completed",
+            "تعذّر إكمال تسجيل الدخول",
+            None,
+        ),
+        texts: ordered(lang, en, ar),
+        code_label: bi(lang, "Error code", "رمز الخطأ"),
+        reference_label: bi(lang, "Reference", "الرقم المرجعي"),
+        error: clean(page.error),
+        reference: clean(page.reference),
+    };
+    view.render().unwrap_or_else(|_| FALLBACK_PAGE.to_owned())
+}
