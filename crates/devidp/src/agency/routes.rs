@@ -1,0 +1,199 @@
+//! The router and its handlers. Every failed step ends in [`AgencyError::page`].
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::Agency;
+use super::error::AgencyError;
+use super::pages;
+use super::session::{cookie, sid_from};
+
+pub(crate) fn router(agency: Arc<Agency>) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login))
+        .route("/callback", get(callback))
+        .route("/logout", get(logout).post(logout))
+        .route("/static/agency.css", get(css))
+        .layer(middleware::map_response(security_headers))
+        .with_state(agency)
+}
+
+/// No scripts, styles only from here, no framing; no Referer carrying a code onwards.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+async fn home(State(agency): State<Arc<Agency>>, headers: HeaderMap) -> Response {
+    let person = sid_from(&headers).and_then(|sid| agency.sessions.person(&sid));
+    pages::home(&agency.view, person.as_deref())
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    /// `en` puts English first in `ui_locales`; Arabic is first otherwise.
+    lang: Option<String>,
+}
+
+/// Starts a sign-in: 302 to the gateway's authorization endpoint.
+async fn login(
+    State(agency): State<Arc<Agency>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = serde_urlencoded::from_str::<LoginQuery>(query.as_deref().unwrap_or("")).ok();
+    let locales: [&str; 2] = match query.as_ref().and_then(|q| q.lang.as_deref()) {
+        Some("en") => ["en", "ar"],
+        _ => ["ar", "en"],
+    };
+    let (url, pending) = match agency.rp.start(&agency.acr_values, &locales).await {
+        Ok(started) => started,
+        Err(e) => return e.page(&agency.view),
+    };
+    let sid = agency
+        .sessions
+        .add_pending(sid_from(&headers).as_deref(), pending);
+    let Ok(location) = HeaderValue::from_str(url.as_str()) else {
+        return AgencyError::Unavailable("the authorization URL is not a valid header".into())
+            .page(&agency.view);
+    };
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, location),
+            (header::SET_COOKIE, cookie(Some(&sid), agency.secure_cookie)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response()
+}
+
+/// The authorization response: on success the person is signed in and sent to `/`.
+async fn callback(
+    State(agency): State<Arc<Agency>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let sid = sid_from(&headers);
+    match finish(&agency, sid.as_deref(), query.as_deref().unwrap_or("")).await {
+        Ok(new_sid) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, HeaderValue::from_static("/")),
+                (
+                    header::SET_COOKIE,
+                    cookie(Some(&new_sid), agency.secure_cookie),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response(),
+        Err(e) => e.page(&agency.view),
+    }
+}
+
+async fn finish(agency: &Agency, sid: Option<&str>, query: &str) -> Result<String, AgencyError> {
+    let params = Params::parse(query)?;
+    // The sign-in in progress is consumed whatever happens next: a response is used once.
+    let pending = match (sid, params.get("state")) {
+        (Some(sid), Some(state)) => agency.sessions.take_pending(sid, state),
+        _ => None,
+    };
+    agency.rp.check_iss(params.get("iss")).await?;
+    if let Some(code) = params.get("error") {
+        return Err(AgencyError::Provider {
+            code: code.to_owned(),
+            description: params.get("error_description").map(str::to_owned),
+        });
+    }
+    let pending = pending.ok_or(AgencyError::StateMismatch)?;
+    let code = params
+        .get("code")
+        .ok_or_else(|| AgencyError::BadCallback("the response carries no code".into()))?;
+    let person = agency.rp.finish(code, pending).await?;
+    tracing::info!("citizen signed in at the demo agency");
+    Ok(agency.sessions.sign_in(sid, person))
+}
+
+/// Ends the local session.
+async fn logout(State(agency): State<Arc<Agency>>, headers: HeaderMap) -> Response {
+    if let Some(sid) = sid_from(&headers) {
+        agency.sessions.remove(&sid);
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, HeaderValue::from_static("/")),
+            (header::SET_COOKIE, cookie(None, agency.secure_cookie)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response()
+}
+
+async fn css() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=3600"),
+            ),
+        ],
+        pages::CSS,
+    )
+        .into_response()
+}
+
+/// The callback's query parameters; a repeated one is refused (RFC 6749 3.1).
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(query: &str) -> Result<Params, AgencyError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| AgencyError::BadCallback("the query string is not form-encoded".into()))?;
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+                return Err(AgencyError::BadCallback(format!(
+                    "parameter `{name}` is repeated"
+                )));
+            }
+        }
+        Ok(Params(pairs))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
