@@ -862,3 +862,66 @@ async fn stale_jwks_is_used_while_the_idp_is_down() {
         "a refresh was attempted"
     );
 }
+
+/// RFC 7523 private_key_jwt toward the IdP: a P-256 client key; the IdP knows its public JWK.
+#[tokio::test]
+async fn rp_token_endpoint_private_key_jwt() {
+    use jisr_gateway::upstream::config::ClientAuth;
+    let pair = aws_lc_rs::signature::EcdsaKeyPair::generate(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+    )
+    .unwrap();
+    let pkcs8 = pair.to_pkcs8v1().unwrap();
+    let public = aws_lc_rs::signature::KeyPair::public_key(&pair)
+        .as_ref()
+        .to_vec(); // 0x04 || x || y
+    let b64 =
+        |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "jisr-client-1", "alg": "ES256", "use": "sig",
+        "x": b64(&public[1..33]), "y": b64(&public[33..65])
+    }]}))
+    .unwrap();
+    let country = cc("SA");
+    let idp = jisr_devidp::spawn(jisr_devidp::DevIdpConfig {
+        clients: vec![jisr_devidp::DevClient {
+            client_id: "jisr".into(),
+            auth: jisr_devidp::ClientAuth::PrivateKeyJwt(jwks),
+            redirect_uris: vec![redirect_uri(country)],
+        }],
+        ..jisr_devidp::DevIdpConfig::new(country, SigningAlg::RS256)
+    })
+    .await
+    .unwrap();
+    let mut cfg = config_for(&idp, "SA", &[Algorithm::RS256]);
+    cfg.client_auth = ClientAuth::PrivateKeyJwt {
+        key: jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
+        alg: Algorithm::ES256,
+        kid: Some("jisr-client-1".into()),
+    };
+    let up = jisr_gateway::upstream::Upstream::new(cfg.clone()).unwrap();
+    up.discover().await.unwrap();
+    let login = login(&up, citizen("SA")).await.unwrap();
+    assert_eq!(login.claims.id_token.unwrap()["national_id"], citizen("SA"));
+
+    // Another key under the same kid: the IdP refuses the client.
+    let other = aws_lc_rs::signature::EcdsaKeyPair::generate(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+    )
+    .unwrap();
+    cfg.client_auth = ClientAuth::PrivateKeyJwt {
+        key: jsonwebtoken::EncodingKey::from_ec_der(other.to_pkcs8v1().unwrap().as_ref()),
+        alg: Algorithm::ES256,
+        kid: Some("jisr-client-1".into()),
+    };
+    let impostor = jisr_gateway::upstream::Upstream::new(cfg).unwrap();
+    impostor.discover().await.unwrap();
+    assert_eq!(
+        login_err(&impostor).await,
+        UpstreamError::Token("HTTP 401 invalid_client".into())
+    );
+}
+
+async fn login_err(up: &jisr_gateway::upstream::Upstream) -> UpstreamError {
+    login(up, citizen("SA")).await.unwrap_err()
+}

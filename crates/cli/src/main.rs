@@ -58,10 +58,22 @@ enum Command {
         #[arg(long, env = "JISR_PAIRWISE_KEY_FILE")]
         pairwise_key_file: Option<PathBuf>,
     },
+    /// Run one development national IdP (synthetic citizens, fault switches) on 127.0.0.1.
+    Devidp {
+        /// Which country's national IdP to play (alpha-2 or alpha-3).
+        #[arg(long)]
+        country: String,
+        #[arg(long, default_value_t = 9101)]
+        port: u16,
+        /// RS256, PS256, ES256 or EdDSA.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+    },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Devidp { country, port, alg } => run_devidp(&country, port, &alg),
         Command::CheckConfig { config } => check_config(&config),
         Command::Map {
             country,
@@ -219,6 +231,49 @@ fn run_map(args: MapArgs) -> Result<String, String> {
             .join(", ")
     );
     serde_json::to_string_pretty(&mapped.assertion).map_err(|e| e.to_string())
+}
+
+fn run_devidp(country: &str, port: u16, alg: &str) -> ExitCode {
+    let parsed = parse_country("--country", country).and_then(|c| {
+        let alg = alg
+            .parse::<jisr_devidp::SigningAlg>()
+            .map_err(|e| format!("--alg: {e}"))?;
+        c.gcc()
+            .map(|_| (c, alg))
+            .ok_or_else(|| format!("--country: {c} is not a GCC member state"))
+    });
+    let (country, alg) = match parsed {
+        Ok(v) => v,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging();
+    let result = runtime().and_then(|rt| rt.block_on(jisr_devidp::serve(country, port, alg)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). Log lines never carry personal data.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn parse_country(flag: &str, value: &str) -> Result<CountryCode, String> {

@@ -6,6 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::upstream::config::IdpSection;
 use jisr_mapping::{ConfigProblem, CountryCode, CountryProfile, Policy, ProfileFile, check_config};
 
 /// The mapping part of the configuration: every country profile and the release policy.
@@ -93,10 +94,27 @@ fn cross_check(
     check_config(&files, &display(policy_file), policy)
 }
 
-/// Reads and validates one country profile.
+/// Reads and validates one country profile, including its `[idp]` section when present.
 pub fn load_profile(file: &Path) -> Result<CountryProfile, ConfigProblem> {
     let text = read(file)?;
-    CountryProfile::from_toml(&display(file), &text)
+    let profile = CountryProfile::from_toml(&display(file), &text)?;
+    if let Some(table) = &profile.idp {
+        idp_section(table).map_err(|(key, msg)| problem(file, &format!("idp.{key}"), &msg))?;
+    }
+    Ok(profile)
+}
+
+/// Parses and checks an `[idp]` table (without reading secrets).
+pub fn idp_section(table: &toml::Table) -> Result<IdpSection, (String, String)> {
+    let section: IdpSection = serde_path_to_error::deserialize(toml::Value::Table(table.clone()))
+        .map_err(|e| {
+        (
+            e.path().to_string(),
+            e.into_inner().message().trim().to_owned(),
+        )
+    })?;
+    section.check()?;
+    Ok(section)
 }
 
 /// Reads and validates the release policy.
@@ -156,6 +174,46 @@ mod tests {
             .collect();
         countries.sort();
         assert_eq!(countries, ["AE", "BH", "KW", "OM", "QA", "SA"]);
+    }
+
+    #[test]
+    fn idp_sections_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = fs::read_to_string(repo_config().join("countries/bh.toml")).unwrap();
+        let cases = [
+            (
+                r#"algorithms = ["ES256"]"#,
+                r#"algorithms = ["HS256"]"#,
+                "idp.algorithms[0]",
+                "`HS256` is not an accepted algorithm",
+            ),
+            (
+                r#"issuer = "https://ekey.bh.example""#,
+                r#"issuer = "http://ekey.bh.example""#,
+                "idp.issuer",
+                "issuer must be https",
+            ),
+            (
+                r#"client_auth = { method = "client_secret_basic", secret_env = "JISR_BH_CLIENT_SECRET" }"#,
+                r#"client_auth = { method = "client_secret_basic", secret = "in-the-toml" }"#,
+                "idp.client_auth",
+                "unknown field `secret`",
+            ),
+            (
+                r#"algorithms = ["ES256"]"#,
+                "algorithms = [\"ES256\"]\ncolour = 1",
+                "idp.colour",
+                "unknown field `colour`",
+            ),
+        ];
+        for (from, to, key, needle) in cases {
+            assert!(base.contains(from), "{from}");
+            let file = dir.path().join("bh.toml");
+            fs::write(&file, base.replace(from, to)).unwrap();
+            let p = load_profile(&file).unwrap_err();
+            assert_eq!(p.key, key, "{p}");
+            assert!(p.problem.contains(needle), "{p}");
+        }
     }
 
     #[test]

@@ -223,13 +223,18 @@ impl Upstreams {
         token: &str,
         expect: &Expect<'_>,
     ) -> Result<VerifiedToken, UpstreamError> {
-        let issuer = idtoken::peek_issuer(token)?;
+        let parsed = idtoken::parse(token)?;
+        let issuer = idtoken::issuer_of(&parsed)?;
         let country = *self
             .by_issuer
-            .get(&issuer)
+            .get(issuer)
             .ok_or(VerifyError::UnknownIssuer)?;
         let upstream = &self.by_country[&country];
-        let claims = upstream.verify_id_token(token, expect).await?;
+        if !upstream.is_ready() {
+            return Err(upstream.unavailable("discovery has not succeeded yet"));
+        }
+        let claims =
+            idtoken::verify_parsed(&upstream.config, &upstream.jwks, parsed, expect).await?;
         let context = flow::context_of(&upstream.config.issuer, &claims);
         Ok(VerifiedToken {
             country,
