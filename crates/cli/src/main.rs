@@ -105,21 +105,19 @@ fn main() -> ExitCode {
 }
 
 fn check_config(path: &Path) -> ExitCode {
-    let result: Result<String, Vec<ConfigProblem>> = if path.is_dir() {
-        MappingConfig::load_dir(path).map(|cfg| {
-            let countries: Vec<&str> = cfg
-                .profiles
-                .iter()
-                .map(|(_, p)| p.country.as_str())
-                .collect();
-            format!(
-                "ok: {} country profiles ({}), policy with {} rules",
-                countries.len(),
-                countries.join(", "),
-                cfg.policy.rules().len()
-            )
+    use jisr_gateway::config::{self, agencies::Agencies};
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let result: Result<String, Vec<ConfigProblem>> = if path.is_dir() || name == "gateway.toml" {
+        // The whole configuration; secrets and key files absent here are notes, not errors.
+        config::check(path, &config::process_env()).map(|report| {
+            for p in &report.absent {
+                eprintln!("note: {p} (not on this machine; `jisr serve` needs it)");
+            }
+            report.summary()
         })
-    } else if path.file_name().is_some_and(|n| n == "policy.toml") {
+    } else if name == "agencies.toml" {
+        Agencies::check(path).map(|n| format!("ok: {n} agencies"))
+    } else if name == "policy.toml" {
         load_policy(path)
             .map(|p| format!("ok: policy with {} rules", p.rules().len()))
             .map_err(|p| vec![p])

@@ -52,7 +52,166 @@ fn check_config_accepts_the_shipped_config() {
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(
         stdout(&out).trim(),
-        "ok: 6 country profiles (AE, BH, KW, OM, QA, SA), policy with 5 rules"
+        "ok: 6 country profiles (AE, BH, KW, OM, QA, SA), policy with 5 rules, 3 agencies, gateway config"
+    );
+}
+
+/// `jisr` with none of the shipped config's secrets in its environment.
+fn jisr_without_secrets() -> Command {
+    let mut cmd = jisr();
+    for var in [
+        "JISR_PAIRWISE_KEY",
+        "JISR_STORE_ENCRYPTION_KEY",
+        "JISR_AGENCY_BH_MOH_SECRET",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// A copy of the whole shipped config directory, gateway.toml and agencies included.
+fn full_config_copy() -> tempfile::TempDir {
+    let dir = config_copy();
+    for f in ["gateway.toml", "agencies.toml"] {
+        fs::copy(root().join("config").join(f), dir.path().join(f)).unwrap();
+    }
+    fs::create_dir(dir.path().join("agencies")).unwrap();
+    fs::copy(
+        root().join("config/agencies/sa-moe.jwks.json"),
+        dir.path().join("agencies/sa-moe.jwks.json"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn check_config_on_gateway_toml_checks_everything_and_notes_absent_secrets() {
+    let out = jisr_without_secrets()
+        .args(["check-config", "--config", "config/gateway.toml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "ok: 6 country profiles (AE, BH, KW, OM, QA, SA), policy with 5 rules, 3 agencies, gateway config"
+    );
+    let err = stderr(&out);
+    for note in [
+        "note: config/gateway.toml: pairwise_key: environment variable JISR_PAIRWISE_KEY is not set (not on this machine; `jisr serve` needs it)",
+        "note: config/gateway.toml: keys.files[0]: config/keys/signing-2025-06.pem not found",
+        "note: config/agencies.toml: agency[1].auth.secret: config/secrets/om-mol.secret not found",
+    ] {
+        assert!(err.contains(note), "{err}");
+    }
+
+    let out = jisr()
+        .args(["check-config", "--config", "config/agencies.toml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(stdout(&out).trim(), "ok: 3 agencies");
+}
+
+#[test]
+fn check_config_reports_gateway_and_agency_problems() {
+    let dir = full_config_copy();
+    let d = dir.path();
+    let gateway = fs::read_to_string(d.join("gateway.toml")).unwrap();
+    fs::write(
+        d.join("gateway.toml"),
+        gateway.replace("prefix = \"jisr:\"", "prefix = \"jisr:\"\ncolour = \"red\""),
+    )
+    .unwrap();
+    let agencies = fs::read_to_string(d.join("agencies.toml")).unwrap();
+    fs::write(
+        d.join("agencies.toml"),
+        agencies
+            .replace(
+                "client_id = \"om-mol-services\"",
+                "client_id = \"bh-moh-portal\"",
+            )
+            .replace("country = \"SA\"", "country = \"EG\"")
+            .replace("sector = \"labour\"", "sector = \"\"")
+            .replace(
+                "https://portal.moh.bh.example/oidc/callback",
+                "http://portal.moh.bh.example/oidc/callback#x",
+            )
+            .replace(
+                "https://noor.moe.sa.example/sso/jisr/callback",
+                "https://noor.moe.sa.example/sso/jisr/callback#top",
+            ),
+    )
+    .unwrap();
+    let out = jisr_without_secrets()
+        .args(["check-config", "--config"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let g = d.join("gateway.toml").display().to_string();
+    let a = d.join("agencies.toml").display().to_string();
+    let agency_lines = format!(
+        "{a}: agency[0].redirect_uris[0]: http is allowed only on loopback (127.0.0.1, localhost, [::1]); use https\n\
+         {a}: agency[1].client_id: duplicate client_id `bh-moh-portal` (also agency[0])\n\
+         {a}: agency[1].sector: must not be empty\n\
+         {a}: agency[2].country: EG is not a GCC member state\n\
+         {a}: agency[2].redirect_uris[0]: must not contain a fragment\n"
+    );
+    // Every problem at once: a broken gateway.toml does not hide the files beside it.
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{g}: store.colour: unknown field `colour`, expected one of `kind`, `max_entries`, `url`, `prefix`, `timeout_ms`, `encryption_key`\n{agency_lines}"
+        )
+    );
+    assert!(
+        stderr(&out).contains("6 problem(s) found"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Checked through gateway.toml itself, with its TTL out of range.
+    fs::write(
+        d.join("gateway.toml"),
+        gateway.replace("code_ttl_secs = 60 ", "code_ttl_secs = 90 "),
+    )
+    .unwrap();
+    let out = jisr_without_secrets()
+        .args(["check-config", "--config"])
+        .arg(d.join("gateway.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        format!("{g}: tokens.code_ttl_secs: must be between 1 and 60 seconds\n{agency_lines}")
+    );
+}
+#[test]
+fn check_config_applies_env_overrides_and_checks_present_secrets() {
+    let out = jisr_without_secrets()
+        .args(["check-config"])
+        .env("JISR_STORE__URL", "http://redis.example")
+        .env("JISR_TOKENS__CODE_TTL_SECS", "0")
+        .env("JISR_PAIRWISE_KEY", "short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        "$JISR_STORE__URL: store.url: store URL must start with redis:// or rediss://\n\
+         $JISR_TOKENS__CODE_TTL_SECS: tokens.code_ttl_secs: must be between 1 and 60 seconds\n"
+    );
+    // Once the gateway config is valid, a secret that is set but unusable is a problem.
+    let out = jisr_without_secrets()
+        .args(["check-config"])
+        .env("JISR_PAIRWISE_KEY", "short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        "config/gateway.toml: pairwise_key: pairwise key must be at least 32 bytes, got 5\n"
     );
 }
 

@@ -1,12 +1,20 @@
 //! Configuration files: read once at start, parsed into typed values, cross-checked.
 //!
-//! Layout (DESIGN.md): `countries/<cc>.toml` (one mapping profile per national IdP) and
-//! `policy.toml`. Every problem is reported as `file: key: problem`, all of them at once.
+//! Layout (DESIGN.md): `gateway.toml` ([`gateway`]: server, store, keys, paths, token
+//! lifetimes), `countries/<cc>.toml` (one mapping profile per national IdP), `policy.toml`
+//! and `agencies.toml` ([`agencies`]: the OIDC clients). Every problem is reported as
+//! `file: key: problem`, all of them at once. [`Config::load`] is what `serve` runs on;
+//! [`check`] is `jisr check-config`.
+
+pub mod agencies;
+pub mod gateway;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::upstream::config::IdpSection;
+use agencies::Agencies;
+use gateway::{GatewayConfig, GatewaySecrets};
 use jisr_mapping::{ConfigProblem, CountryCode, CountryProfile, Policy, ProfileFile, check_config};
 
 /// The mapping part of the configuration: every country profile and the release policy.
@@ -21,8 +29,13 @@ impl MappingConfig {
     /// Loads `<dir>/countries/*.toml` and `<dir>/policy.toml`, validates each file and then
     /// checks them against each other. Returns every problem found, or the config.
     pub fn load_dir(dir: &Path) -> Result<Self, Vec<ConfigProblem>> {
+        Self::load_paths(&dir.join("countries"), &dir.join("policy.toml"))
+    }
+
+    /// [`MappingConfig::load_dir`] with the two locations given (`paths` of `gateway.toml`).
+    pub fn load_paths(countries: &Path, policy_file: &Path) -> Result<Self, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
-        let countries = dir.join("countries");
+        let countries = countries.to_owned();
         let mut files: Vec<PathBuf> = match fs::read_dir(&countries) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -48,7 +61,7 @@ impl MappingConfig {
                 Err(p) => problems.push(p),
             }
         }
-        let policy_file = dir.join("policy.toml");
+        let policy_file = policy_file.to_owned();
         let policy = match load_policy(&policy_file) {
             Ok(p) => Some(p),
             Err(p) => {
@@ -123,6 +136,232 @@ pub fn load_policy(file: &Path) -> Result<Policy, ConfigProblem> {
     Policy::from_toml(&display(file), &text)
 }
 
+/// The process environment as `(name, value)` pairs (non-UTF-8 lossily converted). The binary
+/// reads it once at start and passes it down; nothing else reads the environment.
+pub fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A lookup over `(name, value)` pairs, for secrets named by `{ env = "VAR" }`.
+pub fn env_lookup(vars: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| {
+        vars.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Everything `jisr serve` runs on: validated, cross-checked, secrets read.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub gateway: GatewayConfig,
+    pub secrets: GatewaySecrets,
+    pub mapping: MappingConfig,
+    pub agencies: Agencies,
+}
+
+impl Config {
+    /// Loads `path` (the config directory, or its `gateway.toml`) with the environment
+    /// `vars`: `JISR_…` overrides, secrets, and every file `paths` names. Signing-key and
+    /// TLS files must exist (their contents are loaded by the provider and the listener).
+    pub fn load(path: &Path, vars: &[(String, String)]) -> Result<Self, Vec<ConfigProblem>> {
+        let gateway =
+            GatewayConfig::load_with(&gateway_file(path), vars.iter().map(|(k, v)| (k, v)))?;
+        let env = env_lookup(vars);
+        let mut problems: Vec<ConfigProblem> = Vec::new();
+        let secrets = gateway
+            .resolve_secrets(&env)
+            .map_err(|p| problems.extend(p))
+            .ok();
+        problems.extend(gateway.deployment_files().into_iter().map(|(p, _)| p));
+        let mapping = MappingConfig::load_paths(&gateway.paths.countries, &gateway.paths.policy)
+            .map_err(|p| problems.extend(p))
+            .ok();
+        let agencies = Agencies::load(&gateway.paths.agencies, &env)
+            .map_err(|p| problems.extend(p))
+            .ok();
+        match (secrets, mapping, agencies) {
+            (Some(secrets), Some(mapping), Some(agencies)) if problems.is_empty() => Ok(Config {
+                gateway,
+                secrets,
+                mapping,
+                agencies,
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// `<dir>/gateway.toml` for a directory, the path itself otherwise.
+fn gateway_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join("gateway.toml")
+    } else {
+        path.to_owned()
+    }
+}
+
+/// What `jisr check-config` found in a configuration without problems.
+#[derive(Debug)]
+pub struct CheckReport {
+    pub mapping: MappingConfig,
+    /// Number of agencies, when there is an `agencies.toml`.
+    pub agencies: Option<usize>,
+    /// `None` for a directory without `gateway.toml` (mapping files only).
+    pub gateway: Option<GatewayConfig>,
+    /// Deployment material absent on this machine: unset secret variables, missing secret,
+    /// signing-key or TLS files. Not a problem for `check-config` (CI and laptops have none
+    /// of it); `serve` refuses to start without it.
+    pub absent: Vec<ConfigProblem>,
+}
+
+impl CheckReport {
+    /// One line: `ok: 6 country profiles (AE, …), policy with 5 rules, 3 agencies, gateway config`.
+    pub fn summary(&self) -> String {
+        let countries: Vec<&str> = self
+            .mapping
+            .profiles
+            .iter()
+            .map(|(_, p)| p.country.as_str())
+            .collect();
+        let mut line = format!(
+            "ok: {} country profiles ({}), policy with {} rules",
+            countries.len(),
+            countries.join(", "),
+            self.mapping.policy.rules().len()
+        );
+        if let Some(n) = self.agencies {
+            line.push_str(&format!(
+                ", {n} {}",
+                if n == 1 { "agency" } else { "agencies" }
+            ));
+        }
+        if self.gateway.is_some() {
+            line.push_str(", gateway config");
+        }
+        line
+    }
+}
+
+/// Validates a config directory or a `gateway.toml`: the gateway config with `JISR_…`
+/// overrides from `vars`, country profiles and policy (cross-checked), agencies and their
+/// JWKS files. Secrets and key files present here are checked too; absent ones are listed in
+/// [`CheckReport::absent`]. A directory without `gateway.toml` is checked as before: its
+/// `countries/`, `policy.toml` and, when present, `agencies.toml`.
+pub fn check(path: &Path, vars: &[(String, String)]) -> Result<CheckReport, Vec<ConfigProblem>> {
+    let file = gateway_file(path);
+    let env = env_lookup(vars);
+    let mut problems = Vec::new();
+    let mut absent = Vec::new();
+    let gateway = if path.is_dir() && !file.exists() {
+        None
+    } else {
+        match GatewayConfig::load_with(&file, vars.iter().map(|(k, v)| (k, v))) {
+            Ok(g) => Some(g),
+            Err(p) => {
+                problems.extend(p);
+                None
+            }
+        }
+    };
+    let (countries, policy, agencies) = match &gateway {
+        Some(g) => (
+            g.paths.countries.clone(),
+            g.paths.policy.clone(),
+            Some(g.paths.agencies.clone()),
+        ),
+        None => {
+            // No usable gateway.toml: the default layout beside it.
+            let dir = if path.is_dir() {
+                path.to_owned()
+            } else {
+                path.parent().map(Path::to_owned).unwrap_or_default()
+            };
+            let agencies = dir.join("agencies.toml");
+            let gateway_broken = !problems.is_empty();
+            if gateway_broken
+                && !(dir.join("countries").is_dir() && dir.join("policy.toml").is_file())
+            {
+                return Err(problems);
+            }
+            (
+                dir.join("countries"),
+                dir.join("policy.toml"),
+                agencies.exists().then_some(agencies),
+            )
+        }
+    };
+    if let Some(g) = &gateway {
+        let (_, secret_problems) = g.secrets_classified(&env);
+        for (p, is_absent) in secret_problems.into_iter().chain(g.deployment_files()) {
+            if is_absent {
+                absent.push(p)
+            } else {
+                problems.push(p)
+            }
+        }
+    }
+    let mapping = MappingConfig::load_paths(&countries, &policy)
+        .map_err(|p| problems.extend(p))
+        .ok();
+    let agency_count = match &agencies {
+        Some(file) => match Agencies::check_with_env(file, &env) {
+            Ok((n, missing)) => {
+                absent.extend(missing);
+                Some(n)
+            }
+            Err(p) => {
+                problems.extend(p);
+                None
+            }
+        },
+        None => None,
+    };
+    match mapping {
+        Some(mapping) if problems.is_empty() => Ok(CheckReport {
+            mapping,
+            agencies: agency_count,
+            gateway,
+            absent,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// Parses TOML text, naming the failing key (or the line of a syntax error). Only the
+/// parser's message is kept, never the source snippet, which could show a value.
+fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, ConfigProblem> {
+    let line_of = |span: Option<std::ops::Range<usize>>| {
+        span.map(|s| {
+            format!(
+                "line {}",
+                text.get(..s.start).unwrap_or(text).matches('\n').count() + 1
+            )
+        })
+        .unwrap_or_else(|| "(document)".into())
+    };
+    let de = toml::Deserializer::parse(text)
+        .map_err(|e| problem(file, &line_of(e.span()), e.message().trim()))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let key = if path.is_empty() || path == "." {
+            line_of(inner.span())
+        } else {
+            path
+        };
+        problem(file, &key, inner.message().trim())
+    })
+}
+
 /// Largest config file accepted; anything bigger is a mistake, not a config.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
@@ -174,6 +413,97 @@ mod tests {
             .collect();
         countries.sort();
         assert_eq!(countries, ["AE", "BH", "KW", "OM", "QA", "SA"]);
+    }
+
+    /// A copy of the shipped config directory (countries, policy, agencies, gateway.toml).
+    fn copy_config() -> tempfile::TempDir {
+        fn copy(from: &Path, to: &Path) {
+            fs::create_dir_all(to).unwrap();
+            for e in fs::read_dir(from).unwrap() {
+                let p = e.unwrap().path();
+                let target = to.join(p.file_name().unwrap());
+                if p.is_dir() {
+                    copy(&p, &target);
+                } else {
+                    fs::copy(&p, target).unwrap();
+                }
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        copy(&repo_config(), dir.path());
+        dir
+    }
+
+    #[test]
+    fn check_reports_absent_deployment_material_as_notes() {
+        let report = check(&repo_config(), &[]).unwrap_or_else(|p| panic!("{p:#?}"));
+        assert_eq!(
+            report.summary(),
+            "ok: 6 country profiles (AE, BH, KW, OM, QA, SA), policy with 5 rules, 3 agencies, gateway config"
+        );
+        let keys: Vec<&str> = report.absent.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "pairwise_key",
+                "store.encryption_key",
+                "keys.files[0]",
+                "agency[0].auth.secret",
+                "agency[1].auth.secret"
+            ]
+        );
+        // Present but unusable material is a problem, not a note.
+        let vars = [("JISR_PAIRWISE_KEY".to_owned(), "too short".to_owned())];
+        let problems = check(&repo_config(), &vars).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(
+            problems[0].to_string(),
+            format!(
+                "{}: pairwise_key: pairwise key must be at least 32 bytes, got 9",
+                repo_config().join("gateway.toml").display()
+            )
+        );
+    }
+
+    #[test]
+    fn config_load_needs_every_secret_and_key_file() {
+        let dir = copy_config();
+        let d = dir.path();
+        let vars: Vec<(String, String)> = [
+            ("JISR_PAIRWISE_KEY", format!("base64:{}", "A".repeat(43))),
+            (
+                "JISR_STORE_ENCRYPTION_KEY",
+                format!("hex:{}", "0f".repeat(32)),
+            ),
+            ("JISR_AGENCY_BH_MOH_SECRET", "b".repeat(32)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let lines = |p: Vec<ConfigProblem>| -> Vec<String> {
+            let root = d.display().to_string();
+            p.iter().map(|p| p.to_string().replace(&root, "")).collect()
+        };
+        assert_eq!(
+            lines(Config::load(d, &vars).unwrap_err()),
+            [
+                "/gateway.toml: keys.files[0]: /keys/signing-2025-06.pem not found",
+                "/agencies.toml: agency[1].auth.secret: /secrets/om-mol.secret not found",
+            ]
+        );
+        fs::create_dir_all(d.join("keys")).unwrap();
+        fs::write(
+            d.join("keys/signing-2025-06.pem"),
+            "PEM is checked by provider::keys",
+        )
+        .unwrap();
+        fs::create_dir_all(d.join("secrets")).unwrap();
+        fs::write(d.join("secrets/om-mol.secret"), "o".repeat(40)).unwrap();
+        let cfg = Config::load(&d.join("gateway.toml"), &vars).unwrap_or_else(|p| panic!("{p:#?}"));
+        assert_eq!(cfg.agencies.len(), 3);
+        assert_eq!(cfg.mapping.profiles.len(), 6);
+        assert!(cfg.secrets.store_encryption_key.is_some());
+        assert_eq!(cfg.gateway.server.issuer(), "https://jisr.example");
     }
 
     #[test]
