@@ -14,5 +14,9 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod demo;
+pub mod http;
 pub mod pages;
+pub mod provider;
+pub mod serve;
 pub mod upstream;

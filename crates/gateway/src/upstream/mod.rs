@@ -118,6 +118,14 @@ impl Upstream {
         self.last_error.read().expect("lock").clone()
     }
 
+    /// The origin (`scheme://host:port`) of the authorization endpoint, once known: pages
+    /// that post a form which then redirects there must allow it in CSP `form-action`.
+    pub fn authorization_origin(&self) -> Option<String> {
+        let endpoints = self.endpoints.read().expect("lock").clone()?;
+        let url = url::Url::parse(&endpoints.authorization).ok()?;
+        Some(url.origin().ascii_serialization())
+    }
+
     pub fn jwks(&self) -> &JwksCache {
         &self.jwks
     }

@@ -1,0 +1,309 @@
+//! `jisr demo`: the gateway, a development national IdP for each of the six GCC states and a
+//! demo agency, in one process, with the in-memory store and generated keys. Also the
+//! harness the end-to-end tests start on port 0.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jisr_devidp::agency::{self, AgencyConfig};
+use jisr_devidp::{DevClient, DevIdp, DevIdpConfig, SigningAlg};
+use jisr_mapping::{CountryCode, CountryProfile, Gcc, PairwiseKey, Policy};
+use jisr_store::{MemoryStore, Store};
+use jsonwebtoken::Algorithm;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::MappingConfig;
+use crate::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
+use crate::provider::keys::{SigningAlg as GatewayAlg, SigningKeys};
+use crate::provider::{Clock, Gateway, Ttls, random_token, system_clock};
+use crate::upstream::config::{ClientAuth, JwksSettings, StaticEndpoints};
+use crate::upstream::{Mode, UpstreamConfig, Upstreams};
+
+/// The shipped example profiles and policy, built in so the demo runs from anywhere.
+const PROFILES: [(&str, &str); 6] = [
+    (
+        "config/countries/ae.toml",
+        include_str!("../../../config/countries/ae.toml"),
+    ),
+    (
+        "config/countries/bh.toml",
+        include_str!("../../../config/countries/bh.toml"),
+    ),
+    (
+        "config/countries/kw.toml",
+        include_str!("../../../config/countries/kw.toml"),
+    ),
+    (
+        "config/countries/om.toml",
+        include_str!("../../../config/countries/om.toml"),
+    ),
+    (
+        "config/countries/qa.toml",
+        include_str!("../../../config/countries/qa.toml"),
+    ),
+    (
+        "config/countries/sa.toml",
+        include_str!("../../../config/countries/sa.toml"),
+    ),
+];
+const POLICY: &str = include_str!("../../../config/policy.toml");
+
+/// The demo agency's client id.
+pub const AGENCY_CLIENT_ID: &str = "demo-agency";
+
+/// Where to listen (port 0 picks a free port, as tests do).
+#[derive(Clone)]
+pub struct DemoOptions {
+    pub gateway_port: u16,
+    pub agency_port: u16,
+    /// The demo agency's country (destination of the assertions).
+    pub agency_country: CountryCode,
+    pub gateway_alg: GatewayAlg,
+    pub clock: Option<Clock>,
+    /// More agencies registered at the gateway (tests).
+    pub extra_agencies: Vec<Agency>,
+    /// Runs the gateway's server on this runtime instead of the current one, so a benchmark
+    /// can measure the gateway's CPU apart from the IdPs and the load driver.
+    pub gateway_runtime: Option<tokio::runtime::Handle>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            gateway_port: 8080,
+            agency_port: 8081,
+            agency_country: Gcc::Bahrain.code(),
+            gateway_alg: GatewayAlg::ES256,
+            clock: None,
+            extra_agencies: Vec::new(),
+            gateway_runtime: None,
+        }
+    }
+}
+
+/// A running demo. Dropping it stops everything.
+pub struct Demo {
+    pub gateway_url: String,
+    pub agency_url: String,
+    pub gateway: Arc<Gateway>,
+    pub idps: Vec<(CountryCode, DevIdp)>,
+    /// The demo agency's client secret (also registered at the gateway).
+    pub agency_secret: String,
+    stop: watch::Sender<bool>,
+}
+
+impl Demo {
+    /// The development IdP of one country.
+    pub fn idp(&self, country: CountryCode) -> Option<&DevIdp> {
+        self.idps
+            .iter()
+            .find(|(c, _)| *c == country)
+            .map(|(_, i)| i)
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn alg_for(country: CountryCode) -> SigningAlg {
+    match country.gcc() {
+        Some(Gcc::SaudiArabia) | Some(Gcc::UnitedArabEmirates) => SigningAlg::RS256,
+        Some(Gcc::Oman) => SigningAlg::PS256,
+        Some(Gcc::Kuwait) => SigningAlg::EdDSA,
+        _ => SigningAlg::ES256,
+    }
+}
+
+/// The shipped profiles and policy, parsed.
+pub fn builtin_mapping() -> MappingConfig {
+    let profiles = PROFILES
+        .iter()
+        .map(|(file, text)| {
+            (
+                PathBuf::from(file),
+                CountryProfile::from_toml(file, text).expect("shipped profile is valid"),
+            )
+        })
+        .collect();
+    MappingConfig {
+        profiles,
+        policy_file: PathBuf::from("config/policy.toml"),
+        policy: Policy::from_toml("config/policy.toml", POLICY).expect("shipped policy is valid"),
+    }
+}
+
+/// Starts the whole demo and returns once every server is listening.
+pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
+    let gateway_listener = TcpListener::bind(("127.0.0.1", options.gateway_port)).await?;
+    let agency_listener = TcpListener::bind(("127.0.0.1", options.agency_port)).await?;
+    let gateway_url = format!("http://{}", gateway_listener.local_addr()?);
+    let agency_addr: SocketAddr = agency_listener.local_addr()?;
+    let agency_url = format!("http://{agency_addr}");
+    let (stop, stopped) = watch::channel(false);
+
+    // One development IdP per GCC state, each knowing the gateway as client `jisr`.
+    let idp_secret = random_token(24);
+    let mut idps = Vec::new();
+    let mut upstream_configs = Vec::new();
+    for gcc in Gcc::ALL {
+        let country = gcc.code();
+        let cc = country.as_str().to_ascii_lowercase();
+        let redirect_uri = format!("{gateway_url}/callback/{cc}");
+        let alg = alg_for(country);
+        let idp = jisr_devidp::spawn(DevIdpConfig {
+            clients: vec![DevClient::secret_basic(
+                "jisr",
+                &idp_secret,
+                &[&redirect_uri],
+            )],
+            admin: true,
+            ..DevIdpConfig::new(country, alg)
+        })
+        .await?;
+        let oauth2 = gcc == Gcc::UnitedArabEmirates;
+        upstream_configs.push(UpstreamConfig {
+            country,
+            issuer: idp.issuer().to_owned(),
+            client_id: "jisr".into(),
+            client_auth: ClientAuth::SecretBasic(idp_secret.clone()),
+            algorithms: vec![match alg {
+                SigningAlg::RS256 => Algorithm::RS256,
+                SigningAlg::PS256 => Algorithm::PS256,
+                SigningAlg::ES256 => Algorithm::ES256,
+                SigningAlg::EdDSA => Algorithm::EdDSA,
+            }],
+            scopes: if oauth2 {
+                vec!["urn:uae:digitalid:profile:general".into()]
+            } else {
+                vec!["openid".into(), "profile".into()]
+            },
+            mode: if oauth2 {
+                Mode::Oauth2Userinfo
+            } else {
+                Mode::Oidc
+            },
+            userinfo: true,
+            leeway: Duration::from_secs(60),
+            require_typ: None,
+            timeout: Duration::from_secs(5),
+            jwks: JwksSettings::default(),
+            redirect_uri,
+            endpoints: oauth2.then(|| StaticEndpoints {
+                authorization: idp.url("/authorize"),
+                token: idp.url("/token"),
+                userinfo: Some(idp.url("/userinfo")),
+                jwks_uri: None,
+                iss_parameter_supported: false,
+            }),
+        });
+        idps.push((country, idp));
+    }
+    let upstreams = Upstreams::new(upstream_configs).map_err(std::io::Error::other)?;
+    for country in upstreams.countries().collect::<Vec<_>>() {
+        if let Some(u) = upstreams.get(country) {
+            u.discover().await.map_err(std::io::Error::other)?;
+        }
+    }
+
+    let agency_secret = random_token(24);
+    let agency_country = options.agency_country;
+    let sector_names = ("Ministry of Health (demo)", "وزارة الصحة (تجريبي)");
+    let mut agency_list = vec![Agency {
+        client_id: AGENCY_CLIENT_ID.into(),
+        name_en: sector_names.0.into(),
+        name_ar: sector_names.1.into(),
+        country: agency_country,
+        sector: "health".into(),
+        redirect_uris: vec![format!("{agency_url}/callback")],
+        auth: AgencyAuth::ClientSecretBasic(Secret::new(agency_secret.clone())),
+    }];
+    agency_list.extend(options.extra_agencies);
+    let agencies = Agencies::from_list(agency_list).map_err(std::io::Error::other)?;
+
+    let mut pairwise = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut pairwise);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let gateway = Arc::new(Gateway {
+        issuer: gateway_url.clone(),
+        mapping: builtin_mapping(),
+        agencies,
+        upstreams,
+        keys: SigningKeys::generate(options.gateway_alg).map_err(std::io::Error::other)?,
+        store,
+        pairwise: PairwiseKey::new(pairwise.to_vec()).map_err(std::io::Error::other)?,
+        ttls: Ttls::default(),
+        clock: options.clock.unwrap_or_else(system_clock),
+    });
+
+    let mut s = stopped.clone();
+    let server = crate::http::run(gateway_listener, gateway.clone(), async move {
+        let _ = s.wait_for(|v| *v).await;
+    });
+    match &options.gateway_runtime {
+        Some(runtime) => runtime.spawn(server),
+        None => tokio::spawn(server),
+    };
+    let mut s = stopped.clone();
+    tokio::spawn(agency::run(
+        agency_listener,
+        AgencyConfig {
+            name_en: sector_names.0.into(),
+            name_ar: sector_names.1.into(),
+            country: agency_country,
+            issuer: gateway_url.clone(),
+            client_id: AGENCY_CLIENT_ID.into(),
+            client_secret: agency_secret.clone(),
+            base_url: Some(agency_url.clone()),
+            acr_values: Some("urn:jisr:loa:substantial".into()),
+        },
+        async move {
+            let _ = s.wait_for(|v| *v).await;
+        },
+    ));
+    Ok(Demo {
+        gateway_url,
+        agency_url,
+        gateway,
+        idps,
+        agency_secret,
+        stop,
+    })
+}
+
+/// `jisr demo`: starts everything, prints where to go, runs until Ctrl-C.
+pub async fn run(options: DemoOptions) -> std::io::Result<()> {
+    let demo = start(options).await?;
+    println!("Jisr demo is running.");
+    println!();
+    println!("  Open the demo agency:   {}/", demo.agency_url);
+    println!(
+        "  Gateway (OpenID Provider): {}/.well-known/openid-configuration",
+        demo.gateway_url
+    );
+    for (country, idp) in &demo.idps {
+        let hints: Vec<&str> = jisr_devidp::citizens(*country)
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        println!(
+            "  {country} national IdP (development): {}  citizens: {}",
+            idp.issuer(),
+            hints.join(", ")
+        );
+    }
+    println!();
+    println!("All identities are synthetic. Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    demo.shutdown();
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Provider: Jisr as an OpenID Provider toward agencies.
+//!
+//! - [`keys`]: the gateway's signing keys and their JWKS.
+//! - [`state`]: flow state in the store (pending logins, upstream state, codes, access tokens).
+//! - [`authorize`]: the authorization endpoint and the country picker.
+//! - [`login`]: the country choice, the national IdP's callback, consent, code issuance.
+//! - [`token`]: the token endpoint (authorization_code) with client authentication.
+//! - [`userinfo`]: the userinfo endpoint.
+//! - [`discovery`]: OpenID Provider metadata.
+
+pub mod authorize;
+pub mod discovery;
+pub mod keys;
+pub mod login;
+pub mod state;
+pub mod token;
+pub mod userinfo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jisr_mapping::PairwiseKey;
+use jisr_store::Store;
+
+use crate::config::MappingConfig;
+use crate::config::agencies::Agencies;
+use crate::upstream::Upstreams;
+use keys::SigningKeys;
+
+/// The current time in seconds since the epoch; tests pass a fixed or stepped clock.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock: the one place the gateway reads the wall time.
+#[allow(clippy::disallowed_methods)]
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    })
+}
+
+/// Lifetimes of the gateway's state and tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct Ttls {
+    /// Authorization codes (at most 60 s).
+    pub code: Duration,
+    pub access_token: Duration,
+    pub id_token: Duration,
+    /// A login in progress: picker, national IdP, consent.
+    pub login: Duration,
+}
+
+impl Default for Ttls {
+    fn default() -> Self {
+        Ttls {
+            code: Duration::from_secs(60),
+            access_token: Duration::from_secs(300),
+            id_token: Duration::from_secs(300),
+            login: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Everything a request needs, built once at start and shared.
+pub struct Gateway {
+    /// This gateway's issuer URL, without a trailing slash.
+    pub issuer: String,
+    pub mapping: MappingConfig,
+    pub agencies: Agencies,
+    pub upstreams: Upstreams,
+    pub keys: SigningKeys,
+    pub store: Arc<dyn Store>,
+    pub pairwise: PairwiseKey,
+    pub ttls: Ttls,
+    pub clock: Clock,
+}
+
+impl Gateway {
+    /// Whether the public URL is https (cookies get `Secure`, responses get HSTS).
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+/// A random URL-safe token of `bytes` random bytes.
+pub fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    rand::Rng::fill(&mut rand::rng(), buf.as_mut_slice());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// SHA-256 of a secret token, base64url: store keys never hold the token itself.
+pub fn token_key(token: &str) -> String {
+    use base64::Engine;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
