@@ -24,8 +24,46 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum KeysAction {
+    /// Write a new PKCS#8 PEM signing key (mode 0600) named after its kid; add it to
+    /// `keys.files` in gateway.toml to publish it, then make it `keys.active` to sign with it.
+    Generate {
+        /// ES256 (default), PS256 or EdDSA.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+        /// Directory to write the key into (must exist).
+        #[arg(long, default_value = "keys")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
-    /// Validate every country profile and the policy against each other.
+    /// Run the gateway, a development national IdP for each GCC state and a demo agency in
+    /// one process (in-memory store, generated keys, synthetic citizens).
+    Demo {
+        /// The gateway's port on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The demo agency's port on 127.0.0.1.
+        #[arg(long, default_value_t = 8081)]
+        agency_port: u16,
+        /// The demo agency's country (citizens of the other five states sign in to it).
+        #[arg(long, default_value = "BH")]
+        agency_country: String,
+    },
+    /// Run the gateway from its configuration (gateway.toml and the files it names).
+    Serve {
+        /// The config directory or its gateway.toml.
+        #[arg(long, default_value = "config", env = "JISR_CONFIG")]
+        config: PathBuf,
+    },
+    /// Manage the gateway's signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Validate the whole configuration: gateway.toml, agencies, country profiles, policy.
     ///
     /// Prints each problem as `file: key: problem` and exits 1 if there is any.
     CheckConfig {
@@ -74,6 +112,15 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Devidp { country, port, alg } => run_devidp(&country, port, &alg),
+        Command::Demo {
+            port,
+            agency_port,
+            agency_country,
+        } => run_demo(port, agency_port, &agency_country),
+        Command::Serve { config } => run_serve(&config),
+        Command::Keys {
+            action: KeysAction::Generate { alg, out },
+        } => keys_generate(&alg, &out),
         Command::CheckConfig { config } => check_config(&config),
         Command::Map {
             country,
@@ -254,6 +301,68 @@ fn run_devidp(country: &str, port: u16, alg: &str) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(1)
+        }
+    }
+}
+
+fn run_demo(port: u16, agency_port: u16, agency_country: &str) -> ExitCode {
+    let country = match parse_country("--agency-country", agency_country).and_then(|c| {
+        c.gcc()
+            .map(|_| c)
+            .ok_or_else(|| format!("--agency-country: {c} is not a GCC member state"))
+    }) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging();
+    let options = jisr_gateway::demo::DemoOptions {
+        gateway_port: port,
+        agency_port,
+        agency_country: country,
+        ..Default::default()
+    };
+    match runtime().and_then(|rt| rt.block_on(jisr_gateway::demo::run(options))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_serve(config: &Path) -> ExitCode {
+    init_logging();
+    let vars = jisr_gateway::config::process_env();
+    match runtime()
+        .map_err(jisr_gateway::serve::ServeError::from)
+        .and_then(|rt| rt.block_on(jisr_gateway::serve::serve(config, vars)))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn keys_generate(alg: &str, out: &Path) -> ExitCode {
+    use jisr_gateway::provider::keys::{SigningAlg, generate_key_file};
+    let result = alg
+        .parse::<SigningAlg>()
+        .map_err(|e| e.to_string())
+        .and_then(|alg| generate_key_file(alg, out).map_err(|e| e.to_string()));
+    match result {
+        Ok((path, kid)) => {
+            println!("{}", path.display());
+            eprintln!("kid {kid}: add the file to keys.files in gateway.toml");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
 }
