@@ -65,6 +65,8 @@ pub struct DemoOptions {
     pub clock: Option<Clock>,
     /// More agencies registered at the gateway (tests).
     pub extra_agencies: Vec<Agency>,
+    /// The flow-state store; `None` is a fresh in-memory store.
+    pub store: Option<Arc<dyn Store>>,
     /// Runs the gateway's server on this runtime instead of the current one, so a benchmark
     /// can measure the gateway's CPU apart from the IdPs and the load driver.
     pub gateway_runtime: Option<tokio::runtime::Handle>,
@@ -79,6 +81,7 @@ impl Default for DemoOptions {
             gateway_alg: GatewayAlg::ES256,
             clock: None,
             extra_agencies: Vec::new(),
+            store: None,
             gateway_runtime: None,
         }
     }
@@ -93,6 +96,7 @@ pub struct Demo {
     /// The demo agency's client secret (also registered at the gateway).
     pub agency_secret: String,
     stop: watch::Sender<bool>,
+    stopped: watch::Receiver<bool>,
 }
 
 impl Demo {
@@ -102,6 +106,31 @@ impl Demo {
             .iter()
             .find(|(c, _)| *c == country)
             .map(|(_, i)| i)
+    }
+
+    /// Starts another replica of the gateway on a free port: the same issuer, keys,
+    /// configuration and national IdPs, with `store` as its flow-state store (share one
+    /// Redis between replicas). Returns the replica's base URL.
+    pub async fn start_replica(&self, store: Arc<dyn Store>) -> std::io::Result<String> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let g = &self.gateway;
+        let replica = Arc::new(Gateway {
+            issuer: g.issuer.clone(),
+            mapping: g.mapping.clone(),
+            agencies: g.agencies.clone(),
+            upstreams: g.upstreams.clone(),
+            keys: g.keys.clone(),
+            store,
+            pairwise: g.pairwise.clone(),
+            ttls: g.ttls,
+            clock: g.clock.clone(),
+        });
+        let mut s = self.stopped.clone();
+        tokio::spawn(crate::http::run(listener, replica, async move {
+            let _ = s.wait_for(|v| *v).await;
+        }));
+        Ok(url)
     }
 
     pub fn shutdown(&self) {
@@ -232,7 +261,9 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
 
     let mut pairwise = [0u8; 32];
     rand::Rng::fill(&mut rand::rng(), &mut pairwise);
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let store: Arc<dyn Store> = options
+        .store
+        .unwrap_or_else(|| Arc::new(MemoryStore::default()));
     let gateway = Arc::new(Gateway {
         issuer: gateway_url.clone(),
         mapping: builtin_mapping(),
@@ -277,6 +308,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         idps,
         agency_secret,
         stop,
+        stopped,
     })
 }
 
