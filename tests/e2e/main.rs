@@ -5,5 +5,6 @@
 //!   the OpenID RP certification tests they mirror, plus JWT attacks.
 
 mod downstream;
+mod interop;
 mod support;
 mod upstream;
