@@ -307,7 +307,7 @@ async fn oidcc_codereuse_revokes_the_tokens() {
     assert_eq!(again["error"], "invalid_grant");
     assert_eq!(
         again["error_description"],
-        "authorization code was already used; tokens issued from it are revoked"
+        "authorization code is unknown, expired or already used; tokens issued from it are revoked"
     );
     let r = reqwest::Client::new()
         .get(format!("{}/userinfo", demo.gateway_url))
@@ -589,7 +589,13 @@ async fn flow_state_is_single_use_and_bound_to_the_browser() {
             &[("flow", &flow), ("csrf", &csrf), ("country", "SA")],
         )
         .await;
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("has expired or was already used")
+    );
     // A forged CSRF token is refused too.
     let r = browser
         .post(
@@ -706,4 +712,36 @@ async fn the_demo_agency_app_shows_the_assertion() {
         "{page}"
     );
     let _: CountryCode = cc("SA");
+}
+
+/// Where consent is required, only the code carrying the gateway's approval redeems the
+/// grant: the bare stored code (which a citizen could learn) or a forged approval does not.
+#[tokio::test]
+async fn consent_approval_cannot_be_forged() {
+    let demo = demo_for("BH").await;
+    for tamper in [
+        |c: &str| c.split('.').next().unwrap().to_owned(),
+        |c: &str| {
+            let mut parts: Vec<&str> = c.split('.').collect();
+            let forged = "A".repeat(parts[2].len());
+            parts[2] = &forged;
+            parts.join(".")
+        },
+    ] {
+        let req = request(&demo, &[]);
+        let back = sign_in(
+            &demo,
+            &Browser::new(),
+            &req,
+            "OM",
+            jisr_devidp::citizens(cc("OM"))[0].id,
+            "allow",
+        )
+        .await;
+        let code = query(&back)["code"].clone();
+        assert_eq!(code.split('.').count(), 3, "{code}");
+        let (status, body) = token(&demo, &tamper(&code), &req).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_grant");
+    }
 }

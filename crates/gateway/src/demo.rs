@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::config::MappingConfig;
 use crate::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
 use crate::provider::keys::{SigningAlg as GatewayAlg, SigningKeys};
-use crate::provider::{Clock, Gateway, Ttls, random_token, system_clock};
+use crate::provider::{Clock, Gateway, Seals, Ttls, random_token, system_clock};
 use crate::upstream::config::{ClientAuth, JwksSettings, StaticEndpoints};
 use crate::upstream::{Mode, UpstreamConfig, Upstreams};
 
@@ -123,6 +123,7 @@ impl Demo {
             keys: g.keys.clone(),
             store,
             pairwise: g.pairwise.clone(),
+            seals: Seals::from_secret(&g.pairwise),
             ttls: g.ttls,
             clock: g.clock.clone(),
         });
@@ -261,6 +262,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
 
     let mut pairwise = [0u8; 32];
     rand::Rng::fill(&mut rand::rng(), &mut pairwise);
+    let pairwise = PairwiseKey::new(pairwise.to_vec()).map_err(std::io::Error::other)?;
     let store: Arc<dyn Store> = options
         .store
         .unwrap_or_else(|| Arc::new(MemoryStore::default()));
@@ -271,7 +273,8 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         upstreams,
         keys: SigningKeys::generate(options.gateway_alg).map_err(std::io::Error::other)?,
         store,
-        pairwise: PairwiseKey::new(pairwise.to_vec()).map_err(std::io::Error::other)?,
+        seals: Seals::from_secret(&pairwise),
+        pairwise,
         ttls: Ttls::default(),
         clock: options.clock.unwrap_or_else(system_clock),
     });

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use crate::config::gateway::StoreConfig;
 use crate::config::{Config, env_lookup, idp_section};
 use crate::provider::keys::SigningKeys;
-use crate::provider::{Gateway, Ttls, system_clock};
+use crate::provider::{Gateway, Seals, Ttls, system_clock};
 use crate::upstream::Upstreams;
 
 /// Why the gateway could not start.
@@ -87,6 +87,7 @@ pub fn build(config: Config, vars: &[(String, String)]) -> Result<Arc<Gateway>, 
         upstreams,
         keys,
         store,
+        seals: Seals::from_secret(&config.secrets.pairwise_key),
         pairwise: config.secrets.pairwise_key,
         ttls: Ttls {
             code: Duration::from_secs(t.code_ttl_secs),

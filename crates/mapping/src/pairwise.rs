@@ -52,6 +52,25 @@ impl PairwiseKey {
     }
 }
 
+impl PairwiseKey {
+    /// A 32-byte subkey for another purpose, HMAC-SHA256(key, "jisr-subkey:" + label), so
+    /// replicas sharing this secret share the subkey without reusing the key itself.
+    ///
+    /// ```
+    /// use jisr_mapping::PairwiseKey;
+    /// let key = PairwiseKey::new([7u8; 32]).unwrap();
+    /// assert_ne!(key.derive("flow-cookie"), key.derive("access-token"));
+    /// assert_eq!(key.derive("flow-cookie"), key.derive("flow-cookie"));
+    /// ```
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"jisr-subkey:");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
 impl std::fmt::Debug for PairwiseKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PairwiseKey(<redacted>)")

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 use crate::pages;
+use crate::provider::state::Flow;
 use crate::provider::{Gateway, authorize, discovery, login, token, userinfo};
 
 /// The cookie that binds a login flow to the browser that started it.
@@ -161,25 +162,25 @@ fn cookie(gw: &Gateway, value: &str, max_age: u64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("jisr_flow=; Path=/; Max-Age=0"))
 }
 
-/// Sets the flow cookie (HttpOnly, SameSite=Lax so it survives the top-level return from the
-/// national IdP, Secure over https).
-pub fn flow_cookie(gw: &Gateway, flow_id: &str) -> HeaderValue {
-    cookie(gw, flow_id, gw.ttls.login.as_secs())
+/// Sets the flow cookie: the flow, sealed (HttpOnly, SameSite=Lax so it survives the
+/// top-level return from the national IdP, Secure over https).
+pub fn flow_cookie(gw: &Gateway, flow: &Flow) -> HeaderValue {
+    cookie(gw, &gw.seals.flow.seal(flow), gw.ttls.login.as_secs())
 }
 
 pub fn clear_flow_cookie(gw: &Gateway) -> HeaderValue {
     cookie(gw, "", 0)
 }
 
-/// The flow id from the request's cookie, if any.
-pub fn flow_cookie_value(headers: &HeaderMap) -> Option<String> {
+/// The request's flow, if its cookie is present, ours, intact and unexpired.
+pub fn flow_from_cookie(gw: &Gateway, headers: &HeaderMap) -> Option<Flow> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == FLOW_COOKIE)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty())
+        .filter(|(k, _)| *k == FLOW_COOKIE)
+        .find_map(|(_, v)| gw.seals.flow.open::<Flow>(v))
+        .filter(|f| f.exp > gw.now())
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jisr_mapping::{CountryCode, Gcc, Loa};
 
-use super::state::{self, Flow, keys};
+use super::state::Flow;
 use super::{Gateway, random_token};
 use crate::http::reply::Reject;
 use crate::http::{flow_cookie, page_response};
@@ -222,8 +222,9 @@ async fn start(gw: &Arc<Gateway>, query: &str) -> Result<Response, Reject> {
         ),
     };
 
-    let flow_id = random_token(18);
     let flow = Flow {
+        id: random_token(18),
+        exp: gw.now() + gw.ttls.login.as_secs() as i64,
         client_id: client_id.clone(),
         redirect_uri: redirect_uri.clone(),
         state,
@@ -232,29 +233,19 @@ async fn start(gw: &Arc<Gateway>, query: &str) -> Result<Response, Reject> {
         min_loa,
         lang: lang.tag().to_owned(),
         csrf: random_token(18),
-        mapped: None,
+        code: None,
     };
-    state::put(
-        gw.store.as_ref(),
-        &keys::flow(&flow_id),
-        &flow,
-        gw.ttls.login,
-    )
-    .await
-    .map_err(|e| Reject::store_page(&e, lang))?;
     tracing::info!(target: "audit", client_id = %short(client_id), destination = %agency.country, "authorization request accepted");
 
-    if let Some(country) = hint {
-        let mut response = super::login::go_upstream(gw, &flow_id, &flow, country).await?;
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, flow_cookie(gw, &flow_id));
-        return Ok(response);
-    }
-    let mut response = picker_page(gw, &flow_id, &flow, lang);
+    // Nothing is stored yet: the flow travels sealed in the browser's cookie until the
+    // citizen picks a country.
+    let mut response = match hint {
+        Some(country) => super::login::go_upstream(gw, &flow, country).await?,
+        None => picker_page(gw, &flow, lang),
+    };
     response
         .headers_mut()
-        .append(axum::http::header::SET_COOKIE, flow_cookie(gw, &flow_id));
+        .append(axum::http::header::SET_COOKIE, flow_cookie(gw, &flow));
     Ok(response)
 }
 
@@ -274,7 +265,7 @@ pub fn country_options(gw: &Gateway, destination: CountryCode) -> Vec<CountryOpt
         .collect()
 }
 
-pub fn picker_page(gw: &Gateway, flow_id: &str, flow: &Flow, lang: Lang) -> Response {
+pub fn picker_page(gw: &Gateway, flow: &Flow, lang: Lang) -> Response {
     let Some(agency) = gw.agencies.get(&flow.client_id) else {
         return Reject::page(
             StatusCode::BAD_REQUEST,
@@ -294,7 +285,7 @@ pub fn picker_page(gw: &Gateway, flow_id: &str, flow: &Flow, lang: Lang) -> Resp
         },
         countries: country_options(gw, agency.country),
         action: "/login/country",
-        flow: flow_id,
+        flow: &flow.id,
         csrf: &flow.csrf,
         switch_url: None,
     });

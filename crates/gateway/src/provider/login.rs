@@ -5,16 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jisr_mapping::{
     CountryCode, CrossBorderAssertion, Destination, MappingError, SharedClaim, map_claims,
 };
 
-use super::state::{self, CodeGrant, Flow, MappedLogin, UpstreamLogin, keys};
+use super::state::{self, CodeGrant, Flow, UpstreamLogin, keys};
 use super::{Gateway, random_token, token_key};
 use crate::http::reply::{Reject, redirect};
-use crate::http::{clear_flow_cookie, flow_cookie_value, page_response};
+use crate::http::{clear_flow_cookie, flow_cookie, flow_from_cookie, page_response};
 use crate::pages::{self, Agency as PageAgency, Attribute, ConsentPage, Lang};
 use crate::upstream::{AuthorizationResponse, UpstreamError};
 
@@ -42,36 +42,45 @@ fn expired(lang: Lang) -> Reject {
     )
 }
 
-/// Loads the flow a form belongs to, checking the flow cookie and the CSRF token.
-async fn flow_for_form(
-    gw: &Gateway,
-    headers: &HeaderMap,
-    form: &HashMap<String, String>,
-) -> Result<(String, Flow), Reject> {
-    let lang = Lang::default();
-    let flow_id = form.get("flow").ok_or_else(|| expired(lang))?;
-    if flow_cookie_value(headers).as_deref() != Some(flow_id.as_str()) {
-        return Err(forged(lang));
-    }
-    let flow: Flow = state::get(gw.store.as_ref(), &keys::flow(flow_id))
-        .await
-        .map_err(|e| Reject::store_page(&e, lang))?
-        .ok_or_else(|| expired(lang))?;
-    let csrf = form.get("csrf").map(String::as_bytes).unwrap_or_default();
-    if aws_lc_rs::constant_time::verify_slices_are_equal(csrf, flow.csrf.as_bytes()).is_err() {
-        return Err(forged(lang_of(&flow)));
-    }
-    Ok((flow_id.clone(), flow))
-}
-
 fn forged(lang: Lang) -> Reject {
     Reject::page(
         StatusCode::FORBIDDEN,
         "access_denied",
-        "This form did not come from your sign-in in this browser. Please start again from the agency's website.",
-        "لم يصدر هذا النموذج عن عملية دخولك في هذا المتصفح. يرجى البدء من جديد من موقع الجهة.",
+        "This step did not come from your sign-in in this browser. Please start again from the agency's website.",
+        "لم تصدر هذه الخطوة عن عملية دخولك في هذا المتصفح. يرجى البدء من جديد من موقع الجهة.",
         lang,
     )
+}
+
+fn parse_form(body: &str) -> Result<HashMap<String, String>, Reject> {
+    super::authorize::parse_params(body, 16 * 1024).map_err(|e| {
+        Reject::page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            e,
+            "الطلب غير صالح.",
+            Lang::default(),
+        )
+    })
+}
+
+/// The flow a form belongs to: the sealed cookie's, when the form names it and carries its
+/// CSRF token.
+fn flow_for_form(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<Flow, Reject> {
+    let lang = Lang::default();
+    let flow = flow_from_cookie(gw, headers).ok_or_else(|| expired(lang))?;
+    let csrf = form.get("csrf").map(String::as_bytes).unwrap_or_default();
+    let same_flow = form.get("flow").is_some_and(|f| *f == flow.id);
+    if !same_flow
+        || aws_lc_rs::constant_time::verify_slices_are_equal(csrf, flow.csrf.as_bytes()).is_err()
+    {
+        return Err(forged(lang_of(&flow)));
+    }
+    Ok(flow)
 }
 
 /// `POST /login/country`: the citizen picked their country.
@@ -81,16 +90,8 @@ pub async fn choose_country(
     body: String,
 ) -> Response {
     let result = async {
-        let form = super::authorize::parse_params(&body, 16 * 1024).map_err(|e| {
-            Reject::page(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                e,
-                "الطلب غير صالح.",
-                Lang::default(),
-            )
-        })?;
-        let (flow_id, flow) = flow_for_form(&gw, &headers, &form).await?;
+        let form = parse_form(&body)?;
+        let flow = flow_for_form(&gw, &headers, &form)?;
         let lang = lang_of(&flow);
         let country = form
             .get("country")
@@ -105,16 +106,16 @@ pub async fn choose_country(
                     lang,
                 )
             })?;
-        go_upstream(&gw, &flow_id, &flow, country).await
+        go_upstream(&gw, &flow, country).await
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Sends the citizen to their national IdP, after checking the pair is allowed at all.
+/// Sends the citizen to their national IdP, after checking the pair is allowed at all. The
+/// flow is stored under the upstream `state` (one store round trip).
 pub async fn go_upstream(
     gw: &Gateway,
-    flow_id: &str,
     flow: &Flow,
     country: CountryCode,
 ) -> Result<Response, Reject> {
@@ -140,29 +141,22 @@ pub async fn go_upstream(
             ),
         ));
     }
-    let upstream = gw
-        .upstreams
-        .get(country)
-        .ok_or_else(|| unavailable(country, lang))?;
+    let upstream = gw.upstreams.get(country).ok_or_else(|| unavailable(lang))?;
     let acr = national_acr_values(gw, country, flow);
     let (url, pending) = upstream
         .begin(acr.as_deref(), Some(lang.tag()))
         .map_err(|e| {
             tracing::warn!(target: "audit", %country, error = %e, "national IdP not available");
-            unavailable(country, lang)
+            unavailable(lang)
         })?;
+    let key = keys::upstream(&pending.state);
     let login = UpstreamLogin {
-        flow: flow_id.to_owned(),
+        flow: flow.clone(),
         pending,
     };
-    state::put(
-        gw.store.as_ref(),
-        &keys::upstream(&login.pending.state),
-        &login,
-        gw.ttls.login,
-    )
-    .await
-    .map_err(|e| Reject::store_page(&e, lang))?;
+    state::put(gw.store.as_ref(), &key, &login, gw.ttls.login)
+        .await
+        .map_err(|e| Reject::store_page(&e, lang))?;
     Ok(redirect(&url))
 }
 
@@ -181,8 +175,7 @@ fn national_acr_values(gw: &Gateway, country: CountryCode, flow: &Flow) -> Optio
     (!joined.is_empty()).then_some(joined)
 }
 
-fn unavailable(country: CountryCode, lang: Lang) -> Reject {
-    let _ = country;
+fn unavailable(lang: Lang) -> Reject {
     Reject::page(
         StatusCode::SERVICE_UNAVAILABLE,
         "temporarily_unavailable",
@@ -201,7 +194,12 @@ pub async fn callback(
 ) -> Response {
     match complete(&gw, &cc, &headers, response).await {
         Ok(r) => r,
-        Err(r) => r.into_response(),
+        Err(r) => {
+            let mut r = r.into_response();
+            r.headers_mut()
+                .append(header::SET_COOKIE, clear_flow_cookie(&gw));
+            r
+        }
     }
 }
 
@@ -217,38 +215,31 @@ async fn complete(
         .clone()
         .filter(|s| !s.is_empty() && s.len() <= 512)
         .ok_or_else(|| expired(lang))?;
-    // Single use: the upstream state is consumed before anything else.
+    // Single use, across replicas: the upstream state is consumed before anything else.
     let login: UpstreamLogin = state::take(gw.store.as_ref(), &keys::upstream(&state_param))
         .await
         .map_err(|e| Reject::store_page(&e, lang))?
         .ok_or_else(|| expired(lang))?;
     let country = login.pending.country;
-    if !cc.eq_ignore_ascii_case(country.as_str()) {
+    let mut flow = login.flow;
+    let lang = lang_of(&flow);
+    if !cc.eq_ignore_ascii_case(country.as_str()) || flow.exp <= gw.now() {
         return Err(expired(lang));
     }
     // The browser that started the flow must be the one finishing it.
-    if flow_cookie_value(headers).as_deref() != Some(login.flow.as_str()) {
+    if flow_from_cookie(gw, headers).map(|f| f.id) != Some(flow.id.clone()) {
         return Err(forged(lang));
     }
-    let mut flow: Flow = state::get(gw.store.as_ref(), &keys::flow(&login.flow))
-        .await
-        .map_err(|e| Reject::store_page(&e, lang))?
-        .ok_or_else(|| expired(lang))?;
-    let lang = lang_of(&flow);
     let agency = gw
         .agencies
         .get(&flow.client_id)
         .ok_or_else(|| expired(lang))?;
-    let upstream = gw
-        .upstreams
-        .get(country)
-        .ok_or_else(|| unavailable(country, lang))?;
+    let upstream = gw.upstreams.get(country).ok_or_else(|| unavailable(lang))?;
 
     let verified = match upstream.complete(&login.pending, &response, gw.now()).await {
         Ok(v) => v,
         Err(UpstreamError::IdpError { error }) => {
             // The citizen cancelled or the IdP refused: the agency hears access_denied.
-            let _ = gw.store.delete(&keys::flow(&login.flow)).await;
             return Err(back(
                 gw,
                 &flow,
@@ -262,8 +253,7 @@ async fn complete(
                 StatusCode::BAD_GATEWAY,
                 "access_denied",
                 format!(
-                    "The sign-in with your national identity could not be verified ({country}: {}).",
-                    e
+                    "The sign-in with your national identity could not be verified ({country}: {e})."
                 ),
                 "تعذر التحقق من تسجيل الدخول بهويتك الوطنية.",
                 lang,
@@ -273,7 +263,7 @@ async fn complete(
     let profile = gw
         .mapping
         .profile(country)
-        .ok_or_else(|| unavailable(country, lang))?;
+        .ok_or_else(|| unavailable(lang))?;
     let destination = Destination {
         country: agency.country,
         sector: agency.pairwise_sector(),
@@ -313,68 +303,84 @@ async fn complete(
             ));
         }
     };
-    if flow.min_loa.is_some_and(|min| mapped.assertion.acr < min) {
+    if let Some(min) = flow.min_loa
+        && mapped.assertion.acr < min
+    {
         return Err(back(
             gw,
             &flow,
             "unmet_authentication_requirements",
             format!(
-                "level of assurance {} is below the requested {}",
-                mapped.assertion.acr,
-                flow.min_loa.unwrap_or(mapped.assertion.acr)
+                "level of assurance {} is below the requested {min}",
+                mapped.assertion.acr
             ),
         ));
     }
     tracing::info!(target: "audit", origin = %country, destination = %agency.country, rule = %mapped.rule, loa = %mapped.assertion.acr, "national login verified and mapped");
 
-    if !mapped.consent_required {
-        let flow_key = keys::flow(&login.flow);
-        let _ = gw.store.delete(&flow_key).await;
-        let mut response = issue_code(gw, &flow, mapped.assertion).await?;
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, clear_flow_cookie(gw));
-        return Ok(response);
-    }
-    let released = mapped.released.clone();
-    flow.mapped = Some(MappedLogin {
-        origin: country,
+    // The grant is stored now (one round trip); with consent pending, only a code carrying
+    // the consent approval will redeem it.
+    let code = random_token(32);
+    let ttl = if mapped.consent_required {
+        gw.ttls.login
+    } else {
+        gw.ttls.code
+    };
+    let grant = CodeGrant {
+        client_id: flow.client_id.clone(),
+        redirect_uri: flow.redirect_uri.clone(),
+        code_challenge: flow.code_challenge.clone(),
+        nonce: flow.nonce.clone(),
+        consent: mapped.consent_required,
         assertion: mapped.assertion,
-    });
+    };
     state::put(
         gw.store.as_ref(),
-        &keys::flow(&login.flow),
-        &flow,
-        gw.ttls.login,
+        &keys::code(&token_key(&code)),
+        &grant,
+        ttl,
     )
     .await
     .map_err(|e| Reject::store_page(&e, lang))?;
-    Ok(consent_page(
+    if !mapped.consent_required {
+        let mut response = code_redirect(gw, &flow, &code)?;
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, clear_flow_cookie(gw));
+        return Ok(response);
+    }
+    flow.code = Some(code);
+    let mut response = consent_page(
         gw,
-        &login.flow,
         &flow,
-        &released,
+        &grant.assertion,
+        &mapped.released,
+        country,
         profile.idp_name.as_str(),
-    ))
+    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, flow_cookie(gw, &flow));
+    Ok(response)
 }
 
 fn consent_page(
     gw: &Gateway,
-    flow_id: &str,
     flow: &Flow,
+    assertion: &CrossBorderAssertion,
     released: &[SharedClaim],
+    origin: CountryCode,
     idp_name: &str,
 ) -> Response {
     let lang = lang_of(flow);
-    let (Some(agency), Some(mapped)) = (gw.agencies.get(&flow.client_id), flow.mapped.as_ref())
-    else {
+    let Some(agency) = gw.agencies.get(&flow.client_id) else {
         return expired(lang).into_response();
     };
     let attributes = released
         .iter()
         .map(|c| Attribute {
             claim: *c,
-            value: display_value(&mapped.assertion, *c),
+            value: display_value(assertion, *c),
         })
         .collect();
     let html = pages::consent(&ConsentPage {
@@ -384,11 +390,11 @@ fn consent_page(
             name_ar: &agency.name_ar,
             country: agency.country,
         },
-        origin: mapped.origin,
+        origin,
         idp_name,
         attributes,
         action: "/consent",
-        flow: flow_id,
+        flow: &flow.id,
         csrf: &flow.csrf,
         switch_url: None,
     });
@@ -436,31 +442,25 @@ fn display_value(a: &CrossBorderAssertion, claim: SharedClaim) -> String {
 /// `POST /consent`: the citizen shares or declines.
 pub async fn consent(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
     let result = async {
-        let form = super::authorize::parse_params(&body, 16 * 1024).map_err(|e| {
-            Reject::page(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                e,
-                "الطلب غير صالح.",
-                Lang::default(),
-            )
-        })?;
-        let (flow_id, _) = flow_for_form(&gw, &headers, &form).await?;
-        // Consume the flow: a consent is given once.
-        let flow: Flow = state::take(gw.store.as_ref(), &keys::flow(&flow_id))
-            .await
-            .map_err(|e| Reject::store_page(&e, Lang::default()))?
-            .ok_or_else(|| expired(Lang::default()))?;
+        let form = parse_form(&body)?;
+        let flow = flow_for_form(&gw, &headers, &form)?;
         let lang = lang_of(&flow);
-        let mapped = flow.mapped.clone().ok_or_else(|| expired(lang))?;
+        let code = flow.code.as_deref().ok_or_else(|| expired(lang))?;
         match form.get("decision").map(String::as_str) {
-            Some("allow") => issue_code(&gw, &flow, mapped.assertion).await,
-            Some("deny") => Err(back(
-                &gw,
-                &flow,
-                "access_denied",
-                "the citizen declined to share their identity",
-            )),
+            // The stored grant becomes redeemable with the approval; no store round trip.
+            Some("allow") => code_redirect(&gw, &flow, &gw.seals.approve(code, gw.now())),
+            Some("deny") => {
+                gw.store
+                    .delete(&keys::code(&token_key(code)))
+                    .await
+                    .map_err(|e| Reject::store_page(&e, lang))?;
+                Err(back(
+                    &gw,
+                    &flow,
+                    "access_denied",
+                    "the citizen declined to share their identity",
+                ))
+            }
             _ => Err(Reject::page(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -474,37 +474,16 @@ pub async fn consent(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: S
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
     response
         .headers_mut()
-        .append(axum::http::header::SET_COOKIE, clear_flow_cookie(&gw));
+        .append(header::SET_COOKIE, clear_flow_cookie(&gw));
     response
 }
 
-/// Stores a single-use code bound to the client, redirect URI, PKCE challenge and nonce, and
-/// sends the citizen back to the agency with it (and `iss`, RFC 9207).
-async fn issue_code(
-    gw: &Gateway,
-    flow: &Flow,
-    assertion: CrossBorderAssertion,
-) -> Result<Response, Reject> {
-    let code = random_token(32);
-    let grant = CodeGrant {
-        client_id: flow.client_id.clone(),
-        redirect_uri: flow.redirect_uri.clone(),
-        code_challenge: flow.code_challenge.clone(),
-        nonce: flow.nonce.clone(),
-        assertion,
-    };
-    state::put(
-        gw.store.as_ref(),
-        &keys::code(&token_key(&code)),
-        &grant,
-        gw.ttls.code,
-    )
-    .await
-    .map_err(|e| Reject::store_page(&e, lang_of(flow)))?;
+/// Back to the agency with the code, its `state` and `iss` (RFC 9207).
+fn code_redirect(gw: &Gateway, flow: &Flow, code: &str) -> Result<Response, Reject> {
     let mut url = url::Url::parse(&flow.redirect_uri).map_err(|_| expired(lang_of(flow)))?;
     {
         let mut q = url.query_pairs_mut();
-        q.append_pair("code", &code);
+        q.append_pair("code", code);
         if let Some(state) = &flow.state {
             q.append_pair("state", state);
         }

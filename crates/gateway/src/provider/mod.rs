@@ -1,7 +1,8 @@
 //! Provider: Jisr as an OpenID Provider toward agencies.
 //!
 //! - [`keys`]: the gateway's signing keys and their JWKS.
-//! - [`state`]: flow state in the store (pending logins, upstream state, codes, access tokens).
+//! - [`state`]: flow state: in the store what must be single use, sealed what travels.
+//! - [`seal`]: AES-GCM sealing of the flow cookie and access tokens.
 //! - [`authorize`]: the authorization endpoint and the country picker.
 //! - [`login`]: the country choice, the national IdP's callback, consent, code issuance.
 //! - [`token`]: the token endpoint (authorization_code) with client authentication.
@@ -12,6 +13,7 @@ pub mod authorize;
 pub mod discovery;
 pub mod keys;
 pub mod login;
+pub mod seal;
 pub mod state;
 pub mod token;
 pub mod userinfo;
@@ -73,8 +75,55 @@ pub struct Gateway {
     pub keys: SigningKeys,
     pub store: Arc<dyn Store>,
     pub pairwise: PairwiseKey,
+    pub seals: Seals,
     pub ttls: Ttls,
     pub clock: Clock,
+}
+
+/// The sealing and approval keys, derived from the shared secret so every replica agrees.
+pub struct Seals {
+    pub flow: seal::Sealer,
+    pub access_token: seal::Sealer,
+    approval: aws_lc_rs::hmac::Key,
+}
+
+impl Seals {
+    pub fn from_secret(secret: &PairwiseKey) -> Self {
+        Seals {
+            flow: seal::Sealer::new("jisr-flow-v1", secret.derive("flow-cookie")),
+            access_token: seal::Sealer::new("jisr-at-v1", secret.derive("access-token")),
+            approval: aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                &secret.derive("consent-approval"),
+            ),
+        }
+    }
+
+    /// The code handed to the agency once the citizen approved: `<code>.<time>.<mac>`.
+    pub fn approve(&self, code: &str, now: i64) -> String {
+        format!("{code}.{now}.{}", self.approval_mac(code, now))
+    }
+
+    /// For an approved code: the stored code and when it was approved, if the MAC is ours.
+    pub fn approved(&self, presented: &str) -> Option<(String, i64)> {
+        let mut parts = presented.split('.');
+        let (Some(code), Some(t), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let t: i64 = t.parse().ok()?;
+        let expected = self.approval_mac(code, t);
+        aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), mac.as_bytes())
+            .ok()?;
+        Some((code.to_owned(), t))
+    }
+
+    fn approval_mac(&self, code: &str, t: i64) -> String {
+        use base64::Engine;
+        let tag = aws_lc_rs::hmac::sign(&self.approval, format!("{code}.{t}").as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
 }
 
 impl Gateway {

@@ -1,16 +1,22 @@
-//! Flow state kept in the store between requests, each under its own key prefix and TTL.
-//! Values are JSON (the assertion is self-describing JSON); the Redis store encrypts them.
+//! Flow state. What must be single use across replicas lives in the store (upstream state,
+//! authorization codes, revocations); what only needs to be tamper-proof travels sealed
+//! (the flow cookie, access tokens). A complete login costs four store round trips: the
+//! upstream state written and taken, the code written and taken (plus one at userinfo).
 
-use jisr_mapping::{CountryCode, CrossBorderAssertion, Loa};
+use jisr_mapping::{CrossBorderAssertion, Loa};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::upstream::PendingLogin;
 use jisr_store::{Store, StoreError};
 
-/// A login in progress: what the agency asked for, and later what the national IdP gave.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A login in progress, sealed in the browser's flow cookie: what the agency asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flow {
+    /// Random id; forms carry it, so a form is bound to this cookie.
+    pub id: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
     pub client_id: String,
     pub redirect_uri: String,
     pub state: Option<String>,
@@ -21,21 +27,14 @@ pub struct Flow {
     pub lang: String,
     /// Bound to the forms of this flow (with the flow cookie).
     pub csrf: String,
-    /// Set once the national login is verified and mapped, while waiting for consent.
-    pub mapped: Option<MappedLogin>,
+    /// Set at the callback while consent is pending: the code whose grant is stored.
+    pub code: Option<String>,
 }
 
-/// A verified and mapped national login waiting for the citizen's consent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MappedLogin {
-    pub origin: CountryCode,
-    pub assertion: CrossBorderAssertion,
-}
-
-/// The upstream half of a login: which flow it belongs to, and the state to check.
+/// The upstream half of a login, stored under the upstream `state` until the callback.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpstreamLogin {
-    pub flow: String,
+    pub flow: Flow,
     pub pending: PendingLogin,
 }
 
@@ -46,33 +45,33 @@ pub struct CodeGrant {
     pub redirect_uri: String,
     pub code_challenge: String,
     pub nonce: Option<String>,
+    /// The citizen must approve first: only a code carrying the consent approval redeems it.
+    pub consent: bool,
     pub assertion: CrossBorderAssertion,
 }
 
-/// What an access token gives access to (userinfo).
+/// What an access token carries, sealed: the grant it came from (for revocation) and the
+/// claims userinfo returns.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AccessGrant {
+pub struct AccessToken {
+    pub grant: String,
     pub client_id: String,
+    pub exp: i64,
     pub assertion: CrossBorderAssertion,
 }
 
 /// Key prefixes, one per kind of state.
 pub mod keys {
-    pub fn flow(id: &str) -> String {
-        format!("flow:{id}")
-    }
     pub fn upstream(state: &str) -> String {
         format!("up:{state}")
     }
+    /// A code's grant, under the hash of the code.
     pub fn code(code_hash: &str) -> String {
         format!("code:{code_hash}")
     }
-    /// Marks a redeemed code; holds the access token key issued from it (for revocation).
-    pub fn used_code(code_hash: &str) -> String {
-        format!("used:{code_hash}")
-    }
-    pub fn access_token(token_hash: &str) -> String {
-        format!("at:{token_hash}")
+    /// A grant whose code was presented twice: tokens issued from it are revoked.
+    pub fn revoked(code_hash: &str) -> String {
+        format!("revoked:{code_hash}")
     }
     pub fn client_assertion(client_id: &str, jti: &str) -> String {
         format!("jti:{client_id}:{jti}")
@@ -91,22 +90,13 @@ pub async fn put<T: Serialize>(
     store.put(key, &bytes, ttl).await
 }
 
-pub async fn get<T: DeserializeOwned>(
-    store: &dyn Store,
-    key: &str,
-) -> Result<Option<T>, StoreError> {
-    decode(store.get(key).await?)
-}
-
 pub async fn take<T: DeserializeOwned>(
     store: &dyn Store,
     key: &str,
 ) -> Result<Option<T>, StoreError> {
-    decode(store.take(key).await?)
-}
-
-fn decode<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
-    bytes
+    store
+        .take(key)
+        .await?
         .map(|b| {
             serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
                 reason: e.to_string(),

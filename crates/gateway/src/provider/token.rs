@@ -12,8 +12,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
 use super::keys::token_hash;
-use super::state::{self, AccessGrant, CodeGrant, keys};
-use super::{Gateway, random_token, token_key};
+use super::state::{self, AccessToken, CodeGrant, keys};
+use super::{Gateway, token_key};
 use crate::config::agencies::{Agency, AgencyAuth};
 use crate::http::reply::Reject;
 
@@ -76,34 +76,35 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
         .get("code_verifier")
         .ok_or_else(|| bad("invalid_request", "code_verifier is missing (PKCE)"))?;
 
-    let code_key = token_key(code);
+    // A code is either the stored code itself, or, where the citizen had to consent, the
+    // stored code with the gateway's approval (`<code>.<time>.<mac>`).
+    let approval = gw.seals.approved(code);
+    let stored = approval.as_ref().map_or(code.as_str(), |(c, _)| c.as_str());
+    let code_key = token_key(stored);
+    let now = gw.now();
     let grant: Option<CodeGrant> = state::take(gw.store.as_ref(), &keys::code(&code_key))
         .await
         .map_err(|e| Reject::store_json(&e))?;
     let Some(grant) = grant else {
-        // Reused (or unknown) code: revoke whatever the first redemption issued.
-        if let Some(at_key) = gw
-            .store
-            .take(&keys::used_code(&code_key))
+        // Unknown, expired or already used. If it was used, the tokens issued from it must
+        // stop working: mark the grant revoked (userinfo checks it).
+        gw.store
+            .put(&keys::revoked(&code_key), b"1", gw.ttls.access_token)
             .await
-            .map_err(|e| Reject::store_json(&e))?
-        {
-            let at_key = String::from_utf8_lossy(&at_key).into_owned();
-            gw.store
-                .delete(&at_key)
-                .await
-                .map_err(|e| Reject::store_json(&e))?;
-            tracing::warn!(target: "audit", client_id = %agency.client_id, "authorization code reused; tokens issued from it revoked");
-            return Err(bad(
-                "invalid_grant",
-                "authorization code was already used; tokens issued from it are revoked",
-            ));
-        }
+            .map_err(|e| Reject::store_json(&e))?;
+        tracing::warn!(target: "audit", client_id = %agency.client_id, "unknown or reused authorization code; any tokens issued from it revoked");
         return Err(bad(
             "invalid_grant",
-            "authorization code is unknown, expired or already used",
+            "authorization code is unknown, expired or already used; tokens issued from it are revoked",
         ));
     };
+    match (grant.consent, approval) {
+        (false, None) => {}
+        (true, Some((_, approved_at)))
+            if now - approved_at <= gw.ttls.code.as_secs() as i64 && approved_at <= now + 5 => {}
+        (true, Some(_)) => return Err(bad("invalid_grant", "authorization code has expired")),
+        _ => return Err(bad("invalid_grant", "authorization code is not valid")),
+    }
     if grant.client_id != agency.client_id {
         return Err(bad(
             "invalid_grant",
@@ -123,24 +124,13 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
         ));
     }
 
-    let now = gw.now();
-    let access_token = random_token(32);
-    let at_key = keys::access_token(&token_key(&access_token));
-    let access = AccessGrant {
+    // The access token is sealed (no store write); revocation is checked at userinfo.
+    let access_token = gw.seals.access_token.seal(&AccessToken {
+        grant: code_key,
         client_id: agency.client_id.clone(),
+        exp: now + gw.ttls.access_token.as_secs() as i64,
         assertion: grant.assertion.clone(),
-    };
-    state::put(gw.store.as_ref(), &at_key, &access, gw.ttls.access_token)
-        .await
-        .map_err(|e| Reject::store_json(&e))?;
-    gw.store
-        .put(
-            &keys::used_code(&code_key),
-            at_key.as_bytes(),
-            gw.ttls.access_token,
-        )
-        .await
-        .map_err(|e| Reject::store_json(&e))?;
+    });
 
     let mut claims = grant.assertion;
     claims.iss = Some(gw.issuer.clone());

@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::state::{self, AccessGrant, keys};
-use super::{Gateway, token_key};
+use super::Gateway;
+use super::state::{AccessToken, keys};
 use crate::http::reply::Reject;
 
 fn invalid_token(description: &str) -> Reject {
@@ -28,18 +28,28 @@ pub async fn userinfo(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> Res
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 512)
+            .filter(|t| !t.is_empty() && t.len() <= super::seal::MAX_SEALED)
             .ok_or_else(|| Reject::Json {
                 status: StatusCode::UNAUTHORIZED,
                 error: "invalid_request",
                 description: "a Bearer access token is required".into(),
                 challenge: Some("Bearer realm=\"jisr\""),
             })?;
-        let grant: AccessGrant =
-            state::get(gw.store.as_ref(), &keys::access_token(&token_key(token)))
-                .await
-                .map_err(|e| Reject::store_json(&e))?
-                .ok_or_else(|| invalid_token("the access token is unknown, expired or revoked"))?;
+        let grant: AccessToken = gw
+            .seals
+            .access_token
+            .open(token)
+            .filter(|t: &AccessToken| t.exp > gw.now())
+            .ok_or_else(|| invalid_token("the access token is not valid or has expired"))?;
+        if gw
+            .store
+            .get(&keys::revoked(&grant.grant))
+            .await
+            .map_err(|e| Reject::store_json(&e))?
+            .is_some()
+        {
+            return Err(invalid_token("the access token was revoked"));
+        }
         let mut claims = serde_json::to_value(&grant.assertion).map_err(|_| {
             Reject::json(
                 StatusCode::INTERNAL_SERVER_ERROR,
