@@ -6,5 +6,6 @@
 
 mod downstream;
 mod interop;
+mod privacy;
 mod support;
 mod upstream;

@@ -1,0 +1,88 @@
+//! No personal data in logs: every log line the gateway, the IdPs and the demo agency write
+//! during sign-ins of synthetic citizens (canaries) is captured and searched for their names,
+//! identifiers, birthdates and the tokens issued.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::downstream::{Browser, demo_for, query, request, sign_in, token};
+use crate::support::cc;
+
+/// Everything logged by this test binary from the moment the capture is installed.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("trace,hyper=info,h2=info,reqwest=info,rustls=info,tower=info")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("the privacy test installs the only global subscriber");
+        capture
+    })
+}
+
+#[tokio::test]
+async fn logs_carry_no_personal_data_or_tokens() {
+    let capture = capture();
+    let demo = demo_for("BH").await;
+    let mut canaries: Vec<String> = Vec::new();
+    for origin in ["SA", "AE", "OM", "KW", "QA"] {
+        let citizen = jisr_devidp::citizens(cc(origin))[0];
+        let req = request(&demo, &[]);
+        let back = sign_in(&demo, &Browser::new(), &req, origin, citizen.id, "allow").await;
+        let code = query(&back)["code"].clone();
+        let (status, tokens) = token(&demo, &code, &req).await;
+        assert_eq!(status, 200, "{origin}: {tokens}");
+        let digits: String = citizen.id.chars().filter(char::is_ascii_digit).collect();
+        canaries.extend([
+            citizen.given_en.to_owned(),
+            citizen.given_ar.to_owned(),
+            citizen.family_en.to_owned(),
+            citizen.family_ar.to_owned(),
+            citizen.id.to_owned(),
+            digits,
+            citizen.birthdate.to_owned(),
+            code,
+            tokens["access_token"].as_str().unwrap().to_owned(),
+            tokens["id_token"].as_str().unwrap().to_owned(),
+        ]);
+        // A refused login logs its reason: still nothing personal.
+        let req = request(&demo, &[("acr_values", "urn:jisr:loa:high")]);
+        let ae = jisr_devidp::citizens(cc("AE"))[1];
+        let _ = sign_in(&demo, &Browser::new(), &req, "AE", ae.id, "allow").await;
+        canaries.extend([
+            ae.given_en.to_owned(),
+            ae.family_ar.to_owned(),
+            ae.id.to_owned(),
+        ]);
+    }
+    let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("national login verified and mapped"),
+        "the capture saw the gateway's logs"
+    );
+    assert!(logs.contains("tokens issued"));
+    for canary in canaries.iter().filter(|c| c.len() >= 4) {
+        assert!(
+            !logs.contains(canary.as_str()),
+            "personal data or a token in the logs: {canary:?}"
+        );
+    }
+}
