@@ -745,3 +745,63 @@ async fn consent_approval_cannot_be_forged() {
         assert_eq!(body["error"], "invalid_grant");
     }
 }
+
+#[tokio::test]
+async fn callback_and_form_parameters_are_validated() {
+    let demo = demo_for("BH").await;
+    let browser = Browser::new();
+    let r = browser
+        .get(&format!(
+            "{}/callback/sa?state=a&state=b&code=c",
+            demo.gateway_url
+        ))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("parameter `state` is repeated")
+    );
+    let r = browser
+        .get(&format!("{}/callback/sa?code=c", demo.gateway_url))
+        .await;
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("has expired or was already used") && html.contains("invalid_request"));
+    // A bilingual page with a reference an operator can look up.
+    assert!(html.contains("dir=\"rtl\""), "{html}");
+    let r = browser
+        .post(
+            &format!("{}/consent", demo.gateway_url),
+            &[("decision", "allow")],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = reqwest::Client::new()
+        .post(format!("{}/token", demo.gateway_url))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["error_description"],
+        "the body must be application/x-www-form-urlencoded"
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{}/userinfo", demo.gateway_url))
+        .bearer_auth("forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+}

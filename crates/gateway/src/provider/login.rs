@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jisr_mapping::{
@@ -190,9 +190,31 @@ pub async fn callback(
     State(gw): State<Arc<Gateway>>,
     Path(cc): Path<String>,
     headers: HeaderMap,
-    Query(response): Query<AuthorizationResponse>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    match complete(&gw, &cc, &headers, response).await {
+    let result = match super::authorize::parse_params(
+        query.as_deref().unwrap_or(""),
+        super::authorize::MAX_QUERY,
+    ) {
+        Ok(mut params) => {
+            let response = AuthorizationResponse {
+                code: params.remove("code"),
+                state: params.remove("state"),
+                iss: params.remove("iss"),
+                error: params.remove("error"),
+                error_description: params.remove("error_description"),
+            };
+            complete(&gw, &cc, &headers, response).await
+        }
+        Err(e) => Err(Reject::page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            e,
+            "الطلب غير صالح.",
+            Lang::default(),
+        )),
+    };
+    match result {
         Ok(r) => r,
         Err(r) => {
             let mut r = r.into_response();
