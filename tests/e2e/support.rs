@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig, Faults, SigningAlg};
-use jisr_gateway::upstream::config::{ClientAuth, JwksSettings, StaticEndpoints};
+use jisr_gateway::upstream::config::JwksSettings;
 use jisr_gateway::upstream::{
-    AuthorizationResponse, Mode, Upstream, UpstreamConfig, UpstreamError, VerifiedLogin,
+    AuthorizationResponse, Upstream, UpstreamConfig, UpstreamError, VerifiedLogin,
 };
 use jisr_mapping::CountryCode;
 
@@ -47,48 +47,23 @@ pub async fn idp(country: &str, alg: SigningAlg, faults: Faults) -> DevIdp {
     jisr_devidp::spawn(config).await.unwrap()
 }
 
-/// The upstream settings for a development IdP.
+/// The upstream settings for a development IdP, accepting `algorithms`, refreshing its JWKS
+/// without a rate limit (tests rotate keys at once).
 pub fn config_for(
     idp: &DevIdp,
     country: &str,
     algorithms: &[jsonwebtoken::Algorithm],
 ) -> UpstreamConfig {
     let country = cc(country);
-    let oauth2 = country.as_str() == "AE";
-    UpstreamConfig {
-        country,
-        issuer: idp.issuer().to_owned(),
-        client_id: "jisr".into(),
-        client_auth: ClientAuth::SecretBasic(SECRET.into()),
-        algorithms: algorithms.to_vec(),
-        scopes: if oauth2 {
-            vec!["urn:uae:digitalid:profile:general".into()]
-        } else {
-            vec!["openid".into(), "profile".into()]
-        },
-        mode: if oauth2 {
-            Mode::Oauth2Userinfo
-        } else {
-            Mode::Oidc
-        },
-        userinfo: true,
-        leeway: Duration::from_secs(60),
-        require_typ: None,
-        timeout: Duration::from_secs(3),
-        jwks: JwksSettings {
-            min_refresh_secs: 0,
-            ..JwksSettings::default()
-        },
-        redirect_uri: redirect_uri(country),
-        // UAE PASS publishes no discovery document: its endpoints are configured.
-        endpoints: oauth2.then(|| StaticEndpoints {
-            authorization: idp.url("/authorize"),
-            token: idp.url("/token"),
-            userinfo: Some(idp.url("/userinfo")),
-            jwks_uri: None,
-            iss_parameter_supported: false,
-        }),
-    }
+    let mut config =
+        jisr_gateway::demo::devidp_upstream(idp, country, SECRET, redirect_uri(country));
+    config.algorithms = algorithms.to_vec();
+    config.timeout = Duration::from_secs(3);
+    config.jwks = JwksSettings {
+        min_refresh_secs: 0,
+        ..JwksSettings::default()
+    };
+    config
 }
 
 /// An upstream client for `idp`, discovered.

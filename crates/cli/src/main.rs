@@ -235,24 +235,24 @@ fn run_map(args: MapArgs) -> Result<String, String> {
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    let ctx = AuthContext {
-        issuer: id_str("iss").unwrap_or_else(|| format!("urn:jisr:dry-run:{country}")),
-        acr: args.acr.or_else(|| id_str("acr")),
-        amr: id_token
-            .and_then(|t| t.get("amr"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        auth_time: id_token
-            .and_then(|t| t.get("auth_time").or_else(|| t.get("iat")))
-            .and_then(Value::as_i64)
-            .unwrap_or_else(now),
+    // As the gateway reads a verified ID token; a dry run without one is authenticated now.
+    let mut ctx = match id_token {
+        Some(claims) => {
+            jisr_gateway::upstream::flow::context_of(&id_str("iss").unwrap_or_default(), claims)
+        }
+        None => AuthContext {
+            issuer: String::new(),
+            acr: None,
+            amr: Vec::new(),
+            auth_time: now(),
+        },
     };
+    if ctx.issuer.is_empty() {
+        ctx.issuer = format!("urn:jisr:dry-run:{country}");
+    }
+    if args.acr.is_some() {
+        ctx.acr = args.acr;
+    }
     let key = pairwise_key(args.pairwise_key_file.as_deref())?;
     let dest = Destination {
         country: destination,

@@ -126,6 +126,11 @@ impl DevIdp {
         self.addr
     }
 
+    /// The signing algorithm of its ID tokens.
+    pub fn alg(&self) -> SigningAlg {
+        self.app.alg
+    }
+
     /// The issuer, without a trailing slash (`http://127.0.0.1:<port>` unless configured).
     pub fn issuer(&self) -> &str {
         &self.app.issuer

@@ -11,7 +11,6 @@ use jisr_devidp::agency::{self, AgencyConfig};
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig, SigningAlg};
 use jisr_mapping::{CountryCode, CountryProfile, Gcc, PairwiseKey, Policy};
 use jisr_store::{MemoryStore, Store};
-use jsonwebtoken::Algorithm;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -154,6 +153,47 @@ fn alg_for(country: CountryCode) -> SigningAlg {
     }
 }
 
+/// The upstream settings for a development IdP of `country` that knows this gateway as the
+/// client `jisr` with `secret` (UAE PASS style OAuth2 with fixed endpoints for AE).
+pub fn devidp_upstream(
+    idp: &DevIdp,
+    country: CountryCode,
+    secret: &str,
+    redirect_uri: String,
+) -> UpstreamConfig {
+    let oauth2 = jisr_devidp::claims::oauth2_only(country);
+    UpstreamConfig {
+        country,
+        issuer: idp.issuer().to_owned(),
+        client_id: "jisr".into(),
+        client_auth: ClientAuth::SecretBasic(secret.to_owned()),
+        algorithms: vec![idp.alg().jwt()],
+        scopes: jisr_devidp::claims::scopes_supported(country)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        mode: if oauth2 {
+            Mode::Oauth2Userinfo
+        } else {
+            Mode::Oidc
+        },
+        userinfo: true,
+        leeway: Duration::from_secs(60),
+        require_typ: None,
+        timeout: Duration::from_secs(5),
+        jwks: JwksSettings::default(),
+        redirect_uri,
+        // UAE PASS publishes no discovery document: its endpoints are configured.
+        endpoints: oauth2.then(|| StaticEndpoints {
+            authorization: idp.url("/authorize"),
+            token: idp.url("/token"),
+            userinfo: Some(idp.url("/userinfo")),
+            jwks_uri: None,
+            iss_parameter_supported: false,
+        }),
+    }
+}
+
 /// The shipped profiles and policy, parsed.
 pub fn builtin_mapping() -> MappingConfig {
     let profiles = PROFILES
@@ -200,42 +240,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             ..DevIdpConfig::new(country, alg)
         })
         .await?;
-        let oauth2 = gcc == Gcc::UnitedArabEmirates;
-        upstream_configs.push(UpstreamConfig {
-            country,
-            issuer: idp.issuer().to_owned(),
-            client_id: "jisr".into(),
-            client_auth: ClientAuth::SecretBasic(idp_secret.clone()),
-            algorithms: vec![match alg {
-                SigningAlg::RS256 => Algorithm::RS256,
-                SigningAlg::PS256 => Algorithm::PS256,
-                SigningAlg::ES256 => Algorithm::ES256,
-                SigningAlg::EdDSA => Algorithm::EdDSA,
-            }],
-            scopes: if oauth2 {
-                vec!["urn:uae:digitalid:profile:general".into()]
-            } else {
-                vec!["openid".into(), "profile".into()]
-            },
-            mode: if oauth2 {
-                Mode::Oauth2Userinfo
-            } else {
-                Mode::Oidc
-            },
-            userinfo: true,
-            leeway: Duration::from_secs(60),
-            require_typ: None,
-            timeout: Duration::from_secs(5),
-            jwks: JwksSettings::default(),
-            redirect_uri,
-            endpoints: oauth2.then(|| StaticEndpoints {
-                authorization: idp.url("/authorize"),
-                token: idp.url("/token"),
-                userinfo: Some(idp.url("/userinfo")),
-                jwks_uri: None,
-                iss_parameter_supported: false,
-            }),
-        });
+        upstream_configs.push(devidp_upstream(&idp, country, &idp_secret, redirect_uri));
         idps.push((country, idp));
     }
     let upstreams = Upstreams::new(upstream_configs).map_err(std::io::Error::other)?;
