@@ -517,7 +517,11 @@ fn demo_starts_and_prints_the_agency_url() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut agency = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok).take(20) {
+    for line in BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take(20)
+    {
         if let Some(url) = line.trim().strip_prefix("Open the demo agency:") {
             agency = Some(url.trim().trim_end_matches('/').to_owned());
             break;
@@ -526,25 +530,41 @@ fn demo_starts_and_prints_the_agency_url() {
     let agency = agency.expect("demo prints the agency URL");
     let addr = agency.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     child.kill().unwrap();
     let _ = child.wait();
-    assert!(response.starts_with("HTTP/1.1 200"), "{}", &response[..response.len().min(200)]);
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "{}",
+        &response[..response.len().min(200)]
+    );
     assert!(response.contains("Ministry of Health (demo)"));
 }
 
 #[test]
 fn keys_generate_writes_a_private_key_named_by_kid() {
     let dir = tempfile::tempdir().unwrap();
-    let out = jisr().args(["keys", "generate", "--alg", "ES256", "--out"]).arg(dir.path()).output().unwrap();
+    let out = jisr()
+        .args(["keys", "generate", "--alg", "ES256", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let path = PathBuf::from(stdout(&out).trim());
     let pem = fs::read_to_string(&path).unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     let kid = path.file_stem().unwrap().to_str().unwrap();
     assert!(stderr(&out).contains(kid));
-    let out = jisr().args(["keys", "generate", "--alg", "HS256", "--out"]).arg(dir.path()).output().unwrap();
+    let out = jisr()
+        .args(["keys", "generate", "--alg", "HS256", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
