@@ -7,5 +7,6 @@
 mod downstream;
 mod interop;
 mod privacy;
+mod replicas;
 mod support;
 mod upstream;
