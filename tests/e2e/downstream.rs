@@ -307,7 +307,7 @@ async fn oidcc_codereuse_revokes_the_tokens() {
     assert_eq!(again["error"], "invalid_grant");
     assert_eq!(
         again["error_description"],
-        "authorization code is unknown, expired or already used; tokens issued from it are revoked"
+        "authorization code was already used; tokens issued from it are revoked"
     );
     let r = reqwest::Client::new()
         .get(format!("{}/userinfo", demo.gateway_url))

@@ -379,6 +379,31 @@ async fn code_redeemed_on_a_is_refused_on_b() {
     p.keyspace.finish();
 }
 
+/// Access tokens need their grant's live marker in the store: if the store loses its data
+/// (a Redis restart without persistence, a failover), tokens stop working rather than a
+/// revoked one coming back.
+#[tokio::test]
+async fn lost_store_data_fails_closed_for_access_tokens() {
+    let p = pair().await;
+    let browser = Browser::new();
+    let req = request(&p.demo, &[]);
+    let callback = to_callback(&browser, &req, &p.a, &p.a, "OM").await;
+    let back = finish_login(&browser, &callback, &p.a, &p.a).await;
+    let code = query(&back)["code"].clone();
+    let (status, tokens) = token_at(&p.a, &p.demo, &code, &req).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access_token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(userinfo_at(&p.b, access_token).await.0, 200);
+    // Redis loses everything under the gateway's prefix.
+    p.keyspace.purge().unwrap();
+    for replica in [&p.a, &p.b] {
+        let (status, body) = userinfo_at(replica, access_token).await;
+        assert_eq!(status, 401, "{replica}: {body}");
+    }
+    drop(p.demo);
+    p.keyspace.finish();
+}
+
 /// The "expired or already used" page for the citizen: 400, no redirect, no code.
 async fn assert_spent(r: reqwest::Response, what: &str) {
     assert_eq!(r.status(), 400, "{what}");

@@ -216,12 +216,15 @@ pub async fn callback(
     };
     match result {
         Ok(r) => r,
-        Err(r) => {
+        // The flow is over (the agency hears why): the cookie goes too.
+        Err(r @ Reject::Redirect { .. }) => {
             let mut r = r.into_response();
             r.headers_mut()
                 .append(header::SET_COOKIE, clear_flow_cookie(&gw));
             r
         }
+        // A stray or replayed callback must not end the browser's login in progress.
+        Err(r) => r.into_response(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Flow state. What must be single use across replicas lives in the store (upstream state,
 //! authorization codes, revocations); what only needs to be tamper-proof travels sealed
-//! (the flow cookie, access tokens). A complete login costs four store round trips: the
-//! upstream state written and taken, the code written and taken (plus one at userinfo).
+//! (the flow cookie, access tokens). A complete login costs five store round trips: the
+//! upstream state written and taken, the code written and taken, the grant's live marker
+//! written (plus one at userinfo, which requires that marker).
 
 use jisr_mapping::{CrossBorderAssertion, Loa};
 use serde::de::DeserializeOwned;
@@ -69,9 +70,9 @@ pub mod keys {
     pub fn code(code_hash: &str) -> String {
         format!("code:{code_hash}")
     }
-    /// A grant whose code was presented twice: tokens issued from it are revoked.
-    pub fn revoked(code_hash: &str) -> String {
-        format!("revoked:{code_hash}")
+    /// A redeemed grant whose tokens are live; deleted when its code is presented again.
+    pub fn live_grant(code_hash: &str) -> String {
+        format!("live:{code_hash}")
     }
     pub fn client_assertion(client_id: &str, jti: &str) -> String {
         format!("jti:{client_id}:{jti}")

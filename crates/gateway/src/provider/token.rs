@@ -87,15 +87,23 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
         .map_err(|e| Reject::store_json(&e))?;
     let Some(grant) = grant else {
         // Unknown, expired or already used. If it was used, the tokens issued from it must
-        // stop working: mark the grant revoked (userinfo checks it).
-        gw.store
-            .put(&keys::revoked(&code_key), b"1", gw.ttls.access_token)
+        // stop working: their live marker goes (userinfo requires it, so losing store data
+        // also fails closed).
+        let revoked = gw
+            .store
+            .delete(&keys::live_grant(&code_key))
             .await
             .map_err(|e| Reject::store_json(&e))?;
-        tracing::warn!(target: "audit", client_id = %agency.client_id, "unknown or reused authorization code; any tokens issued from it revoked");
+        if revoked {
+            tracing::warn!(target: "audit", client_id = %agency.client_id, "authorization code reused; tokens issued from it revoked");
+            return Err(bad(
+                "invalid_grant",
+                "authorization code was already used; tokens issued from it are revoked",
+            ));
+        }
         return Err(bad(
             "invalid_grant",
-            "authorization code is unknown, expired or already used; tokens issued from it are revoked",
+            "authorization code is unknown, expired or already used",
         ));
     };
     match (grant.consent, approval) {
@@ -124,7 +132,16 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
         ));
     }
 
-    // The access token is sealed (no store write); revocation is checked at userinfo.
+    // The access token is sealed; the grant's live marker is what userinfo checks, so a
+    // reused code (or lost store data) ends it.
+    gw.store
+        .put(
+            &keys::live_grant(&code_key),
+            agency.client_id.as_bytes(),
+            gw.ttls.access_token,
+        )
+        .await
+        .map_err(|e| Reject::store_json(&e))?;
     let access_token = gw.seals.access_token.seal(&AccessToken {
         grant: code_key,
         client_id: agency.client_id.clone(),

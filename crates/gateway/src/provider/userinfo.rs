@@ -41,13 +41,12 @@ pub async fn userinfo(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> Res
             .open(token)
             .filter(|t: &AccessToken| t.exp > gw.now())
             .ok_or_else(|| invalid_token("the access token is not valid or has expired"))?;
-        if gw
+        let live = gw
             .store
-            .get(&keys::revoked(&grant.grant))
+            .get(&keys::live_grant(&grant.grant))
             .await
-            .map_err(|e| Reject::store_json(&e))?
-            .is_some()
-        {
+            .map_err(|e| Reject::store_json(&e))?;
+        if live.as_deref() != Some(grant.client_id.as_bytes()) {
             return Err(invalid_token("the access token was revoked"));
         }
         let mut claims = serde_json::to_value(&grant.assertion).map_err(|_| {
