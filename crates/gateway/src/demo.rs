@@ -194,6 +194,19 @@ pub fn devidp_upstream(
     }
 }
 
+/// Whether to call the IdP's userinfo endpoint: always in OAuth 2.0 mode; in OpenID Connect
+/// mode only when the country's profile reads something from it (one HTTP call saved).
+pub fn needs_userinfo(
+    upstream: &UpstreamConfig,
+    mapping: &MappingConfig,
+    country: CountryCode,
+) -> bool {
+    upstream.mode == Mode::Oauth2Userinfo
+        || mapping
+            .profile(country)
+            .is_none_or(|p| p.reads(jisr_mapping::Source::Userinfo))
+}
+
 /// The shipped profiles and policy, parsed.
 pub fn builtin_mapping() -> MappingConfig {
     let profiles = PROFILES
@@ -221,6 +234,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let agency_url = format!("http://{agency_addr}");
     let (stop, stopped) = watch::channel(false);
 
+    let mapping = builtin_mapping();
     // One development IdP per GCC state, each knowing the gateway as client `jisr`.
     let idp_secret = random_token(24);
     let mut idps = Vec::new();
@@ -240,7 +254,9 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             ..DevIdpConfig::new(country, alg)
         })
         .await?;
-        upstream_configs.push(devidp_upstream(&idp, country, &idp_secret, redirect_uri));
+        let mut upstream = devidp_upstream(&idp, country, &idp_secret, redirect_uri);
+        upstream.userinfo = needs_userinfo(&upstream, &mapping, country);
+        upstream_configs.push(upstream);
         idps.push((country, idp));
     }
     let upstreams = Upstreams::new(upstream_configs).map_err(std::io::Error::other)?;
@@ -273,7 +289,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         .unwrap_or_else(|| Arc::new(MemoryStore::default()));
     let gateway = Arc::new(Gateway {
         issuer: gateway_url.clone(),
-        mapping: builtin_mapping(),
+        mapping,
         agencies,
         upstreams,
         keys: SigningKeys::generate(options.gateway_alg).map_err(std::io::Error::other)?,

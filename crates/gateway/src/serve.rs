@@ -44,7 +44,11 @@ pub fn build(config: Config, vars: &[(String, String)]) -> Result<Arc<Gateway>, 
             .map_err(|(k, m)| ServeError::Start(format!("{}: idp.{k}: {m}", file.display())))?;
         let base = file.parent().unwrap_or(Path::new("."));
         match section.resolve(profile.country, redirect, base, &env) {
-            Ok(c) => upstream_configs.push(c),
+            Ok(mut c) => {
+                c.userinfo =
+                    c.userinfo && crate::demo::needs_userinfo(&c, &config.mapping, profile.country);
+                upstream_configs.push(c)
+            }
             Err(e) => problems.push(format!("{}: {e}", file.display())),
         }
     }

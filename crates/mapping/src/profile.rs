@@ -227,6 +227,29 @@ impl CountryProfile {
         }
     }
 
+    /// Whether any attribute (or the LoA claim) is read from `source`: an IdP whose
+    /// profile reads nothing from userinfo need not be asked for it.
+    pub fn reads(&self, source: Source) -> bool {
+        let mut froms: Vec<Option<Source>> = vec![self.identifier.from, self.birthdate.from];
+        for rule in [&self.given_name, &self.family_name] {
+            froms.extend([&rule.ar, &rule.en].into_iter().flatten().map(|n| n.from));
+        }
+        froms.extend(self.gender.as_ref().map(|g| g.from));
+        froms.extend(self.nationalities.as_ref().map(|n| n.from));
+        if let Some(pob) = &self.place_of_birth {
+            froms.extend(
+                [&pob.country, &pob.locality]
+                    .into_iter()
+                    .flatten()
+                    .map(|a| a.from),
+            );
+        }
+        if self.loa.claim.is_some() {
+            froms.push(self.loa.from);
+        }
+        froms.into_iter().any(|f| self.source_of(f) == source)
+    }
+
     /// The source an attribute reads from: its own `from`, else the profile's.
     pub fn source_of(&self, from: Option<Source>) -> Source {
         from.unwrap_or(self.source)

@@ -639,3 +639,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn profiles_say_whether_they_need_userinfo() {
+    let reads: Vec<(&str, bool)> = PROFILES
+        .iter()
+        .map(|(cc, _)| (*cc, profile(cc).reads(Source::Userinfo)))
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            ("ae", true),
+            ("bh", true),
+            ("kw", false),
+            ("om", true),
+            ("qa", false),
+            ("sa", false)
+        ]
+    );
+    assert!(
+        profile("om").reads(Source::IdToken),
+        "OM reads its civil number from the ID token"
+    );
+}

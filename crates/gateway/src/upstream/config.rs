@@ -119,7 +119,8 @@ pub struct IdpSection {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub mode: Mode,
-    /// Whether to call userinfo in OIDC mode (always called in OAuth2 mode).
+    /// Whether to call userinfo in OIDC mode (always called in OAuth2 mode). Even when true,
+    /// the gateway skips it for a country whose profile reads nothing from userinfo.
     #[serde(default = "yes")]
     pub userinfo: bool,
     #[serde(default = "sixty")]
