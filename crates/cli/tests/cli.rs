@@ -568,3 +568,104 @@ fn keys_generate_writes_a_private_key_named_by_kid() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `jisr serve` from a configuration directory: keys from files, secrets from env and files,
+/// the in-memory store; it serves discovery and the JWKS of the key it was given.
+#[test]
+fn serve_runs_from_a_config_directory() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("countries")).unwrap();
+    fs::create_dir_all(d.join("keys")).unwrap();
+    // One country, its IdP on a closed loopback port (discovery retries in the background).
+    let sa = fs::read_to_string(root().join("config/countries/sa.toml")).unwrap();
+    let sa = sa
+        .replace("https://sso.sa.example", "http://127.0.0.1:9")
+        .replace(
+            r#"client_auth = { method = "private_key_jwt", key_file = "secrets/sa-client-key.pem", alg = "ES256" }"#,
+            r#"client_auth = { method = "client_secret_basic", secret_env = "SA_SECRET" }"#,
+        );
+    fs::write(d.join("countries/sa.toml"), sa).unwrap();
+    fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\norigin = \"SA\"\ndestination = \"*\"\nmin_loa = \"substantial\"\nidentifier = \"pairwise\"\nconsent = true\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("agencies.toml"),
+        "[[agency]]\nclient_id = \"bh-test\"\nname_en = \"Test\"\nname_ar = \"اختبار\"\ncountry = \"BH\"\nsector = \"health\"\nredirect_uris = [\"http://127.0.0.1:9/cb\"]\nauth = { method = \"client_secret_basic\", secret = { env = \"AGENCY_SECRET\" } }\n",
+    )
+    .unwrap();
+    let out = jisr()
+        .args(["keys", "generate", "--out"])
+        .arg(d.join("keys"))
+        .output()
+        .unwrap();
+    let key_file = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let kid = std::path::Path::new(&key_file)
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    fs::write(
+        d.join("gateway.toml"),
+        format!(
+            "pairwise_key = {{ env = \"PAIRWISE\" }}\n[server]\nlisten = \"{addr}\"\npublic_url = \"http://{addr}\"\n[store]\nkind = \"memory\"\n[keys]\nfiles = [\"{key_file}\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jisr"))
+        .args(["serve", "--config"])
+        .arg(d)
+        .env("PAIRWISE", "hex:".to_owned() + &"ab".repeat(32))
+        .env("SA_SECRET", "sa-client-secret")
+        .env("AGENCY_SECRET", "an agency secret of at least 32 bytes!")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let get = |path: &str| -> Option<String> {
+        let mut stream = std::net::TcpStream::connect(addr).ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        Some(response)
+    };
+    let mut discovery = None;
+    for _ in 0..100 {
+        if let Some(r) = get("/.well-known/openid-configuration") {
+            discovery = Some(r);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let jwks = get("/jwks");
+    let readyz = get("/readyz");
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let discovery = discovery.unwrap_or_else(|| panic!("serve did not answer: {stderr}"));
+    assert!(
+        discovery.contains(&format!("\"issuer\":\"http://{addr}\"")),
+        "{discovery}"
+    );
+    assert!(jwks.unwrap().contains(&kid));
+    let readyz = readyz.unwrap();
+    assert!(
+        readyz.starts_with("HTTP/1.1 200") && readyz.contains("\"SA\":false"),
+        "{readyz}"
+    );
+    assert!(
+        !stderr.contains("sa-client-secret") && !stderr.contains(&"ab".repeat(32)),
+        "no secrets in logs"
+    );
+}
