@@ -196,8 +196,18 @@ pub async fn sign_in(
 }
 
 pub async fn token(demo: &Demo, code: &str, req: &Request) -> (reqwest::StatusCode, Value) {
+    token_at(&demo.gateway_url, demo, code, req).await
+}
+
+/// The agency's back channel: redeems `code` at the gateway (or replica) at `base`.
+pub async fn token_at(
+    base: &str,
+    demo: &Demo,
+    code: &str,
+    req: &Request,
+) -> (reqwest::StatusCode, Value) {
     let r = reqwest::Client::new()
-        .post(format!("{}/token", demo.gateway_url))
+        .post(format!("{base}/token"))
         .basic_auth(AGENCY_CLIENT_ID, Some(&demo.agency_secret))
         .form(&[
             ("grant_type", "authorization_code"),

@@ -16,7 +16,9 @@ use jisr_gateway::demo::{self, AGENCY_CLIENT_ID, Demo, DemoOptions};
 use jisr_store::{EncryptionKey, MemoryStore, RedisConfig, RedisStore, Store};
 use serde_json::Value;
 
-use crate::downstream::{Browser, Request, hidden, location, query, request, verify_id_token};
+use crate::downstream::{
+    Browser, Request, hidden, location, query, request, token_at, verify_id_token,
+};
 use crate::support::cc;
 
 fn redis_url() -> String {
@@ -195,29 +197,6 @@ async fn finish_login(
             )
             .await,
     )
-}
-
-/// The agency's back channel: redeems `code` at `replica`.
-async fn token_at(
-    replica: &str,
-    demo: &Demo,
-    code: &str,
-    req: &Request,
-) -> (reqwest::StatusCode, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{replica}/token"))
-        .basic_auth(AGENCY_CLIENT_ID, Some(&demo.agency_secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &req.redirect_uri),
-            ("code_verifier", &req.verifier),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap())
 }
 
 async fn userinfo_at(replica: &str, access_token: &str) -> (reqwest::StatusCode, String) {
