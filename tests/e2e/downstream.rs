@@ -815,3 +815,60 @@ async fn callback_and_form_parameters_are_validated() {
             .contains("invalid_token")
     );
 }
+
+/// Where the pair's policy needs no consent, the callback sends the citizen straight back with
+/// a code, and only that bare code redeems the grant; the national identifier is disclosed
+/// when the rule says `national`.
+#[tokio::test]
+async fn no_consent_rule_issues_the_code_at_the_callback() {
+    let policy = jisr_mapping::Policy::from_toml(
+        "policy.toml",
+        "[[rule]]\norigin = \"*\"\ndestination = \"*\"\nmin_loa = \"substantial\"\nidentifier = \"national\"\nconsent = false\n",
+    )
+    .unwrap();
+    let demo = demo::start(DemoOptions {
+        gateway_port: 0,
+        agency_port: 0,
+        policy: Some(policy),
+        ..DemoOptions::default()
+    })
+    .await
+    .unwrap();
+    let citizen = jisr_devidp::citizens(cc("KW"))[0];
+    let browser = Browser::new();
+    let req = request(&demo, &[]);
+    let html = browser.get(&req.url).await.text().await.unwrap();
+    let (flow, csrf) = (hidden(&html, "flow"), hidden(&html, "csrf"));
+    let idp_url = location(
+        &browser
+            .post(
+                &format!("{}/login/country", demo.gateway_url),
+                &[("flow", &flow), ("csrf", &csrf), ("country", "KW")],
+            )
+            .await,
+    );
+    let callback = location(
+        &browser
+            .get(&format!("{idp_url}&login_hint={}", citizen.id))
+            .await,
+    );
+    let back = location(&browser.get(&callback).await);
+    assert!(
+        back.starts_with(&req.redirect_uri),
+        "no consent page: {back}"
+    );
+    let code = query(&back)["code"].clone();
+    assert_eq!(
+        code.split('.').count(),
+        1,
+        "no approval on a code that needed none"
+    );
+    let (status, tokens) = token(&demo, &code, &req).await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = verify_id_token(&demo, tokens["id_token"].as_str().unwrap()).await;
+    assert_eq!(
+        claims["verified_claims"]["claims"]["person_identifier"],
+        format!("KW/BH/{}", citizen.id)
+    );
+    assert_eq!(claims["sub"], format!("KW/BH/{}", citizen.id));
+}

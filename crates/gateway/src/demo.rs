@@ -66,6 +66,8 @@ pub struct DemoOptions {
     pub extra_agencies: Vec<Agency>,
     /// The flow-state store; `None` is a fresh in-memory store.
     pub store: Option<Arc<dyn Store>>,
+    /// The release policy; `None` is the shipped `config/policy.toml`.
+    pub policy: Option<Policy>,
     /// Runs the gateway's server on this runtime instead of the current one, so a benchmark
     /// can measure the gateway's CPU apart from the IdPs and the load driver.
     pub gateway_runtime: Option<tokio::runtime::Handle>,
@@ -81,6 +83,7 @@ impl Default for DemoOptions {
             clock: None,
             extra_agencies: Vec::new(),
             store: None,
+            policy: None,
             gateway_runtime: None,
         }
     }
@@ -234,7 +237,10 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let agency_url = format!("http://{agency_addr}");
     let (stop, stopped) = watch::channel(false);
 
-    let mapping = builtin_mapping();
+    let mut mapping = builtin_mapping();
+    if let Some(policy) = options.policy {
+        mapping.policy = policy;
+    }
     // One development IdP per GCC state, each knowing the gateway as client `jisr`.
     let idp_secret = random_token(24);
     let mut idps = Vec::new();
