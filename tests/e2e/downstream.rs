@@ -872,3 +872,119 @@ async fn no_consent_rule_issues_the_code_at_the_callback() {
     );
     assert_eq!(claims["sub"], format!("KW/BH/{}", citizen.id));
 }
+
+/// RFC 7523 private_key_jwt at the gateway's token endpoint: a signed client assertion
+/// authenticates the agency; a replayed jti, a wrong audience, an expired assertion or a key
+/// the agency did not register are refused as invalid_client.
+#[tokio::test]
+async fn token_endpoint_private_key_jwt() {
+    let pair = aws_lc_rs::signature::EcdsaKeyPair::generate(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+    )
+    .unwrap();
+    let public = aws_lc_rs::signature::KeyPair::public_key(&pair)
+        .as_ref()
+        .to_vec();
+    let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(serde_json::json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "agency-key-1", "alg": "ES256", "use": "sig",
+        "x": b64(&public[1..33]), "y": b64(&public[33..65])
+    }]}))
+    .unwrap();
+    let key = jsonwebtoken::EncodingKey::from_ec_der(pair.to_pkcs8v1().unwrap().as_ref());
+    let demo = demo::start(DemoOptions {
+        gateway_port: 0,
+        agency_port: 0,
+        extra_agencies: vec![Agency {
+            client_id: "pkjwt-agency".into(),
+            name_en: "Key-authenticated agency (test)".into(),
+            name_ar: "جهة بمفتاح".into(),
+            country: cc("BH"),
+            sector: "health".into(),
+            redirect_uris: vec!["http://127.0.0.1:9/pk/callback".into()],
+            auth: AgencyAuth::PrivateKeyJwt(jwks),
+        }],
+        ..DemoOptions::default()
+    })
+    .await
+    .unwrap();
+    let assertion = |claims: Value, key: &jsonwebtoken::EncodingKey| {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        h.kid = Some("agency-key-1".into());
+        jsonwebtoken::encode(&h, &claims, key).unwrap()
+    };
+    let now = crate::support::now();
+    let good = |jti: &str| serde_json::json!({"iss": "pkjwt-agency", "sub": "pkjwt-agency", "aud": demo.gateway_url, "jti": jti, "iat": now, "exp": now + 60});
+    let redeem = |code: String, verifier: String, client_assertion: String| {
+        let url = format!("{}/token", demo.gateway_url);
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", "http://127.0.0.1:9/pk/callback"),
+                    ("code_verifier", &verifier),
+                    ("client_id", "pkjwt-agency"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", &client_assertion),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let login = || async {
+        let req = request(
+            &demo,
+            &[
+                ("client_id", "pkjwt-agency"),
+                ("redirect_uri", "http://127.0.0.1:9/pk/callback"),
+            ],
+        );
+        let back = sign_in(
+            &demo,
+            &Browser::new(),
+            &req,
+            "QA",
+            jisr_devidp::citizens(cc("QA"))[0].id,
+            "allow",
+        )
+        .await;
+        (query(&back)["code"].clone(), req.verifier)
+    };
+
+    let (code, verifier) = login().await;
+    let (status, body) = redeem(code, verifier, assertion(good("jti-1"), &key)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["id_token"].is_string());
+
+    let other = aws_lc_rs::signature::EcdsaKeyPair::generate(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+    )
+    .unwrap();
+    let other_key = jsonwebtoken::EncodingKey::from_ec_der(other.to_pkcs8v1().unwrap().as_ref());
+    let mut wrong_aud = good("jti-3");
+    wrong_aud["aud"] = Value::from("https://elsewhere.example");
+    let mut expired = good("jti-4");
+    expired["exp"] = Value::from(now - 120);
+    for (client_assertion, why) in [
+        (assertion(good("jti-1"), &key), "jti was already used"),
+        (assertion(good("jti-2"), &other_key), "invalidsignature"),
+        (assertion(wrong_aud, &key), "invalidaudience"),
+        (assertion(expired, &key), "expired"),
+    ] {
+        let (code, verifier) = login().await;
+        let (status, body) = redeem(code, verifier, client_assertion).await;
+        assert_eq!(status, 401, "{why}: {body}");
+        assert_eq!(body["error"], "invalid_client");
+        assert!(
+            body["error_description"].as_str().unwrap().contains(why),
+            "{why}: {body}"
+        );
+    }
+}

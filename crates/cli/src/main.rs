@@ -394,9 +394,13 @@ fn parse_country(flag: &str, value: &str) -> Result<CountryCode, String> {
 
 fn pairwise_key(file: Option<&Path>) -> Result<PairwiseKey, String> {
     match file {
+        // Read as gateway.toml's `pairwise_key = { file = … }`: raw bytes, or base64:/hex:.
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| format!("cannot read pairwise key {}: {e}", path.display()))?;
+            use jisr_gateway::config::gateway::{SecretSource, decode_key_material};
+            let bytes = SecretSource::File(path.to_owned())
+                .read(Path::new("."), &|_| None)
+                .and_then(decode_key_material)
+                .map_err(|e| format!("pairwise key {}: {e}", path.display()))?;
             PairwiseKey::new(bytes).map_err(|e| format!("{}: {e}", path.display()))
         }
         None => {

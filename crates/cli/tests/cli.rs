@@ -669,3 +669,51 @@ fn serve_runs_from_a_config_directory() {
         "no secrets in logs"
     );
 }
+
+/// `--pairwise-key-file` reads keys like gateway.toml does: raw bytes or `hex:`/`base64:`.
+#[test]
+fn map_pairwise_key_file_accepts_encoded_keys() {
+    let raw = tempfile::NamedTempFile::new().unwrap();
+    fs::write(raw.path(), [0xabu8; 32]).unwrap();
+    let hex = tempfile::NamedTempFile::new().unwrap();
+    fs::write(hex.path(), format!("hex:{}\n", "ab".repeat(32))).unwrap();
+    let sub = |key: &Path| {
+        let out = jisr()
+            .args([
+                "map",
+                "--country",
+                "KW",
+                "--claims",
+                "docs/examples/kw-claims.json",
+                "--destination",
+                "OM",
+            ])
+            .arg("--pairwise-key-file")
+            .arg(key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap()["sub"].clone()
+    };
+    assert_eq!(sub(raw.path()), sub(hex.path()));
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    fs::write(bad.path(), "hex:zz").unwrap();
+    let out = jisr()
+        .args([
+            "map",
+            "--country",
+            "KW",
+            "--claims",
+            "docs/examples/kw-claims.json",
+        ])
+        .arg("--pairwise-key-file")
+        .arg(bad.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not hexadecimal") || stderr(&out).contains("odd number"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -17,6 +17,11 @@ use super::{Gateway, token_key};
 use crate::config::agencies::{Agency, AgencyAuth};
 use crate::http::reply::Reject;
 
+/// Clock skew tolerated on client assertions, seconds.
+const ASSERTION_LEEWAY: i64 = 30;
+/// Longest client assertion lifetime accepted (its jti is remembered that long), seconds.
+const MAX_ASSERTION_LIFETIME: i64 = 3600;
+
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 fn invalid_client(description: &str, basic: bool) -> Reject {
@@ -333,7 +338,9 @@ async fn private_key_jwt<'a>(
     validation.set_audience(&[gw.issuer.clone(), gw.url("/token")]);
     validation.set_issuer(std::slice::from_ref(&agency.client_id));
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.leeway = 30;
+    // Time is checked below against the gateway's clock, not jsonwebtoken's.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     let data = jsonwebtoken::decode::<Value>(assertion, &key, &validation)
         .map_err(|e| fail(&format!("{:?}", e.kind()).to_lowercase()))?;
     let claims = data.claims;
@@ -345,8 +352,27 @@ async fn private_key_jwt<'a>(
         .and_then(Value::as_str)
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or_else(|| fail("jti is missing"))?;
-    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
-    let ttl = std::time::Duration::from_secs((exp - gw.now()).clamp(1, 3600) as u64 + 60);
+    let now = gw.now();
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| fail("exp is missing"))?;
+    if now > exp + ASSERTION_LEEWAY {
+        return Err(fail("expired"));
+    }
+    if claims
+        .get("nbf")
+        .and_then(Value::as_i64)
+        .is_some_and(|nbf| nbf > now + ASSERTION_LEEWAY)
+    {
+        return Err(fail("not valid yet"));
+    }
+    if exp - now > MAX_ASSERTION_LIFETIME {
+        return Err(fail("exp is too far in the future"));
+    }
+    let ttl = std::time::Duration::from_secs(
+        (exp - now).clamp(1, MAX_ASSERTION_LIFETIME) as u64 + ASSERTION_LEEWAY as u64,
+    );
     let fresh = gw
         .store
         .insert_if_absent(
