@@ -9,4 +9,5 @@ mod interop;
 mod privacy;
 mod replicas;
 mod support;
+mod tls;
 mod upstream;

@@ -106,25 +106,58 @@ pub fn build(config: Config, vars: &[(String, String)]) -> Result<Arc<Gateway>, 
 /// Loads the configuration, starts discovery for every country in the background and serves
 /// until Ctrl-C.
 pub async fn serve(path: &Path, vars: Vec<(String, String)>) -> Result<(), ServeError> {
-    let config = Config::load(path, &vars).map_err(ServeError::Config)?;
-    if config.gateway.server.tls.is_some() {
-        return Err(ServeError::Start(
-            "server.tls: TLS termination inside the gateway is not available yet; terminate TLS at the ingress and set public_url to https".into(),
-        ));
-    }
-    let listen = config.gateway.server.listen;
-    let gw = build(config, &vars)?;
-    let listener = TcpListener::bind(listen).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    gw.upstreams.spawn_discovery(stopped.clone());
-    tracing::info!(issuer = %gw.issuer, %listen, "jisr gateway listening");
-    let mut s = stopped;
-    let server = crate::http::run(listener, gw, async move {
-        let _ = s.wait_for(|v| *v).await;
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(true);
     });
-    tokio::select! {
-        r = server => r?,
-        _ = tokio::signal::ctrl_c() => { let _ = stop.send(true); }
+    serve_until(path, vars, stopped).await
+}
+
+/// [`serve`] until `shutdown` turns true: plain HTTP, or HTTPS with rustls when
+/// `server.tls` names a certificate chain and key (PEM).
+pub async fn serve_until(
+    path: &Path,
+    vars: Vec<(String, String)>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), ServeError> {
+    let config = Config::load(path, &vars).map_err(ServeError::Config)?;
+    let listen = config.gateway.server.listen;
+    let tls = config.gateway.server.tls.clone();
+    let gw = build(config, &vars)?;
+    gw.upstreams.spawn_discovery(shutdown.clone());
+    tracing::info!(issuer = %gw.issuer, %listen, tls = tls.is_some(), "jisr gateway listening");
+    let mut stopped = shutdown.clone();
+    let stopped = async move {
+        let _ = stopped.wait_for(|v| *v).await;
+    };
+    match tls {
+        None => {
+            let listener = TcpListener::bind(listen).await?;
+            crate::http::run(listener, gw, stopped).await?;
+        }
+        Some(tls) => {
+            // One TLS stack: rustls with aws-lc-rs (a second install is harmless).
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let rustls =
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
+                    .await
+                    .map_err(|e| {
+                        ServeError::Start(format!(
+                            "server.tls: cannot load the certificate or key: {e}"
+                        ))
+                    })?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                stopped.await;
+                h.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            axum_server::bind_rustls(listen, rustls)
+                .handle(handle)
+                .serve(crate::http::router(gw).into_make_service())
+                .await?;
+        }
     }
     Ok(())
 }
