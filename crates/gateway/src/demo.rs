@@ -197,19 +197,6 @@ pub fn devidp_upstream(
     }
 }
 
-/// Whether to call the IdP's userinfo endpoint: always in OAuth 2.0 mode; in OpenID Connect
-/// mode only when the country's profile reads something from it (one HTTP call saved).
-pub fn needs_userinfo(
-    upstream: &UpstreamConfig,
-    mapping: &MappingConfig,
-    country: CountryCode,
-) -> bool {
-    upstream.mode == Mode::Oauth2Userinfo
-        || mapping
-            .profile(country)
-            .is_none_or(|p| p.reads(jisr_mapping::Source::Userinfo))
-}
-
 /// The shipped profiles and policy, parsed.
 pub fn builtin_mapping() -> MappingConfig {
     let profiles = PROFILES
@@ -261,7 +248,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         })
         .await?;
         let mut upstream = devidp_upstream(&idp, country, &idp_secret, redirect_uri);
-        upstream.userinfo = needs_userinfo(&upstream, &mapping, country);
+        upstream.userinfo = crate::upstream::needs_userinfo(&upstream, &mapping, country);
         upstream_configs.push(upstream);
         idps.push((country, idp));
     }

@@ -46,7 +46,7 @@ pub fn build(config: Config, vars: &[(String, String)]) -> Result<Arc<Gateway>, 
         match section.resolve(profile.country, redirect, base, &env) {
             Ok(mut c) => {
                 c.userinfo =
-                    c.userinfo && crate::demo::needs_userinfo(&c, &config.mapping, profile.country);
+                    c.userinfo && crate::upstream::needs_userinfo(&c, &config.mapping, profile.country);
                 upstream_configs.push(c)
             }
             Err(e) => problems.push(format!("{}: {e}", file.display())),

@@ -251,3 +251,16 @@ impl Upstreams {
         })
     }
 }
+
+/// Whether to call the IdP's userinfo endpoint: always in OAuth 2.0 mode; in OpenID Connect
+/// mode only when the country's profile reads something from it (one HTTP call saved).
+pub fn needs_userinfo(
+    upstream: &UpstreamConfig,
+    mapping: &crate::config::MappingConfig,
+    country: jisr_mapping::CountryCode,
+) -> bool {
+    upstream.mode == Mode::Oauth2Userinfo
+        || mapping
+            .profile(country)
+            .is_none_or(|p| p.reads(jisr_mapping::Source::Userinfo))
+}
