@@ -14,10 +14,10 @@ use jisr_store::{MemoryStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::app::{Clock, Gateway, Seals, Ttls, random_token, system_clock};
 use crate::config::MappingConfig;
 use crate::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
 use crate::provider::keys::{SigningAlg as GatewayAlg, SigningKeys};
-use crate::provider::{Clock, Gateway, Seals, Ttls, random_token, system_clock};
 use crate::upstream::config::{ClientAuth, JwksSettings, StaticEndpoints};
 use crate::upstream::{Mode, UpstreamConfig, Upstreams};
 

@@ -1,18 +1,21 @@
 //! Jisr gateway: the axum service between national identity providers and agencies.
 //!
-//! - [`config`]: loading and cross-checking the configuration directory (country profiles,
-//!   policy) into typed values, once, at start.
+//! - [`app`]: the shared state every request sees ([`app::Gateway`]), built once from config.
+//! - [`config`]: loading and cross-checking the configuration directory (gateway, agencies,
+//!   country profiles, policy) into typed values, once, at start.
 //! - [`upstream`]: the Relying Party toward each national IdP: discovery, JWKS cache, strict
 //!   ID token verification, the login flow.
+//! - [`provider`]: the OpenID Provider toward agencies: authorize, callback, consent, token,
+//!   userinfo, discovery, signing keys.
 //! - [`pages`]: the citizen-facing HTML (country picker, consent, errors), bilingual with
 //!   right-to-left Arabic.
+//! - [`http`]: the router, middleware, cookies and the one place refusals become responses.
+//! - [`serve`]: `jisr serve`: the gateway from its configuration directory.
 //!
-//! Planned modules (see `shared/DESIGN.md`): `provider/` (OpenID Provider toward
-//! agencies), `exchange/` (RFC 8693 token exchange), `ops/` (metrics, audit, health, admin),
-//! `http/` (router, middleware, error mapping).
 //! Claim-mapping rules never live here: they are data for `jisr-mapping`.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod config;
 pub mod demo;
 pub mod http;

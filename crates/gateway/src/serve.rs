@@ -8,10 +8,10 @@ use jisr_mapping::ConfigProblem;
 use jisr_store::{EncryptionKey, MemoryStore, RedisConfig, RedisStore, Store};
 use tokio::net::TcpListener;
 
+use crate::app::{Gateway, Seals, Ttls, system_clock};
 use crate::config::gateway::StoreConfig;
 use crate::config::{Config, env_lookup, idp_section};
 use crate::provider::keys::SigningKeys;
-use crate::provider::{Gateway, Seals, Ttls, system_clock};
 use crate::upstream::Upstreams;
 
 /// Why the gateway could not start.
@@ -45,8 +45,8 @@ pub fn build(config: Config, vars: &[(String, String)]) -> Result<Arc<Gateway>, 
         let base = file.parent().unwrap_or(Path::new("."));
         match section.resolve(profile.country, redirect, base, &env) {
             Ok(mut c) => {
-                c.userinfo =
-                    c.userinfo && crate::upstream::needs_userinfo(&c, &config.mapping, profile.country);
+                c.userinfo = c.userinfo
+                    && crate::upstream::needs_userinfo(&c, &config.mapping, profile.country);
                 upstream_configs.push(c)
             }
             Err(e) => problems.push(format!("{}: {e}", file.display())),

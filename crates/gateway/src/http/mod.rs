@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
+use crate::app::Gateway;
 use crate::pages;
 use crate::provider::state::Flow;
-use crate::provider::{Gateway, authorize, discovery, login, token, userinfo};
+use crate::provider::{authorize, discovery, login, token, userinfo};
 
 /// The cookie that binds a login flow to the browser that started it.
 pub const FLOW_COOKIE: &str = "jisr_flow";

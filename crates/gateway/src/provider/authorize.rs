@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jisr_mapping::{CountryCode, Gcc, Loa};
 
 use super::state::Flow;
-use super::{Gateway, random_token};
+use crate::app::{Gateway, random_token};
 use crate::http::reply::Reject;
 use crate::http::{flow_cookie, page_response};
 use crate::pages::{self, Agency as PageAgency, CountryOption, Lang, PickerPage};

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use jisr_mapping::SharedClaim;
 use serde_json::json;
 
-use super::Gateway;
+use crate::app::Gateway;
 
 /// `GET /.well-known/openid-configuration`.
 pub async fn metadata(State(gw): State<Arc<Gateway>>) -> Response {

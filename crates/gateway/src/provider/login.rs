@@ -12,7 +12,7 @@ use jisr_mapping::{
 };
 
 use super::state::{self, CodeGrant, Flow, UpstreamLogin, keys};
-use super::{Gateway, random_token, token_key};
+use crate::app::{Gateway, random_token, token_key};
 use crate::http::reply::{Reject, redirect};
 use crate::http::{clear_flow_cookie, flow_cookie, flow_from_cookie, page_response};
 use crate::pages::{self, Agency as PageAgency, Attribute, ConsentPage, Lang};

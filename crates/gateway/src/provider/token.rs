@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::keys::token_hash;
 use super::state::{self, AccessToken, CodeGrant, keys};
-use super::{Gateway, token_key};
+use crate::app::{Gateway, token_key};
 use crate::config::agencies::{Agency, AgencyAuth};
 use crate::http::reply::Reject;
 

@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::Gateway;
 use super::state::{AccessToken, keys};
+use crate::app::Gateway;
 use crate::http::reply::Reject;
 
 fn invalid_token(description: &str) -> Reject {

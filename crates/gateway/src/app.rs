@@ -1,0 +1,141 @@
+//! The gateway's shared state: everything a request needs, built once at start from the
+//! configuration and handed to every handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jisr_mapping::PairwiseKey;
+use jisr_store::Store;
+
+use crate::config::MappingConfig;
+use crate::config::agencies::Agencies;
+use crate::provider::keys::SigningKeys;
+use crate::provider::seal;
+use crate::upstream::Upstreams;
+
+/// The current time in seconds since the epoch; tests pass a fixed or stepped clock.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock: the one place the gateway reads the wall time.
+#[allow(clippy::disallowed_methods)]
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    })
+}
+
+/// Lifetimes of the gateway's state and tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct Ttls {
+    /// Authorization codes (at most 60 s).
+    pub code: Duration,
+    pub access_token: Duration,
+    pub id_token: Duration,
+    /// A login in progress: picker, national IdP, consent.
+    pub login: Duration,
+}
+
+impl Default for Ttls {
+    fn default() -> Self {
+        Ttls {
+            code: Duration::from_secs(60),
+            access_token: Duration::from_secs(300),
+            id_token: Duration::from_secs(300),
+            login: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Everything a request needs, built once at start and shared.
+pub struct Gateway {
+    /// This gateway's issuer URL, without a trailing slash.
+    pub issuer: String,
+    pub mapping: MappingConfig,
+    pub agencies: Agencies,
+    pub upstreams: Upstreams,
+    pub keys: SigningKeys,
+    pub store: Arc<dyn Store>,
+    pub pairwise: PairwiseKey,
+    pub seals: Seals,
+    pub ttls: Ttls,
+    pub clock: Clock,
+}
+
+/// The sealing and approval keys, derived from the shared secret so every replica agrees.
+pub struct Seals {
+    pub flow: seal::Sealer,
+    pub access_token: seal::Sealer,
+    approval: aws_lc_rs::hmac::Key,
+}
+
+impl Seals {
+    pub fn from_secret(secret: &PairwiseKey) -> Self {
+        Seals {
+            flow: seal::Sealer::new("jisr-flow-v1", secret.derive("flow-cookie")),
+            access_token: seal::Sealer::new("jisr-at-v1", secret.derive("access-token")),
+            approval: aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                &secret.derive("consent-approval"),
+            ),
+        }
+    }
+
+    /// The code handed to the agency once the citizen approved: `<code>.<time>.<mac>`.
+    pub fn approve(&self, code: &str, now: i64) -> String {
+        format!("{code}.{now}.{}", self.approval_mac(code, now))
+    }
+
+    /// For an approved code: the stored code and when it was approved, if the MAC is ours.
+    pub fn approved(&self, presented: &str) -> Option<(String, i64)> {
+        let mut parts = presented.split('.');
+        let (Some(code), Some(t), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let t: i64 = t.parse().ok()?;
+        let expected = self.approval_mac(code, t);
+        aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), mac.as_bytes())
+            .ok()?;
+        Some((code.to_owned(), t))
+    }
+
+    fn approval_mac(&self, code: &str, t: i64) -> String {
+        use base64::Engine;
+        let tag = aws_lc_rs::hmac::sign(&self.approval, format!("{code}.{t}").as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+}
+
+impl Gateway {
+    /// Whether the public URL is https (cookies get `Secure`, responses get HSTS).
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+/// A random URL-safe token of `bytes` random bytes.
+pub fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    rand::Rng::fill(&mut rand::rng(), buf.as_mut_slice());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// SHA-256 of a secret token, base64url: store keys never hold the token itself.
+pub fn token_key(token: &str) -> String {
+    use base64::Engine;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
