@@ -94,31 +94,18 @@ pub const TRUST_FRAMEWORK: &str = "jisr_gcc";
 
 /// The shared cross-border identity assertion, in the JSON shape of DESIGN.md.
 ///
-/// The mapping fills the identity part; the token envelope (`iss`, `aud`, `exp`, `iat`,
-/// `nonce`, `sid`) is set by the gateway when it issues the ID token, and is omitted while
-/// unset.
+/// Only the identity: the token envelope (`iss`, `aud`, `exp`, `iat`, `nonce`, `sid`) belongs
+/// to the gateway, which wraps this assertion when it issues an ID token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CrossBorderAssertion {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
     /// Pairwise pseudonym per agency sector, or the national identifier, per policy.
     pub sub: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exp: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
     pub auth_time: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
     /// `urn:jisr:loa:low|substantial|high`.
     #[serde(with = "loa_uri")]
     pub acr: Loa,
     pub amr: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
     pub origin_country: CountryCode,
     pub destination_country: CountryCode,
     pub verified_claims: VerifiedClaims,

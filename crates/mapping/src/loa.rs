@@ -105,3 +105,33 @@ mod tests {
         assert_eq!(Loa::parse("LOW"), Err(ValueError::UnknownLoa));
     }
 }
+
+impl crate::profile::LoaRule {
+    /// The national `acr` values of this table that meet `min`, strongest first: what to ask
+    /// a national IdP for when an agency (or the pair's rule) requires at least `min`.
+    ///
+    /// ```
+    /// use jisr_mapping::{CountryProfile, Loa};
+    /// let p = CountryProfile::from_toml("sa.toml", r#"
+    /// country = "SA"
+    /// idp_name = "Nafath (example)"
+    /// identifier = { claim = "national_id", pattern = '^[12][0-9]{9}$' }
+    /// given_name.en = { claim = "given_name#en" }
+    /// family_name.en = { claim = "family_name#en" }
+    /// birthdate = { claim = "birthdate", format = "%Y-%m-%d" }
+    /// loa.acr = { "urn:sa:loa:1" = "low", "urn:sa:loa:2" = "substantial", "urn:sa:loa:3" = "high" }
+    /// "#).unwrap();
+    /// assert_eq!(p.loa.acr_values_at_least(Loa::Substantial), ["urn:sa:loa:3", "urn:sa:loa:2"]);
+    /// assert!(p.loa.acr_values_at_least(Loa::Low).len() == 3);
+    /// ```
+    pub fn acr_values_at_least(&self, min: Loa) -> Vec<&str> {
+        let mut values: Vec<(&str, Loa)> = self
+            .acr
+            .iter()
+            .filter(|(_, loa)| **loa >= min)
+            .map(|(acr, loa)| (acr.as_str(), *loa))
+            .collect();
+        values.sort_by(|a, b| b.1.cmp(&a.1));
+        values.into_iter().map(|(acr, _)| acr).collect()
+    }
+}

@@ -14,7 +14,7 @@ use crate::loa::Loa;
 use crate::names::clean_name;
 use crate::pairwise::PairwiseKey;
 use crate::path::{ClaimPath, NationalClaims, Source};
-use crate::policy::{Disclosure, Policy};
+use crate::policy::{Disclosure, Policy, Rule};
 use crate::profile::{AttributeSource, CountryProfile, LoaRule, NameRule, NameSource};
 
 /// The verified authentication context of the national login.
@@ -94,13 +94,44 @@ pub fn map_claims(
     destination: &Destination,
     pairwise_key: &PairwiseKey,
 ) -> Result<Mapped, MappingError> {
+    let rule = policy.decide(profile.country, destination.country)?;
+    map_with_rule(profile, rule, claims, ctx, destination, pairwise_key)
+}
+
+/// [`map_claims`] under a rule already decided for the pair (see [`Policy::decide`]): a
+/// gateway decides the pair's rule once, when the citizen picks their country, and maps the
+/// national login under that same rule when it comes back.
+///
+/// ```
+/// use jisr_mapping::*;
+/// let policy = Policy::from_toml("policy.toml", r#"
+/// [[rule]]
+/// origin = "*"
+/// destination = "*"
+/// min_loa = "substantial"
+/// identifier = "pairwise"
+/// consent = true
+/// "#).unwrap();
+/// let rule = policy.decide("OM".parse().unwrap(), "KW".parse().unwrap()).unwrap();
+/// assert_eq!(rule.id(), "*→*");
+/// assert_eq!(policy.rule(&rule.id()).map(|r| r.min_loa()), Some(Loa::Substantial));
+/// ```
+pub fn map_with_rule(
+    profile: &CountryProfile,
+    rule: &Rule,
+    claims: &NationalClaims,
+    ctx: &AuthContext,
+    destination: &Destination,
+    pairwise_key: &PairwiseKey,
+) -> Result<Mapped, MappingError> {
     let origin = profile.country;
-    let rule = policy
-        .rule_for(origin, destination.country)
-        .ok_or(MappingError::PairRefused {
+    if !(rule.allow && rule.origin.matches(origin) && rule.destination.matches(destination.country))
+    {
+        return Err(MappingError::PairRefused {
             origin,
             destination: destination.country,
-        })?;
+        });
+    }
 
     let loa = derive_loa(profile, claims, ctx)?;
     if loa < rule.min_loa() {
@@ -202,13 +233,8 @@ pub fn map_claims(
         .collect();
 
     let assertion = CrossBorderAssertion {
-        iss: None,
-        aud: None,
         sub: person_identifier.to_string(),
-        exp: None,
-        iat: None,
         auth_time: ctx.auth_time,
-        nonce: None,
         acr: loa,
         amr: ctx
             .amr
@@ -222,7 +248,6 @@ pub fn map_claims(
             .take(MAX_AMR)
             .cloned()
             .collect(),
-        sid: None,
         origin_country: origin,
         destination_country: destination.country,
         verified_claims: VerifiedClaims {

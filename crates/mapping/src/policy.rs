@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::claims::SharedClaim;
 use crate::country::CountryCode;
-use crate::error::ConfigProblem;
+use crate::error::{ConfigProblem, MappingError};
 use crate::loa::Loa;
 use crate::toml_load::{parse_toml, problem};
 
@@ -19,7 +19,7 @@ pub enum CountryPattern {
 }
 
 impl CountryPattern {
-    fn matches(self, c: CountryCode) -> bool {
+    pub fn matches(self, c: CountryCode) -> bool {
         match self {
             CountryPattern::Any => true,
             CountryPattern::Is(me) => me == c,
@@ -224,6 +224,25 @@ impl Policy {
             .filter(|r| r.origin.matches(origin) && r.destination.matches(destination))
             .max_by_key(|r| r.rank())
             .filter(|r| r.allow)
+    }
+
+    /// The rule that governs the pair, or why the pair is refused: [`Policy::rule_for`] as a
+    /// decision a flow carries (by [`Rule::id`]) from the country choice to the mapping.
+    pub fn decide(
+        &self,
+        origin: CountryCode,
+        destination: CountryCode,
+    ) -> Result<&Rule, MappingError> {
+        self.rule_for(origin, destination)
+            .ok_or(MappingError::PairRefused {
+                origin,
+                destination,
+            })
+    }
+
+    /// The allowing rule named `id` ([`Rule::id`]), as decided earlier in a flow.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.allow && r.id() == id)
     }
 
     /// All rules, in file order.
