@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jisr_mapping::PairwiseKey;
+use jisr_mapping::{CountryCode, MappingError, PairwiseKey, Rule};
 use jisr_store::Store;
 
 use crate::config::MappingConfig;
@@ -122,6 +122,23 @@ impl Gateway {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// The policy rule that lets identities from `origin` reach agencies of `destination`,
+    /// or why not. The picker asks it to offer a country; the country choice asks it once
+    /// per flow and the flow carries the answer to the callback.
+    pub fn decide(
+        &self,
+        origin: CountryCode,
+        destination: CountryCode,
+    ) -> Result<&Rule, MappingError> {
+        if self.mapping.profile(origin).is_none() {
+            return Err(MappingError::PairRefused {
+                origin,
+                destination,
+            });
+        }
+        self.mapping.policy.decide(origin, destination)
     }
 }
 

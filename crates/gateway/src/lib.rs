@@ -10,6 +10,7 @@
 //! - [`pages`]: the citizen-facing HTML (country picker, consent, errors), bilingual with
 //!   right-to-left Arabic.
 //! - [`http`]: the router, middleware, cookies and the one place refusals become responses.
+//! - [`ops`]: operators' endpoints (health, readiness).
 //! - [`serve`]: `jisr serve`: the gateway from its configuration directory.
 //!
 //! Claim-mapping rules never live here: they are data for `jisr-mapping`.
@@ -19,6 +20,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod ops;
 pub mod pages;
 pub mod provider;
 pub mod serve;

@@ -84,28 +84,6 @@ impl<'de> Deserialize<'de> for Loa {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ordered_and_round_trips() {
-        let all = [Loa::Low, Loa::Substantial, Loa::High];
-        for w in all.windows(2) {
-            assert!(w[0] < w[1]);
-        }
-        for l in all {
-            assert_eq!(Loa::parse(l.uri()), Ok(l));
-            assert_eq!(Loa::parse(l.name()), Ok(l));
-        }
-        assert_eq!(
-            Loa::parse("urn:jisr:loa:medium"),
-            Err(ValueError::UnknownLoa)
-        );
-        assert_eq!(Loa::parse("LOW"), Err(ValueError::UnknownLoa));
-    }
-}
-
 impl crate::profile::LoaRule {
     /// The national `acr` values of this table that meet `min`, strongest first: what to ask
     /// a national IdP for when an agency (or the pair's rule) requires at least `min`.
@@ -131,7 +109,29 @@ impl crate::profile::LoaRule {
             .filter(|(_, loa)| **loa >= min)
             .map(|(acr, loa)| (acr.as_str(), *loa))
             .collect();
-        values.sort_by(|a, b| b.1.cmp(&a.1));
+        values.sort_by_key(|v| std::cmp::Reverse(v.1));
         values.into_iter().map(|(acr, _)| acr).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordered_and_round_trips() {
+        let all = [Loa::Low, Loa::Substantial, Loa::High];
+        for w in all.windows(2) {
+            assert!(w[0] < w[1]);
+        }
+        for l in all {
+            assert_eq!(Loa::parse(l.uri()), Ok(l));
+            assert_eq!(Loa::parse(l.name()), Ok(l));
+        }
+        assert_eq!(
+            Loa::parse("urn:jisr:loa:medium"),
+            Err(ValueError::UnknownLoa)
+        );
+        assert_eq!(Loa::parse("LOW"), Err(ValueError::UnknownLoa));
     }
 }

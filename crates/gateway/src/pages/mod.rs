@@ -11,6 +11,7 @@
 //! Rendering never fails: if a template returns an error, a static bilingual page is
 //! returned instead (it carries no request data).
 
+pub mod messages;
 mod view;
 
 #[cfg(test)]

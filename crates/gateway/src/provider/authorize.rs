@@ -1,52 +1,86 @@
-//! The authorization endpoint: validate the agency's request, open a flow, show the country
-//! picker (or go straight to the national IdP when the agency hints the country).
+//! Step 1, `GET /authorize`: validate the agency's request, open a flow, and show the
+//! country picker — or, when the agency hints the country, go straight on to
+//! [`super::country::go_upstream`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jisr_mapping::{CountryCode, Gcc, Loa};
+use serde::Deserialize;
 
+use super::country;
 use super::state::Flow;
 use crate::app::{Gateway, random_token};
-use crate::http::reply::Reject;
-use crate::http::{flow_cookie, page_response};
+use crate::config::agencies::Agency;
+use crate::http::params::{self, MAX_QUERY, ParamError, short};
+use crate::http::reject::{OAuthError, Reject};
+use crate::http::{cookie, response};
+use crate::pages::messages::{self, Text};
 use crate::pages::{self, Agency as PageAgency, CountryOption, Lang, PickerPage};
 
-/// Longest value accepted for any authorization request parameter.
-pub const MAX_PARAM: usize = 2048;
-/// Longest query string accepted.
-pub const MAX_QUERY: usize = 8192;
-
-/// Parses a form or query string, refusing duplicated and oversized parameters (RFC 6749
-/// 3.1: parameters must not be included more than once).
-pub fn parse_params(raw: &str, max_total: usize) -> Result<HashMap<String, String>, String> {
-    if raw.len() > max_total {
-        return Err(format!("request is larger than {max_total} bytes"));
-    }
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
-        if v.len() > MAX_PARAM {
-            return Err(format!(
-                "parameter `{}` is longer than {MAX_PARAM} characters",
-                short(&k)
-            ));
-        }
-        if out.insert(k.to_string(), v.into_owned()).is_some() {
-            return Err(format!("parameter `{}` is repeated", short(&k)));
-        }
-    }
-    Ok(out)
+/// The authorization request's parameters (OIDC Core 3.1.2.1); others are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizeParams {
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    response_type: Option<String>,
+    response_mode: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    prompt: Option<String>,
+    acr_values: Option<String>,
+    ui_locales: Option<String>,
+    /// Jisr's extension: the citizen's country, when the agency already knows it.
+    country: Option<String>,
+    request: Option<String>,
+    request_uri: Option<String>,
 }
 
-/// A parameter name, trimmed for messages.
-pub fn short(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(40)
-        .collect()
+/// Why a request is refused before its client and redirect URI are trusted: shown to the
+/// citizen on a page, never redirected (no open redirector).
+#[derive(Debug, thiserror::Error)]
+pub enum UntrustedRequest {
+    #[error("{0}")]
+    Params(#[from] ParamError),
+    #[error("client_id is missing")]
+    ClientIdMissing,
+    #[error("client_id is not a registered agency")]
+    UnknownClient,
+    #[error("redirect_uri is missing")]
+    RedirectUriMissing,
+    #[error("redirect_uri is not registered for this agency")]
+    RedirectUriUnregistered,
+}
+
+impl From<UntrustedRequest> for Reject {
+    fn from(e: UntrustedRequest) -> Reject {
+        let (error, text): (OAuthError, Text) = match &e {
+            UntrustedRequest::Params(_) => (OAuthError::InvalidRequest, messages::BAD_REQUEST),
+            UntrustedRequest::ClientIdMissing => {
+                (OAuthError::InvalidRequest, messages::CLIENT_ID_MISSING)
+            }
+            UntrustedRequest::UnknownClient => {
+                (OAuthError::InvalidClient, messages::UNKNOWN_CLIENT)
+            }
+            UntrustedRequest::RedirectUriMissing => {
+                (OAuthError::InvalidRequest, messages::REDIRECT_URI_MISSING)
+            }
+            UntrustedRequest::RedirectUriUnregistered => (
+                OAuthError::InvalidRequest,
+                messages::REDIRECT_URI_UNREGISTERED,
+            ),
+        };
+        let reject = Reject::page(StatusCode::BAD_REQUEST, error, text, Lang::default());
+        match e {
+            UntrustedRequest::Params(p) => reject.with_detail(p.to_string()),
+            _ => reject,
+        }
+    }
 }
 
 fn is_pkce_value(s: &str) -> bool {
@@ -57,227 +91,177 @@ fn is_pkce_value(s: &str) -> bool {
 
 /// `GET /authorize`.
 pub async fn authorize(State(gw): State<Arc<Gateway>>, RawQuery(query): RawQuery) -> Response {
-    match start(&gw, query.as_deref().unwrap_or("")).await {
-        Ok(response) => response,
-        Err(reject) => reject.into_response(),
-    }
+    let params: AuthorizeParams = match params::parse(query.as_deref().unwrap_or(""), MAX_QUERY) {
+        Ok(p) => p,
+        Err(e) => return Reject::from(UntrustedRequest::from(e)).into_response(),
+    };
+    let lang = Lang::from_ui_locales(params.ui_locales.as_deref());
+    let (agency, flow, hint) = match validate(&gw, params, lang) {
+        Ok(v) => v,
+        Err(reject) => return reject.lang(lang).into_response(),
+    };
+    tracing::info!(target: "audit", client_id = %short(&flow.client_id), destination = %agency.country, "authorization request accepted");
+
+    // Nothing is stored yet: the flow travels sealed in the browser's cookie until the
+    // citizen picks a country.
+    let mut response = match hint {
+        Some(origin) => match country::go_upstream(&gw, &flow, origin).await {
+            Ok(r) => r,
+            Err(reject) => return reject.into_response(),
+        },
+        None => picker_page(&gw, agency, &flow),
+    };
+    cookie::set_flow(&gw, &mut response, &flow);
+    response
 }
 
-async fn start(gw: &Arc<Gateway>, query: &str) -> Result<Response, Reject> {
-    let early_lang = Lang::default();
-    let page = |error: &'static str, en: String, ar: &'static str| {
-        Reject::page(StatusCode::BAD_REQUEST, error, en, ar, early_lang)
-    };
-    let params = parse_params(query, MAX_QUERY)
-        .map_err(|e| page("invalid_request", e, "الطلب غير صالح."))?;
-    let lang = Lang::from_ui_locales(params.get("ui_locales").map(String::as_str));
-    let page = |error: &'static str, en: String, ar: &'static str| {
-        Reject::page(StatusCode::BAD_REQUEST, error, en, ar, lang)
-    };
-
-    // Until client and redirect URI are known to be good, errors go to a page, never a
-    // redirect (no open redirector).
-    let client_id = params.get("client_id").ok_or_else(|| {
-        page(
-            "invalid_request",
-            "client_id is missing".into(),
-            "معرّف الجهة مفقود.",
-        )
-    })?;
-    let agency = gw.agencies.get(client_id).ok_or_else(|| {
-        page(
-            "invalid_client",
-            "client_id is not a registered agency".into(),
-            "الجهة غير مسجلة.",
-        )
-    })?;
-    let redirect_uri = params.get("redirect_uri").ok_or_else(|| {
-        page(
-            "invalid_request",
-            "redirect_uri is missing".into(),
-            "عنوان الرجوع مفقود.",
-        )
-    })?;
-    if !agency.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err(page(
-            "invalid_request",
-            "redirect_uri is not registered for this agency (exact match required)".into(),
-            "عنوان الرجوع غير مسجل لهذه الجهة.",
-        ));
+/// Checks the request in the order that decides where errors go: client and redirect URI
+/// first (errors to a page), then everything else (errors back to the agency).
+fn validate(
+    gw: &Gateway,
+    params: AuthorizeParams,
+    lang: Lang,
+) -> Result<(&Agency, Flow, Option<CountryCode>), Reject> {
+    let client_id = params.client_id.ok_or(UntrustedRequest::ClientIdMissing)?;
+    let agency = gw
+        .agencies
+        .get(&client_id)
+        .ok_or(UntrustedRequest::UnknownClient)?;
+    let redirect_uri = params
+        .redirect_uri
+        .ok_or(UntrustedRequest::RedirectUriMissing)?;
+    if !agency.redirect_uris.contains(&redirect_uri) {
+        return Err(UntrustedRequest::RedirectUriUnregistered.into());
     }
 
-    let state = params.get("state").cloned();
-    let back = |error: &'static str, description: &str| Reject::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        error,
-        description: description.to_owned(),
-        state: state.clone(),
-        issuer: gw.issuer.clone(),
+    let mut flow = Flow {
+        id: random_token(18),
+        exp: gw.now() + gw.ttls.login.as_secs() as i64,
+        client_id,
+        redirect_uri,
+        state: params.state,
+        nonce: params.nonce,
+        code_challenge: String::new(),
+        min_loa: None,
+        lang: lang.tag().to_owned(),
+        csrf: random_token(18),
+        code: None,
     };
-    if params.contains_key("request") {
-        return Err(back(
-            "request_not_supported",
-            "request objects are not supported",
-        ));
+    let back = flow.return_to(&gw.issuer);
+    use OAuthError::*;
+    if params.request.is_some() {
+        return Err(back.refuse(RequestNotSupported, "request objects are not supported"));
     }
-    if params.contains_key("request_uri") {
-        return Err(back(
-            "request_uri_not_supported",
-            "request_uri is not supported",
-        ));
+    if params.request_uri.is_some() {
+        return Err(back.refuse(RequestUriNotSupported, "request_uri is not supported"));
     }
-    match params.get("response_type").map(String::as_str) {
+    match params.response_type.as_deref() {
         Some("code") => {}
-        None => return Err(back("invalid_request", "response_type is missing")),
+        None => return Err(back.refuse(InvalidRequest, "response_type is missing")),
         Some(_) => {
-            return Err(back(
-                "unsupported_response_type",
+            return Err(back.refuse(
+                UnsupportedResponseType,
                 "only response_type=code is supported",
             ));
         }
     }
-    if let Some(mode) = params.get("response_mode")
-        && mode != "query"
+    if params
+        .response_mode
+        .as_deref()
+        .is_some_and(|m| m != "query")
     {
-        return Err(back(
-            "invalid_request",
-            "only response_mode=query is supported",
-        ));
+        return Err(back.refuse(InvalidRequest, "only response_mode=query is supported"));
     }
-    let scope = params.get("scope").map(String::as_str).unwrap_or("");
+    let scope = params.scope.as_deref().unwrap_or("");
     if !scope.split(' ').any(|s| s == "openid") {
-        return Err(back("invalid_scope", "scope must include openid"));
+        return Err(back.refuse(InvalidScope, "scope must include openid"));
     }
-    let code_challenge = match (
-        params.get("code_challenge"),
-        params.get("code_challenge_method").map(String::as_str),
+    flow.code_challenge = match (
+        params.code_challenge,
+        params.code_challenge_method.as_deref(),
     ) {
         (None, _) => {
-            return Err(back(
-                "invalid_request",
-                "code_challenge is required (PKCE S256)",
-            ));
+            return Err(back.refuse(InvalidRequest, "code_challenge is required (PKCE S256)"));
         }
         (Some(_), None | Some("plain")) => {
-            return Err(back(
-                "invalid_request",
+            return Err(back.refuse(
+                InvalidRequest,
                 "code_challenge_method must be S256 (plain is not accepted)",
             ));
         }
         (Some(_), Some(m)) if m != "S256" => {
-            return Err(back(
-                "invalid_request",
-                "code_challenge_method must be S256",
-            ));
+            return Err(back.refuse(InvalidRequest, "code_challenge_method must be S256"));
         }
-        (Some(c), Some(_)) if !is_pkce_value(c) => {
-            return Err(back(
-                "invalid_request",
+        (Some(c), Some(_)) if !is_pkce_value(&c) => {
+            return Err(back.refuse(
+                InvalidRequest,
                 "code_challenge must be 43-128 characters of [A-Za-z0-9-._~]",
             ));
         }
-        (Some(c), Some(_)) => c.clone(),
+        (Some(c), Some(_)) => c,
     };
     if params
-        .get("prompt")
+        .prompt
+        .as_deref()
         .is_some_and(|p| p.split(' ').any(|v| v == "none"))
     {
-        return Err(back(
-            "login_required",
+        return Err(back.refuse(
+            LoginRequired,
             "prompt=none cannot be satisfied: every cross-border login is interactive",
         ));
     }
-    let nonce = params.get("nonce").cloned();
-    if nonce
+    if flow
+        .nonce
         .as_ref()
         .is_some_and(|n| n.is_empty() || n.len() > 512)
     {
-        return Err(back("invalid_request", "nonce must be 1-512 characters"));
+        return Err(back.refuse(InvalidRequest, "nonce must be 1-512 characters"));
     }
-    if state.as_ref().is_some_and(|s| s.len() > 1024) {
-        return Err(back(
-            "invalid_request",
-            "state must be at most 1024 characters",
-        ));
+    if flow.state.as_ref().is_some_and(|s| s.len() > 1024) {
+        return Err(back.refuse(InvalidRequest, "state must be at most 1024 characters"));
     }
     // acr_values → the lowest level the agency accepts; unknown values are ignored.
-    let min_loa = params.get("acr_values").and_then(|v| {
+    flow.min_loa = params.acr_values.as_deref().and_then(|v| {
         v.split(' ')
             .filter_map(|a| a.strip_prefix("urn:jisr:loa:"))
             .filter_map(|a| Loa::parse(a).ok())
             .min()
     });
-    let hint = match params.get("country") {
+    let hint = match params.country {
         None => None,
         Some(c) => Some(
             c.parse::<CountryCode>()
                 .ok()
                 .filter(|c| c.gcc().is_some())
                 .ok_or_else(|| {
-                    back(
-                        "invalid_request",
+                    back.refuse(
+                        InvalidRequest,
                         "country must be a GCC member state (ISO 3166-1)",
                     )
                 })?,
         ),
     };
-
-    let flow = Flow {
-        id: random_token(18),
-        exp: gw.now() + gw.ttls.login.as_secs() as i64,
-        client_id: client_id.clone(),
-        redirect_uri: redirect_uri.clone(),
-        state,
-        nonce,
-        code_challenge,
-        min_loa,
-        lang: lang.tag().to_owned(),
-        csrf: random_token(18),
-        code: None,
-    };
-    tracing::info!(target: "audit", client_id = %short(client_id), destination = %agency.country, "authorization request accepted");
-
-    // Nothing is stored yet: the flow travels sealed in the browser's cookie until the
-    // citizen picks a country.
-    let mut response = match hint {
-        Some(country) => super::login::go_upstream(gw, &flow, country).await?,
-        None => picker_page(gw, &flow, lang),
-    };
-    response
-        .headers_mut()
-        .append(axum::http::header::SET_COOKIE, flow_cookie(gw, &flow));
-    Ok(response)
+    Ok((agency, flow, hint))
 }
 
 /// The countries a citizen may choose for this agency: every GCC state other than the
-/// agency's own, available when its IdP is ready and the policy allows the pair.
-pub fn country_options(gw: &Gateway, destination: CountryCode) -> Vec<CountryOption> {
+/// agency's own, available when its IdP is ready and the pair is allowed.
+fn country_options(gw: &Gateway, destination: CountryCode) -> Vec<CountryOption> {
     Gcc::ALL
         .into_iter()
         .map(Gcc::code)
         .filter(|c| *c != destination)
-        .map(|country| CountryOption {
-            country,
-            available: gw.upstreams.get(country).is_some_and(|u| u.is_ready())
-                && gw.mapping.profile(country).is_some()
-                && gw.mapping.policy.rule_for(country, destination).is_some(),
+        .map(|origin| CountryOption {
+            country: origin,
+            available: gw.upstreams.get(origin).is_some_and(|u| u.is_ready())
+                && gw.decide(origin, destination).is_ok(),
         })
         .collect()
 }
 
-pub fn picker_page(gw: &Gateway, flow: &Flow, lang: Lang) -> Response {
-    let Some(agency) = gw.agencies.get(&flow.client_id) else {
-        return Reject::page(
-            StatusCode::BAD_REQUEST,
-            "invalid_client",
-            "agency no longer registered",
-            "الجهة غير مسجلة.",
-            lang,
-        )
-        .into_response();
-    };
+fn picker_page(gw: &Gateway, agency: &Agency, flow: &Flow) -> Response {
     let html = pages::picker(&PickerPage {
-        lang,
+        lang: flow.lang(),
         agency: PageAgency {
             name_en: &agency.name_en,
             name_ar: &agency.name_ar,
@@ -297,5 +281,5 @@ pub fn picker_page(gw: &Gateway, flow: &Flow, lang: Lang) -> Response {
         .filter_map(|c| gw.upstreams.get(c))
         .filter_map(|u| u.authorization_origin())
         .collect();
-    page_response(gw, html, &targets)
+    response::page(html, &targets)
 }

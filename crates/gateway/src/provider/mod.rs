@@ -1,18 +1,29 @@
-//! Provider: Jisr as an OpenID Provider toward agencies.
+//! Provider: Jisr as an OpenID Provider toward agencies. One login reads top to bottom, each
+//! step calling only forward:
 //!
-//! - [`keys`]: the gateway's signing keys and their JWKS.
-//! - [`state`]: flow state: in the store what must be single use, sealed what travels.
-//! - [`seal`]: AES-GCM sealing of the flow cookie and access tokens.
-//! - [`authorize`]: the authorization endpoint and the country picker.
-//! - [`login`]: the country choice, the national IdP's callback, consent, code issuance.
-//! - [`token`]: the token endpoint (authorization_code) with client authentication.
-//! - [`userinfo`]: the userinfo endpoint.
-//! - [`discovery`]: OpenID Provider metadata.
+//! 1. [`authorize`]: `GET /authorize`: the agency's request checked, the flow opened, the
+//!    country picker shown.
+//! 2. [`country`]: `POST /login/country`: the pair's policy decided, off to the national IdP.
+//! 3. [`callback`]: `GET /callback/{cc}`: the national login verified and mapped, the grant
+//!    stored.
+//! 4. [`consent`]: the consent page and `POST /consent`; the code back to the agency.
+//! 5. [`token`]: `POST /token`: the code redeemed ([`client_auth`] authenticates the
+//!    agency; [`id_token`] builds the ID token around the assertion).
+//! 6. [`userinfo`]: `GET|POST /userinfo`.
+//!
+//! Below the steps: [`state`] (flow state: in the store what must be single use, sealed what
+//! travels), [`error`] (why a citizen's step stops), [`keys`] (signing keys and JWKS),
+//! [`seal`] (AES-GCM sealing), [`discovery`] (metadata).
 
 pub mod authorize;
+pub mod callback;
+pub mod client_auth;
+pub mod consent;
+pub mod country;
 pub mod discovery;
+pub mod error;
+pub mod id_token;
 pub mod keys;
-pub mod login;
 pub mod seal;
 pub mod state;
 pub mod token;

@@ -8,6 +8,8 @@ use jisr_mapping::{CrossBorderAssertion, Loa};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::http::reject::ReturnTo;
+use crate::pages::Lang;
 use crate::upstream::PendingLogin;
 use jisr_store::{Store, StoreError};
 
@@ -32,11 +34,30 @@ pub struct Flow {
     pub code: Option<String>,
 }
 
+impl Flow {
+    /// The language the citizen's pages lead with.
+    pub fn lang(&self) -> Lang {
+        Lang::from_ui_locales(Some(&self.lang))
+    }
+
+    /// Where refusals go: the agency's validated redirect URI, with its `state`.
+    pub fn return_to(&self, issuer: &str) -> ReturnTo {
+        ReturnTo {
+            redirect_uri: self.redirect_uri.clone(),
+            state: self.state.clone(),
+            issuer: issuer.to_owned(),
+        }
+    }
+}
+
 /// The upstream half of a login, stored under the upstream `state` until the callback.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpstreamLogin {
     pub flow: Flow,
     pub pending: PendingLogin,
+    /// The pair's policy rule ([`jisr_mapping::Rule::id`]), decided at the country choice;
+    /// the callback maps under this rule and no other.
+    pub rule: String,
 }
 
 /// An authorization code's grant: single use, bound to client, redirect URI, PKCE and nonce.

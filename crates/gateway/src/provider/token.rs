@@ -1,113 +1,98 @@
-//! The token endpoint: authorization_code with PKCE, client_secret_basic, client_secret_post
-//! or private_key_jwt (RFC 7523). Codes are single use; a reused code revokes what it issued.
+//! Step 5, `POST /token`: authorization_code with PKCE, after [`super::client_auth`].
+//! Codes are single use; a reused code revokes what it issued.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use serde_json::{Value, json};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::json;
 
-use super::keys::token_hash;
+use super::client_auth;
+use super::error::TokenError;
+use super::id_token;
 use super::state::{self, AccessToken, CodeGrant, keys};
 use crate::app::{Gateway, token_key};
-use crate::config::agencies::{Agency, AgencyAuth};
-use crate::http::reply::Reject;
+use crate::http::params::{self, MAX_FORM};
+use crate::http::reject::Reject;
+use crate::http::response::no_store;
 
-/// Clock skew tolerated on client assertions, seconds.
-const ASSERTION_LEEWAY: i64 = 30;
-/// Longest client assertion lifetime accepted (its jti is remembered that long), seconds.
-const MAX_ASSERTION_LIFETIME: i64 = 3600;
-
-const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-fn invalid_client(description: &str, basic: bool) -> Reject {
-    Reject::Json {
-        status: StatusCode::UNAUTHORIZED,
-        error: "invalid_client",
-        description: description.to_owned(),
-        challenge: basic.then_some("Basic realm=\"jisr\""),
-    }
-}
-
-fn bad(error: &'static str, description: impl Into<String>) -> Reject {
-    Reject::json(StatusCode::BAD_REQUEST, error, description)
+/// The token request's parameters (RFC 6749 4.1.3, RFC 7636 4.5, RFC 7523 2.2).
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion: Option<String>,
+    pub client_assertion_type: Option<String>,
 }
 
 /// `POST /token`.
 pub async fn token(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
     match exchange(&gw, &headers, &body).await {
         Ok(r) => r,
-        Err(r) => r.into_response(),
+        Err(e) => Reject::from(e).into_response(),
     }
 }
 
-async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Response, Reject> {
+async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Response, TokenError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return Err(bad(
-            "invalid_request",
-            "the body must be application/x-www-form-urlencoded",
+        return Err(TokenError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded".into(),
         ));
     }
-    let form =
-        super::authorize::parse_params(body, 16 * 1024).map_err(|e| bad("invalid_request", e))?;
-    let agency = authenticate(gw, headers, &form).await?;
+    let form: TokenForm = params::parse(body, MAX_FORM)?;
+    let agency = client_auth::authenticate(gw, headers, &form).await?;
 
-    match form.get("grant_type").map(String::as_str) {
+    let missing = |what: &str| TokenError::InvalidRequest(format!("{what} is missing"));
+    match form.grant_type.as_deref() {
         Some("authorization_code") => {}
-        None => return Err(bad("invalid_request", "grant_type is missing")),
-        Some(_) => {
-            return Err(bad(
-                "unsupported_grant_type",
-                "only authorization_code is supported",
-            ));
-        }
+        None => return Err(missing("grant_type")),
+        Some(_) => return Err(TokenError::UnsupportedGrantType),
     }
     let code = form
-        .get("code")
+        .code
+        .as_deref()
         .filter(|c| !c.is_empty())
-        .ok_or_else(|| bad("invalid_request", "code is missing"))?;
+        .ok_or_else(|| missing("code"))?;
     let redirect_uri = form
-        .get("redirect_uri")
-        .ok_or_else(|| bad("invalid_request", "redirect_uri is missing"))?;
+        .redirect_uri
+        .as_deref()
+        .ok_or_else(|| missing("redirect_uri"))?;
     let verifier = form
-        .get("code_verifier")
-        .ok_or_else(|| bad("invalid_request", "code_verifier is missing (PKCE)"))?;
+        .code_verifier
+        .as_deref()
+        .ok_or_else(|| missing("code_verifier (PKCE)"))?;
 
     // A code is either the stored code itself, or, where the citizen had to consent, the
     // stored code with the gateway's approval (`<code>.<time>.<mac>`).
     let approval = gw.seals.approved(code);
-    let stored = approval.as_ref().map_or(code.as_str(), |(c, _)| c.as_str());
+    let stored = approval.as_ref().map_or(code, |(c, _)| c.as_str());
     let code_key = token_key(stored);
     let now = gw.now();
-    let grant: Option<CodeGrant> = state::take(gw.store.as_ref(), &keys::code(&code_key))
-        .await
-        .map_err(|e| Reject::store_json(&e))?;
+    let grant: Option<CodeGrant> = state::take(gw.store.as_ref(), &keys::code(&code_key)).await?;
     let Some(grant) = grant else {
         // Unknown, expired or already used. If it was used, the tokens issued from it must
         // stop working: their live marker goes (userinfo requires it, so losing store data
         // also fails closed).
-        let revoked = gw
-            .store
-            .delete(&keys::live_grant(&code_key))
-            .await
-            .map_err(|e| Reject::store_json(&e))?;
+        let revoked = gw.store.delete(&keys::live_grant(&code_key)).await?;
         if revoked {
             tracing::warn!(target: "audit", client_id = %agency.client_id, "authorization code reused; tokens issued from it revoked");
-            return Err(bad(
-                "invalid_grant",
+            return Err(TokenError::InvalidGrant(
                 "authorization code was already used; tokens issued from it are revoked",
             ));
         }
-        return Err(bad(
-            "invalid_grant",
+        return Err(TokenError::InvalidGrant(
             "authorization code is unknown, expired or already used",
         ));
     };
@@ -115,24 +100,21 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
         (false, None) => {}
         (true, Some((_, approved_at)))
             if now - approved_at <= gw.ttls.code.as_secs() as i64 && approved_at <= now + 5 => {}
-        (true, Some(_)) => return Err(bad("invalid_grant", "authorization code has expired")),
-        _ => return Err(bad("invalid_grant", "authorization code is not valid")),
+        (true, Some(_)) => return Err(TokenError::InvalidGrant("authorization code has expired")),
+        _ => return Err(TokenError::InvalidGrant("authorization code is not valid")),
     }
     if grant.client_id != agency.client_id {
-        return Err(bad(
-            "invalid_grant",
+        return Err(TokenError::InvalidGrant(
             "authorization code was issued to another client",
         ));
     }
-    if &grant.redirect_uri != redirect_uri {
-        return Err(bad(
-            "invalid_grant",
+    if grant.redirect_uri != redirect_uri {
+        return Err(TokenError::InvalidGrant(
             "redirect_uri does not match the authorization request",
         ));
     }
     if !pkce_matches(verifier, &grant.code_challenge) {
-        return Err(bad(
-            "invalid_grant",
+        return Err(TokenError::InvalidGrant(
             "code_verifier does not match the code_challenge",
         ));
     }
@@ -145,43 +127,15 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
             agency.client_id.as_bytes(),
             gw.ttls.access_token,
         )
-        .await
-        .map_err(|e| Reject::store_json(&e))?;
+        .await?;
     let access_token = gw.seals.access_token.seal(&AccessToken {
         grant: code_key,
         client_id: agency.client_id.clone(),
         exp: now + gw.ttls.access_token.as_secs() as i64,
         assertion: grant.assertion.clone(),
     });
-
-    let mut claims = grant.assertion;
-    claims.iss = Some(gw.issuer.clone());
-    claims.aud = Some(agency.client_id.clone());
-    claims.iat = Some(now);
-    claims.exp = Some(now + gw.ttls.id_token.as_secs() as i64);
-    claims.nonce = grant.nonce;
-    let mut id_claims = serde_json::to_value(&claims).map_err(|_| {
-        Reject::json(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "could not encode the ID token",
-        )
-    })?;
-    if let Value::Object(map) = &mut id_claims {
-        map.insert("azp".into(), json!(agency.client_id));
-        map.insert(
-            "at_hash".into(),
-            json!(token_hash(gw.keys.active_alg(), &access_token)),
-        );
-    }
-    let id_token = gw.keys.sign("JWT", &id_claims).map_err(|_| {
-        Reject::json(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "could not sign the ID token",
-        )
-    })?;
-    tracing::info!(target: "audit", client_id = %agency.client_id, origin = %claims.origin_country, destination = %claims.destination_country, "tokens issued");
+    let id_token = id_token::issue(gw, agency, &grant, &access_token, now)?;
+    tracing::info!(target: "audit", client_id = %agency.client_id, origin = %grant.assertion.origin_country, destination = %grant.assertion.destination_country, "tokens issued");
 
     let body = json!({
         "access_token": access_token,
@@ -191,12 +145,7 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
         "scope": "openid",
     });
     let mut response = (StatusCode::OK, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-        .headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    no_store(&mut response);
     Ok(response)
 }
 
@@ -214,176 +163,4 @@ fn pkce_matches(verifier: &str, challenge: &str) -> bool {
             challenge.as_bytes(),
         )
         .is_ok()
-}
-
-/// Authenticates the client with exactly the method it registered.
-async fn authenticate<'a>(
-    gw: &'a Gateway,
-    headers: &HeaderMap,
-    form: &HashMap<String, String>,
-) -> Result<&'a Agency, Reject> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "));
-    let assertion = form.get("client_assertion");
-    let methods = usize::from(basic.is_some())
-        + usize::from(form.contains_key("client_secret"))
-        + usize::from(assertion.is_some());
-    if methods > 1 {
-        return Err(bad(
-            "invalid_request",
-            "use exactly one client authentication method",
-        ));
-    }
-    if let Some(encoded) = basic {
-        let decoded = STANDARD
-            .decode(encoded.trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| invalid_client("malformed Basic credentials", true))?;
-        let (id, secret) = decoded
-            .split_once(':')
-            .ok_or_else(|| invalid_client("malformed Basic credentials", true))?;
-        // RFC 6749 2.3.1: both parts are form-urlencoded.
-        let decode = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        let (id, secret) = (decode(id), decode(secret));
-        if form.get("client_id").is_some_and(|c| *c != id) {
-            return Err(invalid_client(
-                "client_id in the body differs from the Basic credentials",
-                true,
-            ));
-        }
-        let agency = gw
-            .agencies
-            .get(&id)
-            .ok_or_else(|| invalid_client("client authentication failed", true))?;
-        return match &agency.auth {
-            AgencyAuth::ClientSecretBasic(s) if s.matches(&secret) => Ok(agency),
-            _ => Err(invalid_client("client authentication failed", true)),
-        };
-    }
-    if let Some(secret) = form.get("client_secret") {
-        let id = form
-            .get("client_id")
-            .ok_or_else(|| invalid_client("client_id is missing", false))?;
-        let agency = gw
-            .agencies
-            .get(id)
-            .ok_or_else(|| invalid_client("client authentication failed", false))?;
-        return match &agency.auth {
-            AgencyAuth::ClientSecretPost(s) if s.matches(secret) => Ok(agency),
-            _ => Err(invalid_client("client authentication failed", false)),
-        };
-    }
-    if let Some(assertion) = assertion {
-        if form.get("client_assertion_type").map(String::as_str) != Some(CLIENT_ASSERTION_TYPE) {
-            return Err(invalid_client(
-                "client_assertion_type must be jwt-bearer",
-                false,
-            ));
-        }
-        return private_key_jwt(gw, form.get("client_id"), assertion).await;
-    }
-    Err(invalid_client("client authentication is required", false))
-}
-
-/// RFC 7523 client assertion: signed by a key in the agency's registered JWKS, iss = sub =
-/// client_id, aud = this issuer or the token endpoint, unexpired, jti used once.
-async fn private_key_jwt<'a>(
-    gw: &'a Gateway,
-    client_id: Option<&String>,
-    assertion: &str,
-) -> Result<&'a Agency, Reject> {
-    let fail = |why: &str| invalid_client(&format!("client assertion refused: {why}"), false);
-    if assertion.len() > 8192 {
-        return Err(fail("too large"));
-    }
-    let header = jsonwebtoken::decode_header(assertion).map_err(|_| fail("malformed"))?;
-    let unverified: Value = jsonwebtoken::dangerous::insecure_decode::<Value>(assertion)
-        .map(|t| t.claims)
-        .map_err(|_| fail("malformed"))?;
-    let iss = unverified
-        .get("iss")
-        .and_then(Value::as_str)
-        .ok_or_else(|| fail("no iss"))?;
-    if client_id.is_some_and(|c| c != iss) {
-        return Err(fail("client_id differs from iss"));
-    }
-    let agency = gw.agencies.get(iss).ok_or_else(|| fail("unknown client"))?;
-    let AgencyAuth::PrivateKeyJwt(jwks) = &agency.auth else {
-        return Err(fail("client is not registered for private_key_jwt"));
-    };
-    use jsonwebtoken::Algorithm::*;
-    if !matches!(
-        header.alg,
-        RS256 | RS384 | RS512 | PS256 | PS384 | PS512 | ES256 | ES384 | EdDSA
-    ) {
-        return Err(fail("algorithm not allowed"));
-    }
-    let jwk = match &header.kid {
-        Some(kid) => jwks.find(kid),
-        None if jwks.keys.len() == 1 => jwks.keys.first(),
-        None => None,
-    }
-    .ok_or_else(|| fail("no registered key matches"))?;
-    let key =
-        jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|_| fail("registered key unusable"))?;
-    let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.set_audience(&[gw.issuer.clone(), gw.url("/token")]);
-    validation.set_issuer(std::slice::from_ref(&agency.client_id));
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    // Time is checked below against the gateway's clock, not jsonwebtoken's.
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    let data = jsonwebtoken::decode::<Value>(assertion, &key, &validation)
-        .map_err(|e| fail(&format!("{:?}", e.kind()).to_lowercase()))?;
-    let claims = data.claims;
-    if claims.get("sub").and_then(Value::as_str) != Some(agency.client_id.as_str()) {
-        return Err(fail("sub must be the client_id"));
-    }
-    let jti = claims
-        .get("jti")
-        .and_then(Value::as_str)
-        .filter(|j| !j.is_empty() && j.len() <= 256)
-        .ok_or_else(|| fail("jti is missing"))?;
-    let now = gw.now();
-    let exp = claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| fail("exp is missing"))?;
-    if now > exp + ASSERTION_LEEWAY {
-        return Err(fail("expired"));
-    }
-    if claims
-        .get("nbf")
-        .and_then(Value::as_i64)
-        .is_some_and(|nbf| nbf > now + ASSERTION_LEEWAY)
-    {
-        return Err(fail("not valid yet"));
-    }
-    if exp - now > MAX_ASSERTION_LIFETIME {
-        return Err(fail("exp is too far in the future"));
-    }
-    let ttl = std::time::Duration::from_secs(
-        (exp - now).clamp(1, MAX_ASSERTION_LIFETIME) as u64 + ASSERTION_LEEWAY as u64,
-    );
-    let fresh = gw
-        .store
-        .insert_if_absent(
-            &keys::client_assertion(&agency.client_id, &token_key(jti)),
-            b"1",
-            ttl,
-        )
-        .await
-        .map_err(|e| Reject::store_json(&e))?;
-    if !fresh {
-        return Err(fail("jti was already used"));
-    }
-    Ok(agency)
 }

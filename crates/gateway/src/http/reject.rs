@@ -1,0 +1,276 @@
+//! The one refusal vocabulary: [`OAuthError`] codes, and [`Reject`], the one type every step
+//! error converts into and the one place a refusal becomes HTTP — a redirect back to the
+//! agency (RFC 6749 4.1.2.1, with RFC 9207 `iss`), a JSON error on the back channel
+//! (RFC 6749 5.2, RFC 6750 3), or a bilingual page with a reference id for the citizen.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::response::{html, no_store, redirect};
+use crate::pages::messages::Text;
+use crate::pages::{self, ErrorPage, Lang};
+
+/// The OAuth 2.0 / OpenID Connect error codes the gateway sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    InvalidScope,
+    InvalidToken,
+    UnsupportedResponseType,
+    UnsupportedGrantType,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    LoginRequired,
+    AccessDenied,
+    UnmetAuthenticationRequirements,
+    TemporarilyUnavailable,
+    ServerError,
+}
+
+impl OAuthError {
+    /// The code as it goes on the wire.
+    pub const fn code(self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest => "invalid_request",
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::InvalidGrant => "invalid_grant",
+            OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::InvalidToken => "invalid_token",
+            OAuthError::UnsupportedResponseType => "unsupported_response_type",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::RequestNotSupported => "request_not_supported",
+            OAuthError::RequestUriNotSupported => "request_uri_not_supported",
+            OAuthError::LoginRequired => "login_required",
+            OAuthError::AccessDenied => "access_denied",
+            OAuthError::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
+            OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
+            OAuthError::ServerError => "server_error",
+        }
+    }
+}
+
+impl OAuthError {
+    const ALL: [OAuthError; 14] = [
+        OAuthError::InvalidRequest,
+        OAuthError::InvalidClient,
+        OAuthError::InvalidGrant,
+        OAuthError::InvalidScope,
+        OAuthError::InvalidToken,
+        OAuthError::UnsupportedResponseType,
+        OAuthError::UnsupportedGrantType,
+        OAuthError::RequestNotSupported,
+        OAuthError::RequestUriNotSupported,
+        OAuthError::LoginRequired,
+        OAuthError::AccessDenied,
+        OAuthError::UnmetAuthenticationRequirements,
+        OAuthError::TemporarilyUnavailable,
+        OAuthError::ServerError,
+    ];
+
+    /// The error whose wire code is `code` (as lower crates name it, e.g.
+    /// [`jisr_mapping::MappingError::oauth_error`]).
+    pub fn parse(code: &str) -> Option<OAuthError> {
+        Self::ALL.into_iter().find(|e| e.code() == code)
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OAuthError;
+
+    #[test]
+    fn every_code_parses_back() {
+        for e in OAuthError::ALL {
+            assert_eq!(OAuthError::parse(e.code()), Some(e));
+        }
+        assert_eq!(OAuthError::parse("invalid"), None);
+    }
+}
+
+/// Where a refusal goes once the agency's client and redirect URI are known to be good.
+#[derive(Debug, Clone)]
+pub struct ReturnTo {
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    /// This gateway's issuer (RFC 9207 `iss`).
+    pub issuer: String,
+}
+
+impl ReturnTo {
+    /// Refuses back to the agency with `error` and a non-sensitive `description`.
+    pub fn refuse(&self, error: OAuthError, description: impl Into<String>) -> Reject {
+        Reject::Redirect {
+            to: self.clone(),
+            error,
+            description: description.into(),
+        }
+    }
+}
+
+/// A refusal, in the form its audience understands.
+#[derive(Debug)]
+pub enum Reject {
+    /// Back to the agency's validated redirect URI with `error`.
+    Redirect {
+        to: ReturnTo,
+        error: OAuthError,
+        description: String,
+    },
+    /// A bilingual page for the citizen (client or redirect URI not trustworthy, or a
+    /// failure the agency cannot act on). `detail` is an English precision shown after the
+    /// text; it never carries personal data.
+    Page {
+        status: StatusCode,
+        error: OAuthError,
+        text: Text,
+        detail: Option<String>,
+        lang: Lang,
+    },
+    /// Token, userinfo and other back-channel endpoints: JSON `{error, error_description}`.
+    Json {
+        status: StatusCode,
+        error: OAuthError,
+        description: String,
+        /// `WWW-Authenticate` value for 401s.
+        challenge: Option<&'static str>,
+    },
+}
+
+impl Reject {
+    /// A JSON refusal with no `WWW-Authenticate` challenge.
+    pub fn json(status: StatusCode, error: OAuthError, description: impl Into<String>) -> Self {
+        Reject::Json {
+            status,
+            error,
+            description: description.into(),
+            challenge: None,
+        }
+    }
+
+    /// A citizen page leading in `lang`.
+    pub fn page(status: StatusCode, error: OAuthError, text: Text, lang: Lang) -> Self {
+        Reject::Page {
+            status,
+            error,
+            text,
+            detail: None,
+            lang,
+        }
+    }
+
+    /// The same page with an English precision after the text.
+    pub fn with_detail(mut self, more: impl Into<String>) -> Self {
+        if let Reject::Page { detail, .. } = &mut self {
+            *detail = Some(more.into());
+        }
+        self
+    }
+
+    /// The same refusal with its page (if it is one) leading in `lang`.
+    pub fn lang(mut self, lang: Lang) -> Self {
+        if let Reject::Page { lang: l, .. } = &mut self {
+            *l = lang;
+        }
+        self
+    }
+
+    /// The OAuth error code this refusal carries.
+    pub fn error(&self) -> OAuthError {
+        match self {
+            Reject::Redirect { error, .. }
+            | Reject::Page { error, .. }
+            | Reject::Json { error, .. } => *error,
+        }
+    }
+}
+
+/// A short random reference operators can find in the logs (and later the audit log).
+pub fn reference() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let mut out = String::with_capacity(11);
+    for i in 0..10 {
+        if i == 5 {
+            out.push('-');
+        }
+        out.push(ALPHABET[rng.random_range(0..ALPHABET.len())] as char);
+    }
+    out
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        match self {
+            Reject::Redirect {
+                to,
+                error,
+                description,
+            } => {
+                tracing::info!(target: "audit", error = error.code(), description = %description, "authorization refused");
+                let Ok(mut url) = url::Url::parse(&to.redirect_uri) else {
+                    return (StatusCode::BAD_REQUEST, "invalid redirect_uri").into_response();
+                };
+                {
+                    let mut q = url.query_pairs_mut();
+                    q.append_pair("error", error.code())
+                        .append_pair("error_description", &description);
+                    if let Some(state) = &to.state {
+                        q.append_pair("state", state);
+                    }
+                    q.append_pair("iss", &to.issuer);
+                }
+                redirect(url.as_str())
+            }
+            Reject::Page {
+                status,
+                error,
+                text,
+                detail,
+                lang,
+            } => {
+                let reference = reference();
+                let message_en = match &detail {
+                    Some(d) => format!("{} ({d})", text.en),
+                    None => text.en.to_owned(),
+                };
+                tracing::warn!(target: "audit", reference = %reference, error = error.code(), status = status.as_u16(), reason = %message_en, "citizen shown an error page");
+                let body = pages::error(&ErrorPage {
+                    lang,
+                    error: error.code(),
+                    message_en: &message_en,
+                    message_ar: text.ar,
+                    reference: &reference,
+                });
+                let mut response = (status, html(body)).into_response();
+                no_store(&mut response);
+                response
+            }
+            Reject::Json {
+                status,
+                error,
+                description,
+                challenge,
+            } => {
+                let body =
+                    serde_json::json!({ "error": error.code(), "error_description": description });
+                let mut response = (status, axum::Json(body)).into_response();
+                no_store(&mut response);
+                if let Some(c) = challenge {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+                }
+                response
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Operators' endpoints. [`health`]: liveness and readiness.
+
+pub mod health;

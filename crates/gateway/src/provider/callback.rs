@@ -1,0 +1,209 @@
+//! Step 3, `GET /callback/{cc}`: the national IdP sends the citizen back. The upstream state
+//! is taken (single use), the national login verified, its claims mapped under the rule
+//! decided at the country choice, and the grant stored; then on to
+//! [`super::consent::show`], or straight back to the agency when the rule needs no consent.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use jisr_mapping::{Destination, MappingError, map_with_rule};
+use serde::Deserialize;
+
+use super::consent;
+use super::error::StepError;
+use super::state::{self, CodeGrant, UpstreamLogin, keys};
+use crate::app::{Gateway, random_token, token_key};
+use crate::http::cookie;
+use crate::http::params::{self, MAX_QUERY};
+use crate::http::reject::{OAuthError, Reject};
+use crate::upstream::{AuthorizationResponse, UpstreamError};
+
+/// The national IdP's authorization response (RFC 6749 4.1.2, RFC 9207 `iss`).
+#[derive(Debug, Deserialize)]
+struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /callback/{cc}`.
+pub async fn callback(
+    State(gw): State<Arc<Gateway>>,
+    Path(cc): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = match params::parse::<CallbackParams>(query.as_deref().unwrap_or(""), MAX_QUERY) {
+        Ok(p) => {
+            let response = AuthorizationResponse {
+                code: p.code,
+                state: p.state,
+                iss: p.iss,
+                error: p.error,
+                error_description: p.error_description,
+            };
+            complete(&gw, &cc, &headers, response).await
+        }
+        Err(e) => Err(StepError::from(e).into()),
+    };
+    match result {
+        Ok(r) => r,
+        // The flow is over (the agency hears why): the cookie goes too.
+        Err(r @ Reject::Redirect { .. }) => {
+            let mut r = r.into_response();
+            cookie::clear_flow(&gw, &mut r);
+            r
+        }
+        // A stray or replayed callback must not end the browser's login in progress.
+        Err(r) => r.into_response(),
+    }
+}
+
+async fn complete(
+    gw: &Gateway,
+    cc: &str,
+    headers: &HeaderMap,
+    response: AuthorizationResponse,
+) -> Result<Response, Reject> {
+    let state_param = response
+        .state
+        .clone()
+        .filter(|s| !s.is_empty() && s.len() <= 512)
+        .ok_or(StepError::Expired)?;
+    // Single use, across replicas: the upstream state is consumed before anything else.
+    let login: UpstreamLogin = state::take(gw.store.as_ref(), &keys::upstream(&state_param))
+        .await
+        .map_err(StepError::from)?
+        .ok_or(StepError::Expired)?;
+    let origin = login.pending.country;
+    let flow = login.flow;
+    let lang = flow.lang();
+    let page = |e: StepError| Reject::from(e).lang(lang);
+    let back = flow.return_to(&gw.issuer);
+    if !cc.eq_ignore_ascii_case(origin.as_str()) || flow.exp <= gw.now() {
+        return Err(page(StepError::Expired));
+    }
+    // The browser that started the flow must be the one finishing it.
+    if cookie::read_flow(gw, headers).map(|f| f.id) != Some(flow.id.clone()) {
+        return Err(page(StepError::Forged));
+    }
+    let agency = gw
+        .agencies
+        .get(&flow.client_id)
+        .ok_or_else(|| page(StepError::Expired))?;
+    let upstream = gw
+        .upstreams
+        .get(origin)
+        .ok_or_else(|| page(StepError::IdpUnavailable(origin)))?;
+
+    let verified = match upstream.complete(&login.pending, &response, gw.now()).await {
+        Ok(v) => v,
+        Err(UpstreamError::IdpError { error }) => {
+            // The citizen cancelled or the IdP refused: the agency hears access_denied.
+            return Err(back.refuse(
+                OAuthError::AccessDenied,
+                format!("the national IdP of {origin} ended the sign-in ({error})"),
+            ));
+        }
+        Err(error) => {
+            return Err(page(StepError::Unverified {
+                country: origin,
+                error,
+            }));
+        }
+    };
+    // The rule decided at the country choice; a policy reloaded since no longer naming it
+    // refuses the pair rather than mapping under another rule.
+    let (Some(profile), Some(rule)) = (
+        gw.mapping.profile(origin),
+        gw.mapping.policy.rule(&login.rule),
+    ) else {
+        let refused = MappingError::PairRefused {
+            origin,
+            destination: agency.country,
+        };
+        return Err(back.refuse(OAuthError::AccessDenied, refused.to_string()));
+    };
+    let destination = Destination {
+        country: agency.country,
+        sector: agency.pairwise_sector(),
+    };
+    let mapped = map_with_rule(
+        profile,
+        rule,
+        &verified.claims,
+        &verified.context,
+        &destination,
+        &gw.pairwise,
+    )
+    .map_err(|error| match refusal_for_agency(&error) {
+        Some(code) => back.refuse(code, error.to_string()),
+        None => page(StepError::Unmappable {
+            country: origin,
+            error,
+        }),
+    })?;
+    if let Some(min) = flow.min_loa
+        && mapped.assertion.acr < min
+    {
+        return Err(back.refuse(
+            OAuthError::UnmetAuthenticationRequirements,
+            format!(
+                "level of assurance {} is below the requested {min}",
+                mapped.assertion.acr
+            ),
+        ));
+    }
+    tracing::info!(target: "audit", origin = %origin, destination = %agency.country, rule = %mapped.rule, loa = %mapped.assertion.acr, "national login verified and mapped");
+
+    // The grant is stored now (one round trip); with consent pending, only a code carrying
+    // the consent approval will redeem it.
+    let code = random_token(32);
+    let ttl = if mapped.consent_required {
+        gw.ttls.login
+    } else {
+        gw.ttls.code
+    };
+    let grant = CodeGrant {
+        client_id: flow.client_id.clone(),
+        redirect_uri: flow.redirect_uri.clone(),
+        code_challenge: flow.code_challenge.clone(),
+        nonce: flow.nonce.clone(),
+        consent: mapped.consent_required,
+        assertion: mapped.assertion,
+    };
+    state::put(
+        gw.store.as_ref(),
+        &keys::code(&token_key(&code)),
+        &grant,
+        ttl,
+    )
+    .await
+    .map_err(|e| page(e.into()))?;
+    if !mapped.consent_required {
+        let mut response = consent::code_redirect(gw, &flow, &code);
+        cookie::clear_flow(gw, &mut response);
+        return Ok(response);
+    }
+    let mut flow = flow;
+    flow.code = Some(code);
+    let idp_name = profile.idp_name.as_str();
+    let mut response = consent::show(agency, &flow, &grant.assertion, &mapped.released, idp_name);
+    cookie::set_flow(gw, &mut response, &flow);
+    Ok(response)
+}
+
+/// Mapping refusals the agency can act on (it asked for too much, or the pair is closed) go
+/// back to it; the others (the national IdP sent too little) are the citizen's to see.
+fn refusal_for_agency(error: &MappingError) -> Option<OAuthError> {
+    OAuthError::parse(error.oauth_error()).filter(|code| {
+        matches!(
+            code,
+            OAuthError::UnmetAuthenticationRequirements | OAuthError::AccessDenied
+        )
+    })
+}

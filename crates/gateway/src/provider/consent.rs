@@ -1,0 +1,141 @@
+//! Step 4: the citizen sees exactly what goes to the agency ([`show`], rendered by the
+//! callback) and shares or declines (`POST /consent`, [`decide`]); the agency gets its code
+//! ([`code_redirect`]) and redeems it at [`super::token`].
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use jisr_mapping::{CrossBorderAssertion, SharedClaim};
+
+use super::country::FlowForm;
+use super::error::StepError;
+use super::state::{Flow, keys};
+use crate::app::{Gateway, token_key};
+use crate::config::agencies::Agency;
+use crate::http::reject::{OAuthError, Reject};
+use crate::http::{cookie, response};
+use crate::pages::{self, Agency as PageAgency, Attribute, ConsentPage};
+
+/// The consent page: the released claims as they will be shared, from the assertion.
+pub fn show(
+    agency: &Agency,
+    flow: &Flow,
+    assertion: &CrossBorderAssertion,
+    released: &[SharedClaim],
+    idp_name: &str,
+) -> Response {
+    let attributes = released
+        .iter()
+        .map(|c| Attribute {
+            claim: *c,
+            value: display_value(assertion, *c),
+        })
+        .collect();
+    let html = pages::consent(&ConsentPage {
+        lang: flow.lang(),
+        agency: PageAgency {
+            name_en: &agency.name_en,
+            name_ar: &agency.name_ar,
+            country: agency.country,
+        },
+        origin: assertion.origin_country,
+        idp_name,
+        attributes,
+        action: "/consent",
+        flow: &flow.id,
+        csrf: &flow.csrf,
+        switch_url: None,
+    });
+    let target = url::Url::parse(&flow.redirect_uri)
+        .map(|u| u.origin().ascii_serialization())
+        .into_iter()
+        .collect::<Vec<_>>();
+    response::page(html, &target)
+}
+
+/// How a released claim reads on the consent page.
+fn display_value(a: &CrossBorderAssertion, claim: SharedClaim) -> String {
+    let c = &a.verified_claims.claims;
+    let both = |ar: &Option<String>, en: &Option<String>, default: &str| match (en, ar) {
+        (Some(en), Some(ar)) => format!("{en} / {ar}"),
+        _ => default.to_owned(),
+    };
+    match claim {
+        SharedClaim::PersonIdentifier => c.person_identifier.to_string(),
+        SharedClaim::GivenName => both(&c.given_name_ar, &c.given_name_en, &c.given_name),
+        SharedClaim::FamilyName => both(&c.family_name_ar, &c.family_name_en, &c.family_name),
+        SharedClaim::Birthdate => c.birthdate.clone(),
+        SharedClaim::Gender => c.gender.clone().unwrap_or_default(),
+        SharedClaim::Nationalities => c
+            .nationalities
+            .iter()
+            .flatten()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        SharedClaim::PlaceOfBirth => c
+            .place_of_birth
+            .as_ref()
+            .map(|p| {
+                [p.locality.clone(), p.country.map(|c| c.to_string())]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// `POST /consent`: the citizen shares or declines. Either way the flow ends here.
+pub async fn decide(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
+    let mut response = decision(&gw, &headers, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    cookie::clear_flow(&gw, &mut response);
+    response
+}
+
+async fn decision(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Response, Reject> {
+    let (form, flow) = FlowForm::read(gw, headers, body)?;
+    let page = |e: StepError| Reject::from(e).lang(flow.lang());
+    let code = flow
+        .code
+        .as_deref()
+        .ok_or_else(|| page(StepError::Expired))?;
+    match form.decision.as_deref() {
+        // The stored grant becomes redeemable with the approval; no store round trip.
+        Some("allow") => Ok(code_redirect(gw, &flow, &gw.seals.approve(code, gw.now()))),
+        Some("deny") => {
+            gw.store
+                .delete(&keys::code(&token_key(code)))
+                .await
+                .map_err(|e| page(e.into()))?;
+            Err(flow.return_to(&gw.issuer).refuse(
+                OAuthError::AccessDenied,
+                "the citizen declined to share their identity",
+            ))
+        }
+        _ => Err(page(StepError::DecisionMissing)),
+    }
+}
+
+/// Back to the agency with the code, its `state` and `iss` (RFC 9207).
+pub fn code_redirect(gw: &Gateway, flow: &Flow, code: &str) -> Response {
+    let Ok(mut url) = url::Url::parse(&flow.redirect_uri) else {
+        return Reject::from(StepError::Expired)
+            .lang(flow.lang())
+            .into_response();
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("code", code);
+        if let Some(state) = &flow.state {
+            q.append_pair("state", state);
+        }
+        q.append_pair("iss", &gw.issuer);
+    }
+    response::redirect(url.as_str())
+}

@@ -1,0 +1,118 @@
+//! Step 2, `POST /login/country`: the citizen picked their country. The pair's policy is
+//! decided here, once per flow, and the citizen goes on to their national IdP; the flow is
+//! stored under the upstream `state` (one store round trip) until [`super::callback`].
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use jisr_mapping::CountryCode;
+use serde::Deserialize;
+
+use super::error::StepError;
+use super::state::{self, Flow, UpstreamLogin, keys};
+use crate::app::Gateway;
+use crate::http::params::{self, MAX_FORM};
+use crate::http::reject::{OAuthError, Reject};
+use crate::http::{cookie, response};
+
+/// A form of the citizen's pages: bound to the flow cookie by its id and CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct FlowForm {
+    flow: Option<String>,
+    csrf: Option<String>,
+    /// The picker's choice.
+    country: Option<String>,
+    /// The consent page's choice: `allow` or `deny`.
+    pub decision: Option<String>,
+}
+
+impl FlowForm {
+    /// Parses the form and returns it with its flow: the sealed cookie's, when the form names
+    /// it and carries its CSRF token.
+    pub fn read(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<(Self, Flow), Reject> {
+        let form: FlowForm = params::parse(body, MAX_FORM).map_err(StepError::from)?;
+        let flow = cookie::read_flow(gw, headers).ok_or(StepError::Expired)?;
+        let csrf = form.csrf.as_deref().map(str::as_bytes).unwrap_or_default();
+        let same_flow = form.flow.as_deref() == Some(flow.id.as_str());
+        if !same_flow
+            || aws_lc_rs::constant_time::verify_slices_are_equal(csrf, flow.csrf.as_bytes())
+                .is_err()
+        {
+            return Err(Reject::from(StepError::Forged).lang(flow.lang()));
+        }
+        Ok((form, flow))
+    }
+}
+
+/// `POST /login/country`.
+pub async fn choose(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
+    let (form, flow) = match FlowForm::read(&gw, &headers, &body) {
+        Ok(v) => v,
+        Err(reject) => return reject.into_response(),
+    };
+    let origin = form
+        .country
+        .and_then(|c| c.parse::<CountryCode>().ok())
+        .filter(|c| c.gcc().is_some());
+    let result = match origin {
+        Some(origin) => go_upstream(&gw, &flow, origin).await,
+        None => Err(Reject::from(StepError::NotGcc).lang(flow.lang())),
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Decides the pair (policy rule, the national `acr` values that meet the LoA the agency and
+/// the rule require) and sends the citizen to their national IdP.
+pub async fn go_upstream(
+    gw: &Gateway,
+    flow: &Flow,
+    origin: CountryCode,
+) -> Result<Response, Reject> {
+    let lang = flow.lang();
+    let page = |e: StepError| Reject::from(e).lang(lang);
+    let agency = gw
+        .agencies
+        .get(&flow.client_id)
+        .ok_or_else(|| page(StepError::Expired))?;
+    let rule = gw.decide(origin, agency.country).map_err(|_| {
+        flow.return_to(&gw.issuer).refuse(
+            OAuthError::AccessDenied,
+            format!(
+                "no agreement allows identities from {origin} for {}",
+                agency.country
+            ),
+        )
+    })?;
+    let upstream = gw
+        .upstreams
+        .get(origin)
+        .ok_or_else(|| page(StepError::IdpUnavailable(origin)))?;
+    let acr = acr_values(gw, origin, flow);
+    let (url, pending) = upstream
+        .begin(acr.as_deref(), Some(lang.tag()))
+        .map_err(|_| page(StepError::IdpUnavailable(origin)))?;
+    let key = keys::upstream(&pending.state);
+    let login = UpstreamLogin {
+        flow: flow.clone(),
+        pending,
+        rule: rule.id(),
+    };
+    state::put(gw.store.as_ref(), &key, &login, gw.ttls.login)
+        .await
+        .map_err(|e| page(e.into()))?;
+    Ok(response::redirect(&url))
+}
+
+/// The national acr values that meet the agency's minimum LoA, best first.
+fn acr_values(gw: &Gateway, origin: CountryCode, flow: &Flow) -> Option<String> {
+    let min = flow.min_loa?;
+    let joined = gw
+        .mapping
+        .profile(origin)?
+        .loa
+        .acr_values_at_least(min)
+        .join(" ");
+    (!joined.is_empty()).then_some(joined)
+}

@@ -1,0 +1,135 @@
+//! The ID token: the shared assertion wrapped in the token envelope (OIDC Core 2). The
+//! mapping builds the identity; only the gateway knows the envelope.
+
+use jisr_mapping::CrossBorderAssertion;
+use serde::Serialize;
+
+use super::error::TokenError;
+use super::keys::token_hash;
+use super::state::CodeGrant;
+use crate::app::Gateway;
+use crate::config::agencies::Agency;
+
+/// The ID token's claims: the envelope beside the assertion's claims.
+#[derive(Debug, Serialize)]
+pub struct IdTokenClaims<'a> {
+    pub iss: &'a str,
+    pub aud: &'a str,
+    pub azp: &'a str,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<&'a str>,
+    /// OIDC Core 3.1.3.6: half the hash of the access token issued with it.
+    pub at_hash: String,
+    #[serde(flatten)]
+    pub assertion: &'a CrossBorderAssertion,
+}
+
+/// Signs the ID token for `grant`, issued to `agency` with `access_token` at `now`.
+pub fn issue(
+    gw: &Gateway,
+    agency: &Agency,
+    grant: &CodeGrant,
+    access_token: &str,
+    now: i64,
+) -> Result<String, TokenError> {
+    let claims = IdTokenClaims {
+        iss: &gw.issuer,
+        aud: &agency.client_id,
+        azp: &agency.client_id,
+        iat: now,
+        exp: now + gw.ttls.id_token.as_secs() as i64,
+        nonce: grant.nonce.as_deref(),
+        at_hash: token_hash(gw.keys.active_alg(), access_token),
+        assertion: &grant.assertion,
+    };
+    gw.keys
+        .sign("JWT", &claims)
+        .map_err(|_| TokenError::Server("could not sign the ID token"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn assertion() -> CrossBorderAssertion {
+        serde_json::from_value(json!({
+            "sub": "OM/BH/synthetic-pseudonym",
+            "auth_time": 1_764_400_000,
+            "acr": "urn:jisr:loa:substantial",
+            "amr": ["pwd"],
+            "origin_country": "OM",
+            "destination_country": "BH",
+            "verified_claims": {
+                "verification": {
+                    "trust_framework": "jisr_gcc",
+                    "assurance_level": "substantial",
+                    "time": "2025-11-29T07:06:40Z",
+                    "evidence": [{
+                        "type": "electronic_record",
+                        "record": {
+                            "type": "national_digital_identity",
+                            "source": {"name": "Oman eID (example)", "issuer": "https://idp.om.example", "country_code": "OM"}
+                        }
+                    }]
+                },
+                "claims": {
+                    "person_identifier": "OM/BH/synthetic-pseudonym",
+                    "given_name": "Test", "family_name": "Person",
+                    "birthdate": "1990-01-01"
+                }
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn envelope_serialises_beside_the_identity_claims() {
+        let a = assertion();
+        let claims = IdTokenClaims {
+            iss: "https://jisr.example",
+            aud: "agency",
+            azp: "agency",
+            iat: 1_764_400_010,
+            exp: 1_764_400_310,
+            nonce: Some("n-0S6_WzA2Mj"),
+            at_hash: "hash".into(),
+            assertion: &a,
+        };
+        let v = serde_json::to_value(&claims).unwrap();
+        assert_eq!(v["iss"], "https://jisr.example");
+        assert_eq!(v["nonce"], "n-0S6_WzA2Mj");
+        assert_eq!(v["aud"], "agency");
+        assert_eq!(v["sub"], "OM/BH/synthetic-pseudonym");
+        assert_eq!(v["acr"], "urn:jisr:loa:substantial");
+        assert_eq!(v["verified_claims"]["claims"]["birthdate"], "1990-01-01");
+        // The assertion alone (userinfo) carries no envelope.
+        let u = serde_json::to_value(&a).unwrap();
+        for k in ["iss", "aud", "exp", "iat", "nonce", "azp", "at_hash"] {
+            assert!(u.get(k).is_none(), "userinfo must not carry {k}");
+        }
+    }
+
+    #[test]
+    fn absent_nonce_is_omitted() {
+        let a = assertion();
+        let claims = IdTokenClaims {
+            iss: "https://jisr.example",
+            aud: "agency",
+            azp: "agency",
+            iat: 0,
+            exp: 300,
+            nonce: None,
+            at_hash: String::new(),
+            assertion: &a,
+        };
+        assert!(
+            serde_json::to_value(&claims)
+                .unwrap()
+                .get("nonce")
+                .is_none()
+        );
+    }
+}
