@@ -31,11 +31,11 @@ impl Calendar {
 pub const HIJRI_YEARS: std::ops::RangeInclusive<i32> = 1300..=1600;
 
 /// Checks a strftime-style date format once, at config load, so mapping never sees a bad one.
-pub fn check_format(format: &str) -> Result<(), String> {
+pub fn check_format(format: &str) -> Result<(), FormatError> {
     use chrono::format::Item;
     let items: Vec<Item> = StrftimeItems::new(format).collect();
     if items.iter().any(|i| matches!(i, Item::Error)) {
-        return Err(format!("`{format}` is not a valid strftime date format"));
+        return Err(FormatError::NotStrftime(format.to_owned()));
     }
     let mut parsed = Parsed::new();
     // A format must at least name a year, month and day.
@@ -45,7 +45,16 @@ pub fn check_format(format: &str) -> Result<(), String> {
         .ok()
         .and_then(|()| Some((parsed.year()?, parsed.month()?, parsed.day()?)))
         .map(|_| ())
-        .ok_or_else(|| format!("`{format}` must contain a year (%Y), a month (%m) and a day (%d)"))
+        .ok_or_else(|| FormatError::Incomplete(format.to_owned()))
+}
+
+/// Why a configured date format is refused (the format is config, not personal data).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("`{0}` is not a valid strftime date format")]
+    NotStrftime(String),
+    #[error("`{0}` must contain a year (%Y), a month (%m) and a day (%d)")]
+    Incomplete(String),
 }
 
 /// Parses `raw` with `format` in `calendar` and returns the Gregorian date as `YYYY-MM-DD`.
@@ -191,7 +200,17 @@ mod tests {
     fn formats_are_checked_at_load() {
         assert!(check_format("%d/%m/%Y").is_ok());
         assert!(check_format("%Y%m%d").is_ok());
-        assert!(check_format("%Y-%m").unwrap_err().contains("must contain"));
-        assert!(check_format("%Q").unwrap_err().contains("not a valid"));
+        assert!(
+            check_format("%Y-%m")
+                .unwrap_err()
+                .to_string()
+                .contains("must contain")
+        );
+        assert!(
+            check_format("%Q")
+                .unwrap_err()
+                .to_string()
+                .contains("not a valid")
+        );
     }
 }

@@ -16,15 +16,19 @@ pub const MIN_KEY_BYTES: usize = 32;
 #[derive(Clone)]
 pub struct PairwiseKey(Vec<u8>);
 
+/// A pairwise key shorter than [`MIN_KEY_BYTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("pairwise key must be at least {MIN_KEY_BYTES} bytes, got {got}")]
+pub struct KeyTooShort {
+    pub got: usize,
+}
+
 impl PairwiseKey {
     /// Wraps key bytes; refuses keys shorter than [`MIN_KEY_BYTES`].
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, String> {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, KeyTooShort> {
         let bytes = bytes.into();
         if bytes.len() < MIN_KEY_BYTES {
-            return Err(format!(
-                "pairwise key must be at least {MIN_KEY_BYTES} bytes, got {}",
-                bytes.len()
-            ));
+            return Err(KeyTooShort { got: bytes.len() });
         }
         Ok(PairwiseKey(bytes))
     }
@@ -120,6 +124,7 @@ mod tests {
         assert!(
             PairwiseKey::new([0u8; 31])
                 .unwrap_err()
+                .to_string()
                 .contains("at least 32 bytes")
         );
         let key = PairwiseKey::new([9u8; 32]).unwrap();

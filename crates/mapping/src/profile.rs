@@ -189,7 +189,7 @@ impl CountryProfile {
                 return Err((key, "needs `ar` and/or `en`".into()));
             }
         }
-        check_format(&self.birthdate.format).map_err(|e| ("birthdate.format", e))?;
+        check_format(&self.birthdate.format).map_err(|e| ("birthdate.format", e.to_string()))?;
         if self.idp_name.trim().is_empty() {
             return Err(("idp_name", "must not be empty".into()));
         }

@@ -545,7 +545,7 @@ impl GatewayConfig {
         };
         let pairwise = pairwise.and_then(|b| {
             PairwiseKey::new(b)
-                .map_err(|e| problems.push((self.problem("pairwise_key", e), false)))
+                .map_err(|e| problems.push((self.problem("pairwise_key", e.to_string()), false)))
                 .ok()
         });
         let encryption = match encryption {
