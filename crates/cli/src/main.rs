@@ -410,7 +410,7 @@ fn pairwise_key(file: Option<&Path>) -> Result<PairwiseKey, String> {
             eprintln!(
                 "note: no --pairwise-key-file; using a random key, so pseudonyms change on every run"
             );
-            PairwiseKey::new(bytes.to_vec())
+            PairwiseKey::new(bytes.to_vec()).map_err(|e| e.to_string())
         }
     }
 }
