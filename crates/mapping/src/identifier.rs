@@ -91,6 +91,7 @@ impl IdentifierRule {
     }
 }
 
+#[allow(clippy::expect_used)] // A fixed pattern, compiled by every test that parses one.
 static PERSON_IDENTIFIER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Z]{2}/[A-Z]{2}/[^\s/]+$").expect("fixed pattern"));
 

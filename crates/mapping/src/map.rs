@@ -412,12 +412,15 @@ impl Reader<'_> {
             .transpose()?
             .flatten();
         let default = en.clone().or_else(|| ar.clone()).ok_or_else(|| {
-            let src = rule
-                .en
-                .as_ref()
-                .or(rule.ar.as_ref())
-                .expect("validated: ar or en is set");
-            self.missing(attribute, &src.claim, src.from)
+            match rule.en.as_ref().or(rule.ar.as_ref()) {
+                Some(src) => self.missing(attribute, &src.claim, src.from),
+                // Profiles are validated to name at least one language; fail closed anyway.
+                None => MappingError::Missing {
+                    attribute,
+                    claim: String::new(),
+                    source_name: self.profile.source_of(None).name(),
+                },
+            }
         })?;
         Ok((default, ar, en))
     }

@@ -46,6 +46,7 @@ impl PairwiseKey {
     /// assert_eq!(health.len(), 43);
     /// ```
     pub fn pseudonym(&self, origin: CountryCode, national_id: &str, sector: &str) -> String {
+        #[allow(clippy::expect_used)] // HMAC accepts a key of any length: this cannot fail.
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         for part in [origin.as_str(), national_id, sector] {
@@ -67,6 +68,7 @@ impl PairwiseKey {
     /// assert_eq!(key.derive("flow-cookie"), key.derive("flow-cookie"));
     /// ```
     pub fn derive(&self, label: &str) -> [u8; 32] {
+        #[allow(clippy::expect_used)] // HMAC accepts a key of any length: this cannot fail.
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(b"jisr-subkey:");
