@@ -331,3 +331,39 @@ fn a_directory_without_gateway_toml_checks_but_does_not_serve() {
         format!("{}: (file): not found", d.join("gateway.toml").display())
     );
 }
+
+/// What the demo does: a configuration made in code (generated keys, the shipped profiles, no
+/// files or secrets) goes through the same builder as a loaded one.
+#[test]
+fn a_config_made_in_code_builds_a_gateway() {
+    let agency = agencies::Agency {
+        client_id: "demo-agency".into(),
+        name_en: "Demo".into(),
+        name_ar: "تجربة".into(),
+        country: "BH".parse().unwrap(),
+        sector: "health".into(),
+        redirect_uris: vec!["http://127.0.0.1:8081/callback".into()],
+        auth: agencies::AgencyAuth::ClientSecretBasic(agencies::Secret::new("s".repeat(32))),
+    };
+    let config = Config {
+        server: ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: "http://127.0.0.1:8080".parse().unwrap(),
+            tls: None,
+        },
+        tls: None,
+        store: StoreSettings::Memory { max_entries: 16 },
+        keys: crate::provider::keys::SigningKeys::generate(SigningAlg::ES256).unwrap(),
+        pairwise_key: jisr_mapping::PairwiseKey::new([7u8; 32]).unwrap(),
+        tokens: TokenConfig::default(),
+        mapping: MappingConfig::load_dir(&repo_config()).unwrap(),
+        agencies: agencies::Agencies::from_list(vec![agency]).unwrap(),
+        upstreams: Vec::new(),
+    };
+    let store = crate::serve::open_store(&config.store).unwrap();
+    let gw = Gateway::from_config(config, store, Arc::new(|| 1_700_000_000)).unwrap();
+    assert_eq!(gw.issuer, "http://127.0.0.1:8080");
+    assert!(!gw.is_https());
+    assert_eq!(gw.now(), 1_700_000_000);
+    assert!(gw.agencies.get("demo-agency").is_some());
+}
