@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use jisr_gateway::config::{MappingConfig, load_policy, load_profile};
+use jisr_gateway::config::{MappingConfig, load_country_file, load_policy};
 use jisr_mapping::{
     AuthContext, ConfigProblem, CountryCode, Destination, Gcc, NationalClaims, PairwiseKey,
     map_claims,
@@ -155,10 +155,13 @@ fn check_config(path: &Path) -> ExitCode {
     use jisr_gateway::config::{self, agencies::Agencies};
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let result: Result<String, Vec<ConfigProblem>> = if path.is_dir() || name == "gateway.toml" {
-        // The whole configuration; secrets and key files absent here are notes, not errors.
+        // The loader `serve` uses; deployment material absent here is a note, not an error.
         config::check(path, &config::process_env()).map(|report| {
             for p in &report.absent {
-                eprintln!("note: {p} (not on this machine; `jisr serve` needs it)");
+                eprintln!(
+                    "note: {}: {}: {} (not on this machine; `jisr serve` needs it)",
+                    p.file, p.key, p.problem
+                );
             }
             report.summary()
         })
@@ -169,8 +172,8 @@ fn check_config(path: &Path) -> ExitCode {
             .map(|p| format!("ok: policy with {} rules", p.rules().len()))
             .map_err(|p| vec![p])
     } else {
-        load_profile(path)
-            .map(|p| format!("ok: country profile for {}", p.country))
+        load_country_file(path)
+            .map(|c| format!("ok: country profile for {}", c.profile.country))
             .map_err(|p| vec![p])
     };
     match result {
@@ -206,7 +209,7 @@ fn run_map(args: MapArgs) -> Result<String, String> {
             .into_iter()
             .map(Gcc::code)
             .find(|c| *c != country)
-            .expect("six GCC states"),
+            .ok_or("--destination: no GCC state other than the origin")?,
     };
     let config = MappingConfig::load_dir(&args.config).map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -396,7 +399,7 @@ fn pairwise_key(file: Option<&Path>) -> Result<PairwiseKey, String> {
     match file {
         // Read as gateway.toml's `pairwise_key = { file = … }`: raw bytes, or base64:/hex:.
         Some(path) => {
-            use jisr_gateway::config::gateway::{SecretSource, decode_key_material};
+            use jisr_gateway::config::{SecretSource, decode_key_material};
             let bytes = SecretSource::File(path.to_owned())
                 .read(Path::new("."), &|_| None)
                 .and_then(decode_key_material)

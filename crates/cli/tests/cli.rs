@@ -100,6 +100,8 @@ fn check_config_on_gateway_toml_checks_everything_and_notes_absent_secrets() {
         "note: config/gateway.toml: pairwise_key: environment variable JISR_PAIRWISE_KEY is not set (not on this machine; `jisr serve` needs it)",
         "note: config/gateway.toml: keys.files[0]: config/keys/signing-2025-06.pem not found",
         "note: config/agencies.toml: agency[1].auth.secret: config/secrets/om-mol.secret not found",
+        "note: config/countries/kw.toml: idp.client_auth.secret: config/countries/../secrets/kw-client-secret not found",
+        "note: config/countries/sa.toml: idp.client_auth.key_file: config/countries/../secrets/sa-client-key.pem not found",
     ] {
         assert!(err.contains(note), "{err}");
     }
@@ -579,13 +581,17 @@ fn serve_runs_from_a_config_directory() {
     fs::create_dir_all(d.join("countries")).unwrap();
     fs::create_dir_all(d.join("keys")).unwrap();
     // One country, its IdP on a closed loopback port (discovery retries in the background).
-    let sa = fs::read_to_string(root().join("config/countries/sa.toml")).unwrap();
-    let sa = sa
+    let shipped = fs::read_to_string(root().join("config/countries/sa.toml")).unwrap();
+    let sa = shipped
         .replace("https://sso.sa.example", "http://127.0.0.1:9")
         .replace(
-            r#"client_auth = { method = "private_key_jwt", key_file = "secrets/sa-client-key.pem", alg = "ES256" }"#,
-            r#"client_auth = { method = "client_secret_basic", secret_env = "SA_SECRET" }"#,
+            r#"client_auth = { method = "private_key_jwt", key_file = "../secrets/sa-client-key.pem", alg = "ES256" }"#,
+            r#"client_auth = { method = "client_secret_basic", secret = { env = "SA_SECRET" } }"#,
         );
+    assert!(
+        !sa.contains("private_key_jwt") && !sa.contains("sso.sa.example"),
+        "{sa}"
+    );
     fs::write(d.join("countries/sa.toml"), sa).unwrap();
     fs::write(
         d.join("policy.toml"),

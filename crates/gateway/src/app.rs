@@ -156,3 +156,39 @@ pub fn token_key(token: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
 }
+
+/// Why [`Gateway::from_config`] could not build the gateway.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{0}")]
+    Upstreams(#[from] crate::upstream::UpstreamError),
+}
+
+impl Gateway {
+    /// The one place the gateway's state is built: from a loaded (or, in the demo, made)
+    /// configuration, a flow-state store (see `serve::open_store`) and the clock.
+    pub fn from_config(
+        config: crate::config::Config,
+        store: Arc<dyn Store>,
+        clock: Clock,
+    ) -> Result<Gateway, BuildError> {
+        let t = config.tokens;
+        Ok(Gateway {
+            issuer: config.issuer().to_owned(),
+            upstreams: Upstreams::new(config.upstreams)?,
+            seals: Seals::from_secret(&config.pairwise_key),
+            pairwise: config.pairwise_key,
+            mapping: config.mapping,
+            agencies: config.agencies,
+            keys: config.keys,
+            store,
+            ttls: Ttls {
+                code: Duration::from_secs(t.code_ttl_secs),
+                access_token: Duration::from_secs(t.access_token_ttl_secs),
+                id_token: Duration::from_secs(t.id_token_ttl_secs),
+                login: Duration::from_secs(t.login_ttl_secs),
+            },
+            clock,
+        })
+    }
+}

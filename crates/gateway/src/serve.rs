@@ -1,18 +1,17 @@
-//! `jisr serve`: the gateway from its configuration directory.
+//! `jisr serve`: load the configuration ([`Config::load`]), open the store, build the gateway
+//! ([`Gateway::from_config`]) and serve it, over plain HTTP or TLS, until shut down.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jisr_mapping::ConfigProblem;
-use jisr_store::{EncryptionKey, MemoryStore, RedisConfig, RedisStore, Store};
+use jisr_store::{MemoryStore, RedisStore, Store, StoreError};
 use tokio::net::TcpListener;
 
-use crate::app::{Gateway, Seals, Ttls, system_clock};
-use crate::config::gateway::StoreConfig;
-use crate::config::{Config, env_lookup, idp_section};
-use crate::provider::keys::SigningKeys;
-use crate::upstream::Upstreams;
+use crate::app::{Gateway, system_clock};
+use crate::config::{Config, StoreSettings};
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -25,82 +24,12 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Builds the shared gateway state from a loaded configuration.
-pub fn build(config: Config, vars: &[(String, String)]) -> Result<Arc<Gateway>, ServeError> {
-    let issuer = config.gateway.server.issuer().to_owned();
-    let env = env_lookup(vars);
-    let mut upstream_configs = Vec::new();
-    let mut problems = Vec::new();
-    for (file, profile) in &config.mapping.profiles {
-        let Some(table) = &profile.idp else {
-            tracing::warn!(country = %profile.country, "no [idp] section: the country is not offered");
-            continue;
-        };
-        let redirect = format!(
-            "{issuer}/callback/{}",
-            profile.country.as_str().to_ascii_lowercase()
-        );
-        let section = idp_section(table)
-            .map_err(|(k, m)| ServeError::Start(format!("{}: idp.{k}: {m}", file.display())))?;
-        let base = file.parent().unwrap_or(Path::new("."));
-        match section.resolve(profile.country, redirect, base, &env) {
-            Ok(mut c) => {
-                c.userinfo = c.userinfo
-                    && crate::upstream::needs_userinfo(&c, &config.mapping, profile.country);
-                upstream_configs.push(c)
-            }
-            Err(e) => problems.push(format!("{}: {e}", file.display())),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ServeError::Start(problems.join("\n")));
-    }
-    let upstreams =
-        Upstreams::new(upstream_configs).map_err(|e| ServeError::Start(e.to_string()))?;
-    let keys_cfg = &config.gateway.keys;
-    if keys_cfg.files.is_empty() {
-        return Err(ServeError::Start(
-            "keys.files: list at least one signing key (`jisr keys generate`)".into(),
-        ));
-    }
-    let keys = SigningKeys::load(&keys_cfg.files, keys_cfg.active.as_deref())
-        .map_err(|e| ServeError::Start(e.to_string()))?;
-    let store: Arc<dyn Store> = match &config.gateway.store {
-        StoreConfig::Memory { max_entries } => Arc::new(MemoryStore::new(*max_entries)),
-        StoreConfig::Redis {
-            url,
-            prefix,
-            timeout_ms,
-            ..
-        } => {
-            let key: EncryptionKey =
-                config.secrets.store_encryption_key.clone().ok_or_else(|| {
-                    ServeError::Start("store.encryption_key is required for Redis".into())
-                })?;
-            let mut redis = RedisConfig::new(url.clone(), key);
-            redis.prefix = prefix.clone();
-            redis.timeout = Duration::from_millis(*timeout_ms);
-            Arc::new(RedisStore::new(redis).map_err(|e| ServeError::Start(e.to_string()))?)
-        }
-    };
-    let t = &config.gateway.tokens;
-    Ok(Arc::new(Gateway {
-        issuer,
-        mapping: config.mapping,
-        agencies: config.agencies,
-        upstreams,
-        keys,
-        store,
-        seals: Seals::from_secret(&config.secrets.pairwise_key),
-        pairwise: config.secrets.pairwise_key,
-        ttls: Ttls {
-            code: Duration::from_secs(t.code_ttl_secs),
-            access_token: Duration::from_secs(t.access_token_ttl_secs),
-            id_token: Duration::from_secs(t.id_token_ttl_secs),
-            login: Duration::from_secs(t.login_ttl_secs),
-        },
-        clock: system_clock(),
-    }))
+/// Opens the flow-state store the configuration names: in memory, or Redis.
+pub fn open_store(settings: &StoreSettings) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match settings {
+        StoreSettings::Memory { max_entries } => Arc::new(MemoryStore::new(*max_entries)),
+        StoreSettings::Redis(redis) => Arc::new(RedisStore::new(redis.clone())?),
+    })
 }
 
 /// Loads the configuration, starts discovery for every country in the background and serves
@@ -122,9 +51,22 @@ pub async fn serve_until(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), ServeError> {
     let config = Config::load(path, &vars).map_err(ServeError::Config)?;
-    let listen = config.gateway.server.listen;
-    let tls = config.gateway.server.tls.clone();
-    let gw = build(config, &vars)?;
+    drop(vars);
+    for (_, profile) in &config.mapping.profiles {
+        if !config
+            .upstreams
+            .iter()
+            .any(|u| u.country == profile.country)
+        {
+            tracing::warn!(country = %profile.country, "no [idp] section: the country is not offered");
+        }
+    }
+    let listen = config.server.listen;
+    let tls = config.tls.clone();
+    let store = open_store(&config.store).map_err(|e| ServeError::Start(e.to_string()))?;
+    let gw = Gateway::from_config(config, store, system_clock())
+        .map_err(|e| ServeError::Start(e.to_string()))?;
+    let gw = Arc::new(gw);
     gw.upstreams.spawn_discovery(shutdown.clone());
     tracing::info!(issuer = %gw.issuer, %listen, tls = tls.is_some(), "jisr gateway listening");
     let mut stopped = shutdown.clone();
@@ -139,14 +81,13 @@ pub async fn serve_until(
         Some(tls) => {
             // One TLS stack: rustls with aws-lc-rs (a second install is harmless).
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-            let rustls =
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
-                    .await
-                    .map_err(|e| {
-                        ServeError::Start(format!(
-                            "server.tls: cannot load the certificate or key: {e}"
-                        ))
-                    })?;
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert_chain, tls.key)
+                .await
+                .map_err(|e| {
+                    ServeError::Start(format!(
+                        "server.tls: cannot load the certificate or key: {e}"
+                    ))
+                })?;
             let handle = axum_server::Handle::new();
             let h = handle.clone();
             tokio::spawn(async move {

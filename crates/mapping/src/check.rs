@@ -24,11 +24,7 @@ pub fn check_config(
 ) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
     let mut push = |file: &str, key: String, problem: String| {
-        problems.push(ConfigProblem {
-            file: file.to_owned(),
-            key,
-            problem,
-        })
+        problems.push(ConfigProblem::invalid(file, key, problem))
     };
     for (i, p) in profiles.iter().enumerate() {
         if let Some(first) = profiles[..i]

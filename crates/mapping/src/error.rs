@@ -109,16 +109,80 @@ impl MappingError {
     }
 }
 
-/// One problem found in configuration, printed as `file: key: problem`.
+/// One problem found in configuration, printed as `file: key: problem`, or
+/// `file: key: absent: problem` when something the configuration names is not there.
+///
+/// ```
+/// use jisr_mapping::{ConfigProblem, ProblemKind};
+/// let p = ConfigProblem::absent("gateway.toml", "pairwise_key", "environment variable K is not set");
+/// assert_eq!(p.kind, ProblemKind::Absent);
+/// assert_eq!(p.to_string(), "gateway.toml: pairwise_key: absent: environment variable K is not set");
+/// let p = ConfigProblem::invalid("policy.toml", "rule[0].min_loa", "unknown level");
+/// assert_eq!(p.to_string(), "policy.toml: rule[0].min_loa: unknown level");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
     pub file: String,
     pub key: String,
     pub problem: String,
+    pub kind: ProblemKind,
+}
+
+/// Whether a configuration problem is something missing or something wrong.
+///
+/// The mapping core only reads text it is given, so its problems are all
+/// [`ProblemKind::Invalid`]; the gateway's loader also reports deployment material that is not
+/// on the machine (`jisr check-config` lists those as notes, `jisr serve` refuses to start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProblemKind {
+    /// Present but wrong, or a configuration file or setting that is missing: the
+    /// configuration itself must change.
+    #[default]
+    Invalid,
+    /// Deployment material the configuration names — a secret (environment variable or
+    /// file), a private key or certificate file — is not on this machine.
+    Absent,
+}
+
+impl ConfigProblem {
+    /// A problem with what is written (or a configuration file that is missing).
+    pub fn invalid(
+        file: impl Into<String>,
+        key: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        ConfigProblem {
+            file: file.into(),
+            key: key.into(),
+            problem: problem.into(),
+            kind: ProblemKind::Invalid,
+        }
+    }
+
+    /// Deployment material named by the configuration that is not on this machine.
+    pub fn absent(
+        file: impl Into<String>,
+        key: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        ConfigProblem {
+            kind: ProblemKind::Absent,
+            ..ConfigProblem::invalid(file, key, problem)
+        }
+    }
+
+    pub fn is_absent(&self) -> bool {
+        self.kind == ProblemKind::Absent
+    }
 }
 
 impl std::fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}: {}", self.file, self.key, self.problem)
+        match self.kind {
+            ProblemKind::Invalid => write!(f, "{}: {}: {}", self.file, self.key, self.problem),
+            ProblemKind::Absent => {
+                write!(f, "{}: {}: absent: {}", self.file, self.key, self.problem)
+            }
+        }
     }
 }

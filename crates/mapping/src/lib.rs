@@ -15,6 +15,7 @@
 //! - [`claims`]: the shared assertion's JSON shape.
 //! - [`map`]: the entry point, [`map_claims`].
 //! - [`check`]: cross-checks of profiles against the policy, for `jisr check-config`.
+//! - [`toml_load`]: TOML text to config types, problems reported as `file: key: problem`.
 #![forbid(unsafe_code)]
 
 pub mod check;
@@ -30,12 +31,12 @@ pub mod pairwise;
 pub mod path;
 pub mod policy;
 pub mod profile;
-mod toml_load;
+pub mod toml_load;
 
 pub use check::{ProfileFile, check_config};
 pub use claims::{CrossBorderAssertion, SharedClaim};
 pub use country::{CountryCode, Gcc};
-pub use error::{ConfigProblem, MappingError, ValueError, ValueProblem};
+pub use error::{ConfigProblem, MappingError, ProblemKind, ValueError, ValueProblem};
 pub use identifier::PersonIdentifier;
 pub use loa::Loa;
 pub use map::{AuthContext, Destination, Mapped, map_claims, map_with_rule};

@@ -9,7 +9,7 @@ use crate::claims::SharedClaim;
 use crate::country::CountryCode;
 use crate::error::{ConfigProblem, MappingError};
 use crate::loa::Loa;
-use crate::toml_load::{parse_toml, problem};
+use crate::toml_load::parse_toml;
 
 /// A country in a rule, or `*` for any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,7 +178,7 @@ impl Policy {
                     ("consent", rule.consent.is_some()),
                 ] {
                     if !present {
-                        return Err(problem(
+                        return Err(ConfigProblem::invalid(
                             file,
                             key(field),
                             format!("rule {} must set `{field}`", rule.id()),
@@ -190,7 +190,7 @@ impl Policy {
                 || rule.consent.is_some()
                 || !rule.release.is_empty()
             {
-                return Err(problem(
+                return Err(ConfigProblem::invalid(
                     file,
                     key("allow"),
                     format!(
@@ -203,7 +203,7 @@ impl Policy {
                 .iter()
                 .position(|r| r.origin == rule.origin && r.destination == rule.destination)
             {
-                return Err(problem(
+                return Err(ConfigProblem::invalid(
                     file,
                     key("origin"),
                     format!("rule {} duplicates rule[{j}]", rule.id()),

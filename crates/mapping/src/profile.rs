@@ -13,7 +13,7 @@ use crate::identifier::IdentifierRule;
 use crate::loa::Loa;
 use crate::names::Split;
 use crate::path::{ClaimPath, Source};
-use crate::toml_load::{parse_toml, problem};
+use crate::toml_load::{Document, from_document, parse_document};
 
 /// One national IdP's mapping profile, loaded from `config/countries/<cc>.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -26,10 +26,6 @@ pub struct CountryProfile {
     /// Where claims are read from unless an attribute says otherwise.
     #[serde(default = "default_source")]
     pub source: Source,
-    /// Upstream connection settings (issuer, client, algorithms, scopes). They belong to the
-    /// gateway's upstream module, which validates this table; the mapping never reads it.
-    #[serde(default)]
-    pub idp: Option<toml::Table>,
     pub identifier: IdentifierRule,
     pub given_name: NameRule,
     pub family_name: NameRule,
@@ -42,6 +38,9 @@ pub struct CountryProfile {
     pub place_of_birth: Option<PlaceOfBirthRule>,
     pub loa: LoaRule,
 }
+
+/// The gateway's table in a country file, set aside by [`CountryProfile::from_toml`].
+const IDP_TABLE: &str = "idp";
 
 fn default_source() -> Source {
     Source::Userinfo
@@ -156,6 +155,10 @@ pub struct LoaRule {
 impl CountryProfile {
     /// Parses and validates one profile. `file` names it in the problems reported.
     ///
+    /// A country file may also hold an `[idp]` table: the gateway's connection to the national
+    /// IdP, which the gateway takes out itself (see [`CountryProfile::from_document`]). Here it
+    /// is set aside unread, so a whole country file parses; any other unknown key is an error.
+    ///
     /// ```
     /// use jisr_mapping::CountryProfile;
     /// let toml = r#"
@@ -171,12 +174,51 @@ impl CountryProfile {
     /// assert_eq!(p.country.as_str(), "OM");
     /// let err = CountryProfile::from_toml("om.toml", &format!("{toml}\ncolour = 1")).unwrap_err();
     /// assert_eq!(err.key, "colour");
+    /// let with_idp = format!("{toml}\n[idp]\nissuer = \"https://eid.om.example\"");
+    /// assert!(CountryProfile::from_toml("om.toml", &with_idp).is_ok());
     /// ```
     pub fn from_toml(file: &str, text: &str) -> Result<Self, ConfigProblem> {
-        let profile: CountryProfile = parse_toml(file, text)?;
+        let mut document = parse_document(file, text)?;
+        document.get_mut().remove(IDP_TABLE);
+        Self::from_document(file, text, document)
+    }
+
+    /// Parses and validates a profile from a country file already parsed with
+    /// [`parse_document`] (`text` is that file's text, for
+    /// line numbers). Every key left in the document must be the profile's: the gateway takes
+    /// its `[idp]` table out first.
+    ///
+    /// ```
+    /// use jisr_mapping::{CountryProfile, toml_load::parse_document};
+    /// let text = r#"
+    /// country = "KW"
+    /// idp_name = "Kuwait Mobile ID (example)"
+    /// identifier = { claim = "civil_id", pattern = '^[0-9]{12}$' }
+    /// given_name.en = { claim = "given_name#en" }
+    /// family_name.en = { claim = "family_name#en" }
+    /// birthdate = { claim = "birthdate", format = "%Y-%m-%d" }
+    /// loa.acr = { "urn:kw:loa:3" = "high" }
+    /// [idp]
+    /// issuer = "https://mid.kw.example"
+    /// "#;
+    /// let mut doc = parse_document("kw.toml", text).unwrap();
+    /// let idp = doc.get_mut().remove("idp");
+    /// assert!(idp.is_some());
+    /// let p = CountryProfile::from_document("kw.toml", text, doc).unwrap();
+    /// assert_eq!(p.country.as_str(), "KW");
+    /// // Left in, `[idp]` is not the profile's.
+    /// let err = CountryProfile::from_document("kw.toml", text, parse_document("kw.toml", text).unwrap());
+    /// assert_eq!(err.unwrap_err().key, "idp");
+    /// ```
+    pub fn from_document(
+        file: &str,
+        text: &str,
+        document: Document<'_>,
+    ) -> Result<Self, ConfigProblem> {
+        let profile: CountryProfile = from_document(file, text, document)?;
         profile
             .validate()
-            .map_err(|(key, msg)| problem(file, key, msg))?;
+            .map_err(|(key, msg)| ConfigProblem::invalid(file, key, msg))?;
         Ok(profile)
     }
 

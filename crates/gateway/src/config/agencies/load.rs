@@ -1,0 +1,235 @@
+//! Reading `agencies.toml`: the file as written, its checks (client ids, names, countries,
+//! sectors, redirect URIs), JWKS files and client secrets.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use jisr_mapping::{ConfigProblem, CountryCode};
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+use serde::Deserialize;
+use url::Url;
+
+use super::{Agencies, Agency, AgencyAuth, MIN_SECRET_BYTES, Secret};
+use crate::config::files::{self, base_dir, invalid};
+use crate::config::gateway::is_loopback;
+use crate::config::secret::{Env, SecretError, SecretSource};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    agency: Vec<RawAgency>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgency {
+    client_id: String,
+    name_en: String,
+    name_ar: String,
+    country: CountryCode,
+    sector: String,
+    redirect_uris: Vec<String>,
+    auth: RawAuth,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+enum RawAuth {
+    ClientSecretBasic { secret: SecretSource },
+    ClientSecretPost { secret: SecretSource },
+    PrivateKeyJwt { jwks_file: PathBuf },
+}
+
+pub(crate) struct Outcome {
+    pub count: usize,
+    /// Complete only when `problems` is empty and secrets were read.
+    pub agencies: Vec<Agency>,
+    /// Every problem, tagged absent (a secret not on this machine) or invalid.
+    pub problems: Vec<ConfigProblem>,
+}
+
+/// Reads `agencies.toml` with its secrets: how many agencies it lists (`None` when the file
+/// does not parse) and the agencies, or every problem.
+pub(crate) fn load(
+    file: &Path,
+    env: Env<'_>,
+) -> (Option<usize>, Result<Agencies, Vec<ConfigProblem>>) {
+    match build(file, Some(env)) {
+        Err(problems) => (None, Err(problems)),
+        Ok(outcome) if !outcome.problems.is_empty() => (Some(outcome.count), Err(outcome.problems)),
+        Ok(outcome) => (
+            Some(outcome.count),
+            Agencies::from_list(outcome.agencies).map_err(|e| vec![invalid(file, "agency", e)]),
+        ),
+    }
+}
+
+/// Parses and validates; with `env`, also reads secrets. A syntax or type error stops early
+/// (nothing after it can be trusted); validation problems are all collected.
+pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<ConfigProblem>> {
+    let raw: RawFile = files::read_toml(file).map_err(|p| vec![p])?;
+    let base_dir = base_dir(file);
+    let mut out = Outcome {
+        count: raw.agency.len(),
+        agencies: Vec::new(),
+        problems: Vec::new(),
+    };
+    if raw.agency.is_empty() {
+        out.problems
+            .push(invalid(file, "agency", "list at least one [[agency]]"));
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, a) in raw.agency.iter().enumerate() {
+        let mut bad = |key: &str, msg: String| {
+            out.problems
+                .push(invalid(file, &format!("agency[{i}].{key}"), msg))
+        };
+        let id = a.client_id.as_str();
+        if id.is_empty() {
+            bad("client_id", "must not be empty".into());
+        } else if id.len() > 255 || id.chars().any(|c| !c.is_ascii_graphic()) {
+            bad(
+                "client_id",
+                "use at most 255 printable ASCII characters without spaces".into(),
+            );
+        } else if let Some(first) = seen.get(id) {
+            bad(
+                "client_id",
+                format!("duplicate client_id `{id}` (also agency[{first}])"),
+            );
+        } else {
+            seen.insert(id, i);
+        }
+        for (key, name) in [("name_en", &a.name_en), ("name_ar", &a.name_ar)] {
+            if name.trim().is_empty() {
+                bad(key, "must not be empty".into());
+            }
+        }
+        if a.country.gcc().is_none() {
+            bad(
+                "country",
+                format!("{} is not a GCC member state", a.country),
+            );
+        }
+        if a.sector.is_empty() {
+            bad("sector", "must not be empty".into());
+        } else if !a
+            .sector
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            bad(
+                "sector",
+                "use only a-z, 0-9, `-` and `_` (it is part of the pairwise sector)".into(),
+            );
+        }
+        if a.redirect_uris.is_empty() {
+            bad("redirect_uris", "list at least one redirect URI".into());
+        }
+        for (j, uri) in a.redirect_uris.iter().enumerate() {
+            if let Err(e) = check_redirect_uri(uri) {
+                bad(&format!("redirect_uris[{j}]"), e);
+            }
+        }
+        let auth = match &a.auth {
+            RawAuth::PrivateKeyJwt { jwks_file } => match load_jwks(&base_dir.join(jwks_file)) {
+                Ok(set) => Some(AgencyAuth::PrivateKeyJwt(set)),
+                Err(e) => {
+                    bad("auth.jwks_file", e);
+                    None
+                }
+            },
+            RawAuth::ClientSecretBasic { secret } | RawAuth::ClientSecretPost { secret } => {
+                let Some(env) = env else { continue };
+                let read = secret.read_classified(&base_dir, env).and_then(|b| {
+                    if b.len() < MIN_SECRET_BYTES {
+                        Err(SecretError::Invalid(format!(
+                            "client secret must be at least {MIN_SECRET_BYTES} bytes, got {}",
+                            b.len()
+                        )))
+                    } else {
+                        Ok(Secret(b))
+                    }
+                });
+                match read {
+                    Ok(s) if matches!(a.auth, RawAuth::ClientSecretBasic { .. }) => {
+                        Some(AgencyAuth::ClientSecretBasic(s))
+                    }
+                    Ok(s) => Some(AgencyAuth::ClientSecretPost(s)),
+                    Err(e) => {
+                        out.problems
+                            .push(e.problem(file, &format!("agency[{i}].auth.secret")));
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(auth) = auth {
+            out.agencies.push(Agency {
+                client_id: a.client_id.clone(),
+                name_en: a.name_en.trim().to_owned(),
+                name_ar: a.name_ar.trim().to_owned(),
+                country: a.country,
+                sector: a.sector.clone(),
+                redirect_uris: a.redirect_uris.clone(),
+                auth,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A redirect URI an agency may register: absolute https (http only on loopback, for
+/// development), no fragment (RFC 6749 §3.1.2), no credentials.
+fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let url = Url::parse(uri).map_err(|e| format!("not an absolute URL: {e}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(
+                "http is allowed only on loopback (127.0.0.1, localhost, [::1]); use https".into(),
+            );
+        }
+        other => return Err(format!("scheme `{other}` is not allowed; use https")),
+    }
+    if url.fragment().is_some() || uri.contains('#') {
+        return Err("must not contain a fragment".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials".into());
+    }
+    Ok(())
+}
+
+/// Reads an agency's JWKS: public signature keys only, at least one.
+fn load_jwks(path: &Path) -> Result<JwkSet, String> {
+    let shown = path.display();
+    let text = files::read(path).map_err(|p| format!("{shown}: {}", p.problem))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{shown} is not JSON: {e}"))?;
+    let private = ["d", "p", "q", "dp", "dq", "qi", "k"];
+    if let Some(keys) = value.get("keys").and_then(|k| k.as_array()) {
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(p) = private.iter().find(|p| key.get(**p).is_some()) {
+                return Err(format!(
+                    "{shown}: keys[{i}] has private or symmetric key material (`{p}`); publish public keys only"
+                ));
+            }
+        }
+    }
+    let set: JwkSet =
+        serde_json::from_value(value).map_err(|e| format!("{shown} is not a JWK Set: {e}"))?;
+    if set.keys.is_empty() {
+        return Err(format!("{shown}: list at least one key"));
+    }
+    for (i, jwk) in set.keys.iter().enumerate() {
+        if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
+            return Err(format!("{shown}: keys[{i}] is a symmetric key"));
+        }
+        jsonwebtoken::DecodingKey::from_jwk(jwk)
+            .map_err(|e| format!("{shown}: keys[{i}] is not a usable public key: {e}"))?;
+    }
+    Ok(set)
+}

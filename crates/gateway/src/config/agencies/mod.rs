@@ -1,0 +1,144 @@
+//! `agencies.toml`: the OIDC clients of the gateway's OpenID Provider, one `[[agency]]` table
+//! each: client id, bilingual name, country and sector (which fix its pairwise subjects),
+//! exact redirect URIs, and how it authenticates at the token endpoint.
+//!
+//! Client secrets come from env vars or files ([`crate::config::SecretSource`]);
+//! `private_key_jwt` agencies publish public keys in a JWKS file kept beside the config.
+//! [`Agencies::check`] validates structure and JWKS files without any secret (a single file
+//! given to `jisr check-config`); [`Agencies::load`] also reads the secrets. The file is not
+//! layered with environment overrides: a list of clients is not something to patch variable
+//! by variable.
+
+pub(crate) mod load;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use jisr_mapping::{ConfigProblem, CountryCode};
+use jsonwebtoken::jwk::JwkSet;
+
+use super::secret::Env;
+
+/// Shortest client secret accepted: 32 bytes, as for any key the gateway holds.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// One agency (OIDC client), validated.
+#[derive(Debug, Clone)]
+pub struct Agency {
+    pub client_id: String,
+    pub name_en: String,
+    pub name_ar: String,
+    /// A GCC member state: the destination country of the assertions it receives.
+    pub country: CountryCode,
+    /// e.g. `health`; with the country it scopes pairwise subjects.
+    pub sector: String,
+    /// Compared exactly with the `redirect_uri` of a request.
+    pub redirect_uris: Vec<String>,
+    pub auth: AgencyAuth,
+}
+
+impl Agency {
+    /// The pairwise sector: `<country lowercase>:<sector>`, e.g. `bh:health`. Agencies of one
+    /// country and sector see the same subject for a citizen; all others see different ones.
+    pub fn pairwise_sector(&self) -> String {
+        format!(
+            "{}:{}",
+            self.country.as_str().to_ascii_lowercase(),
+            self.sector
+        )
+    }
+}
+
+/// How an agency authenticates at the token, introspection and exchange endpoints.
+#[derive(Debug, Clone)]
+pub enum AgencyAuth {
+    ClientSecretBasic(Secret),
+    ClientSecretPost(Secret),
+    /// RFC 7523 client assertions verified with these public keys.
+    PrivateKeyJwt(JwkSet),
+}
+
+/// A client secret. Debug never shows it; comparison takes the same time wherever a
+/// candidate differs, and does not reveal its length.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps secret bytes (no length check; config loading enforces [`MIN_SECRET_BYTES`]).
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+
+    /// Whether `candidate` is this secret. Both sides are hashed first so the constant-time
+    /// comparison always runs over 32 bytes.
+    pub fn matches(&self, candidate: &str) -> bool {
+        use aws_lc_rs::digest::{SHA256, digest};
+        let a = digest(&SHA256, &self.0);
+        let b = digest(&SHA256, candidate.as_bytes());
+        aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Every agency, by client id, in file order.
+#[derive(Debug, Clone)]
+pub struct Agencies {
+    list: Vec<Agency>,
+    by_id: HashMap<String, usize>,
+}
+
+impl Agencies {
+    /// Loads and validates `agencies.toml`, reading client secrets (through `env`, or files
+    /// relative to the file's directory) and JWKS files. Reports every problem at once.
+    pub fn load(file: &Path, env: Env<'_>) -> Result<Self, Vec<ConfigProblem>> {
+        load::load(file, env).1
+    }
+
+    /// Validates structure and JWKS files without reading any secret; returns how many
+    /// agencies there are.
+    pub fn check(file: &Path) -> Result<usize, Vec<ConfigProblem>> {
+        let outcome = load::build(file, None)?;
+        if outcome.problems.is_empty() {
+            Ok(outcome.count)
+        } else {
+            Err(outcome.problems)
+        }
+    }
+
+    /// Builds the set from agencies made in code (tests, `jisr demo`); refuses a duplicate
+    /// client id.
+    pub fn from_list(list: Vec<Agency>) -> Result<Self, String> {
+        let mut by_id = HashMap::with_capacity(list.len());
+        for (i, agency) in list.iter().enumerate() {
+            if by_id.insert(agency.client_id.clone(), i).is_some() {
+                return Err(format!("duplicate client_id `{}`", agency.client_id));
+            }
+        }
+        Ok(Agencies { list, by_id })
+    }
+
+    pub fn get(&self, client_id: &str) -> Option<&Agency> {
+        self.by_id.get(client_id).map(|&i| &self.list[i])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Agency> {
+        self.list.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}

@@ -1,0 +1,308 @@
+use std::path::PathBuf;
+
+use super::*;
+
+fn shipped() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/agencies.toml")
+}
+
+const BASE: &str = r#"[[agency]]
+client_id = "bh-moh"
+name_en = "Bahrain Ministry of Health"
+name_ar = "وزارة الصحة"
+country = "BH"
+sector = "health"
+redirect_uris = ["https://moh.bh.example/cb", "http://localhost:8400/cb"]
+auth = { method = "client_secret_basic", secret = { env = "BH_SECRET" } }
+
+[[agency]]
+client_id = "om-mol"
+name_en = "Oman Ministry of Labour"
+name_ar = "وزارة العمل"
+country = "OMN"
+sector = "labour"
+redirect_uris = ["https://mol.om.example/cb"]
+auth = { method = "client_secret_post", secret = { file = "om.secret" } }
+
+[[agency]]
+client_id = "sa-moe"
+name_en = "Saudi Ministry of Education"
+name_ar = "وزارة التعليم"
+country = "SA"
+sector = "education"
+redirect_uris = ["https://moe.sa.example/cb"]
+auth = { method = "private_key_jwt", jwks_file = "sa.jwks.json" }
+"#;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+/// A directory with agencies.toml (BASE with `from` → `to`), the JWKS and the om secret.
+fn setup(from: &str, to: &str) -> (tempfile::TempDir, PathBuf) {
+    assert!(BASE.contains(from), "{from}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agencies.toml");
+    std::fs::write(&file, BASE.replacen(from, to, 1)).unwrap();
+    std::fs::copy(
+        shipped()
+            .parent()
+            .unwrap()
+            .join("agencies/sa-moe.jwks.json"),
+        dir.path().join("sa.jwks.json"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("om.secret"), format!("{SECRET}-om\n")).unwrap();
+    (dir, file)
+}
+
+fn env(k: &str) -> Option<String> {
+    (k == "BH_SECRET").then(|| format!("{SECRET}-bh"))
+}
+
+fn problems(from: &str, to: &str) -> Vec<String> {
+    let (_dir, file) = setup(from, to);
+    Agencies::check(&file)
+        .unwrap_err()
+        .iter()
+        .map(|p| {
+            assert_eq!(p.file, file.display().to_string());
+            let dir = file.parent().unwrap().display().to_string();
+            format!("{}: {}", p.key, p.problem.replace(&dir, "{dir}"))
+        })
+        .collect()
+}
+
+#[test]
+fn shipped_agencies_pass_the_structure_check() {
+    assert_eq!(Agencies::check(&shipped()), Ok(3));
+}
+
+#[test]
+fn load_resolves_secrets_and_jwks() {
+    let (_dir, file) = setup("", "");
+    let agencies = Agencies::load(&file, &env).unwrap_or_else(|p| panic!("{p:#?}"));
+    let ids: Vec<&str> = agencies.iter().map(|a| a.client_id.as_str()).collect();
+    assert_eq!(ids, ["bh-moh", "om-mol", "sa-moe"]);
+    let bh = agencies.get("bh-moh").unwrap();
+    assert_eq!(bh.pairwise_sector(), "bh:health");
+    assert!(
+        matches!(&bh.auth, AgencyAuth::ClientSecretBasic(s) if s.matches(&format!("{SECRET}-bh")))
+    );
+    let om = agencies.get("om-mol").unwrap();
+    assert_eq!(om.country.as_str(), "OM");
+    assert_eq!(om.pairwise_sector(), "om:labour");
+    // The file's trailing newline is not part of the secret.
+    assert!(
+        matches!(&om.auth, AgencyAuth::ClientSecretPost(s) if s.matches(&format!("{SECRET}-om")))
+    );
+    let sa = agencies.get("sa-moe").unwrap();
+    assert!(
+        matches!(&sa.auth, AgencyAuth::PrivateKeyJwt(set) if set.find("sa-moe-2025-1").is_some())
+    );
+    assert!(agencies.get("nobody").is_none());
+    assert!(!format!("{agencies:?}").contains(SECRET));
+}
+
+#[test]
+fn load_reports_absent_and_short_secrets() {
+    let (dir, file) = setup("", "");
+    std::fs::remove_file(dir.path().join("om.secret")).unwrap();
+    let short = |k: &str| (k == "BH_SECRET").then(|| "short".to_owned());
+    let lines: Vec<String> = Agencies::load(&file, &short)
+        .unwrap_err()
+        .iter()
+        .map(|p| format!("{}: {}", p.key, p.problem))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "agency[0].auth.secret: client secret must be at least 32 bytes, got 5".to_owned(),
+            format!(
+                "agency[1].auth.secret: {} not found",
+                dir.path().join("om.secret").display()
+            ),
+        ]
+    );
+    // The structure check reads no secret, so neither matters to it.
+    assert_eq!(Agencies::check(&file), Ok(3));
+}
+
+#[test]
+fn every_problem_names_its_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "client_id = \"om-mol\"",
+            "client_id = \"bh-moh\"",
+            "agency[1].client_id: duplicate client_id `bh-moh` (also agency[0])",
+        ),
+        (
+            "client_id = \"om-mol\"",
+            "client_id = \"\"",
+            "agency[1].client_id: must not be empty",
+        ),
+        (
+            "client_id = \"om-mol\"",
+            "client_id = \"om mol\"",
+            "agency[1].client_id: use at most 255 printable ASCII characters without spaces",
+        ),
+        (
+            "country = \"SA\"",
+            "country = \"EG\"",
+            "agency[2].country: EG is not a GCC member state",
+        ),
+        (
+            "country = \"SA\"",
+            "country = \"XX\"",
+            "agency[2].country: `XX` is not an ISO 3166-1 alpha-2 or alpha-3 country code",
+        ),
+        (
+            "sector = \"health\"",
+            "sector = \"\"",
+            "agency[0].sector: must not be empty",
+        ),
+        (
+            "sector = \"health\"",
+            "sector = \"bh:health\"",
+            "agency[0].sector: use only a-z, 0-9, `-` and `_` (it is part of the pairwise sector)",
+        ),
+        (
+            "name_ar = \"وزارة العمل\"",
+            "name_ar = \" \"",
+            "agency[1].name_ar: must not be empty",
+        ),
+        (
+            "https://mol.om.example/cb",
+            "http://mol.om.example/cb",
+            "agency[1].redirect_uris[0]: http is allowed only on loopback (127.0.0.1, localhost, [::1]); use https",
+        ),
+        (
+            "https://mol.om.example/cb",
+            "https://mol.om.example/cb#top",
+            "agency[1].redirect_uris[0]: must not contain a fragment",
+        ),
+        (
+            "https://mol.om.example/cb",
+            "/cb",
+            "agency[1].redirect_uris[0]: not an absolute URL: relative URL without a base",
+        ),
+        (
+            "https://mol.om.example/cb",
+            "com.example.app:/cb",
+            "agency[1].redirect_uris[0]: scheme `com.example.app` is not allowed; use https",
+        ),
+        (
+            "redirect_uris = [\"https://mol.om.example/cb\"]",
+            "redirect_uris = []",
+            "agency[1].redirect_uris: list at least one redirect URI",
+        ),
+        (
+            "sector = \"labour\"",
+            "sector = \"labour\"\ncolour = \"red\"",
+            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`",
+        ),
+        (
+            "method = \"client_secret_post\"",
+            "method = \"client_secret_jwt\"",
+            "agency[1].auth.method: unknown variant `client_secret_jwt`, expected one of `client_secret_basic`, `client_secret_post`, `private_key_jwt`",
+        ),
+        (
+            "secret = { env = \"BH_SECRET\" }",
+            "secret = \"in-the-toml\"",
+            "agency[0].auth: secrets are never written in the config: use `{ env = \"VAR\" }` or `{ file = \"path\" }`",
+        ),
+        (
+            "jwks_file = \"sa.jwks.json\"",
+            "jwks_file = \"none.json\"",
+            "agency[2].auth.jwks_file: {dir}/none.json: not found",
+        ),
+        (
+            "[[agency]]",
+            "[[agency]\n",
+            "line 1: unclosed array table, expected `]`",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        assert_eq!(problems(from, to), [*expected], "{from} → {to}");
+    }
+}
+
+#[test]
+fn validation_problems_are_reported_together() {
+    let (_dir, file) = setup("", "");
+    let text = BASE
+        .replacen("sector = \"health\"", "sector = \"\"", 1)
+        .replacen("country = \"SA\"", "country = \"EG\"", 1)
+        .replacen("https://moe.sa.example/cb", "http://moe.sa.example/cb#f", 1);
+    std::fs::write(&file, text).unwrap();
+    let lines: Vec<String> = Agencies::check(&file)
+        .unwrap_err()
+        .iter()
+        .map(|p| format!("{}: {}", p.key, p.problem))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "agency[0].sector: must not be empty",
+            "agency[2].country: EG is not a GCC member state",
+            "agency[2].redirect_uris[0]: http is allowed only on loopback (127.0.0.1, localhost, [::1]); use https",
+        ]
+    );
+}
+
+#[test]
+fn jwks_must_hold_public_signature_keys_only() {
+    let (dir, file) = setup("", "");
+    let jwks = dir.path().join("sa.jwks.json");
+    let public = std::fs::read_to_string(&jwks).unwrap();
+    let check = |text: &str| {
+        std::fs::write(&jwks, text).unwrap();
+        Agencies::check(&file).unwrap_err()[0].problem.clone()
+    };
+    let shown = jwks.display();
+    assert_eq!(
+        check(&public.replace("\"kty\"", "\"d\": \"c2VjcmV0\",\n      \"kty\"")),
+        format!(
+            "{shown}: keys[0] has private or symmetric key material (`d`); publish public keys only"
+        )
+    );
+    assert_eq!(
+        check(r#"{"keys": []}"#),
+        format!("{shown}: list at least one key")
+    );
+    assert!(check("{").starts_with(&format!("{shown} is not JSON")));
+    assert!(
+        check(r#"{"keys": [{"kty": "EC"}]}"#).starts_with(&format!("{shown} is not a JWK Set"))
+    );
+}
+
+#[test]
+fn secret_match_is_exact_and_debug_is_redacted() {
+    let s = Secret::new(SECRET);
+    assert!(s.matches(SECRET));
+    assert!(!s.matches(&SECRET[..31]));
+    assert!(!s.matches(&format!("{SECRET}x")));
+    assert!(!s.matches(&SECRET.replace('0', "1")));
+    assert!(!s.matches(""));
+    assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+}
+
+#[test]
+fn from_list_refuses_duplicates() {
+    let (_dir, file) = setup("", "");
+    let list: Vec<Agency> = Agencies::load(&file, &env)
+        .unwrap()
+        .iter()
+        .cloned()
+        .collect();
+    let mut twice = list.clone();
+    twice.push(list[0].clone());
+    assert_eq!(
+        Agencies::from_list(twice).unwrap_err(),
+        "duplicate client_id `bh-moh`"
+    );
+    let agencies = Agencies::from_list(list).unwrap();
+    assert_eq!(agencies.len(), 3);
+    assert_eq!(
+        agencies.get("sa-moe").unwrap().pairwise_sector(),
+        "sa:education"
+    );
+}

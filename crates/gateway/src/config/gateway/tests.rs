@@ -1,0 +1,434 @@
+use super::*;
+use crate::provider::keys::{SigningAlg, generate_key_file};
+
+const NO_ENV: [(&str, &str); 0] = [];
+
+fn shipped() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/gateway.toml")
+}
+
+const BASE: &str = r#"pairwise_key = { env = "PK" }
+[server]
+public_url = "https://jisr.example"
+[store]
+kind = "memory"
+[keys]
+files = ["keys/a.pem"]
+"#;
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let file = dir.join("gateway.toml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// Loads BASE with `from` replaced by `to`; returns the problems as `key: problem`.
+fn problems(from: &str, to: &str, env: &[(&str, &str)]) -> Vec<String> {
+    assert!(BASE.contains(from), "{from}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), &BASE.replacen(from, to, 1));
+    let err = GatewayConfig::load_with(&file, env.iter().copied()).unwrap_err();
+    err.iter()
+        .map(|p| {
+            let origin = if p.file.starts_with('$') {
+                format!("{}: ", p.file)
+            } else {
+                assert_eq!(p.file, file.display().to_string());
+                String::new()
+            };
+            format!("{origin}{}: {}", p.key, p.problem)
+        })
+        .collect()
+}
+
+#[test]
+fn shipped_gateway_config_loads() {
+    let cfg = GatewayConfig::load_with(&shipped(), NO_ENV).unwrap_or_else(|p| panic!("{p:#?}"));
+    let dir = shipped().parent().unwrap().to_owned();
+    assert_eq!(cfg.base_dir(), dir);
+    assert_eq!(cfg.server.listen, "0.0.0.0:8080".parse().unwrap());
+    assert_eq!(cfg.server.issuer(), "https://jisr.example");
+    assert!(cfg.server.hsts());
+    assert!(matches!(
+        &cfg.store,
+        StoreConfig::Redis { url, prefix, timeout_ms: 1000, encryption_key: SecretSource::Env(v) }
+            if url.starts_with("rediss://") && prefix == "jisr:" && v == "JISR_STORE_ENCRYPTION_KEY"
+    ));
+    assert_eq!(cfg.keys.files, [dir.join("keys/signing-2025-06.pem")]);
+    assert_eq!(
+        cfg.pairwise_key,
+        SecretSource::Env("JISR_PAIRWISE_KEY".into())
+    );
+    assert_eq!(cfg.paths.countries, dir.join("countries"));
+    assert_eq!(cfg.paths.agencies, dir.join("agencies.toml"));
+    assert_eq!(cfg.tokens, TokenConfig::default());
+}
+
+#[test]
+fn defaults_apply_and_relative_paths_resolve_against_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = GatewayConfig::load_with(&write(dir.path(), BASE), NO_ENV).unwrap();
+    assert_eq!(cfg.server.listen, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(cfg.server.tls, None);
+    assert_eq!(
+        cfg.store,
+        StoreConfig::Memory {
+            max_entries: 100_000
+        }
+    );
+    assert_eq!(cfg.keys.files, [dir.path().join("keys/a.pem")]);
+    assert_eq!(cfg.paths.policy, dir.path().join("policy.toml"));
+    assert_eq!(cfg.tokens.code_ttl_secs, 60);
+    assert_eq!(cfg.tokens.login_ttl_secs, 600);
+}
+
+#[test]
+fn env_overrides_layer_over_the_file() {
+    let env = [
+        ("JISR_SERVER__LISTEN", "0.0.0.0:9443"),
+        ("JISR_SERVER__PUBLIC_URL", "http://127.0.0.1:9443"),
+        ("jisr_tokens__code_ttl_secs", "30"),
+        ("JISR_PAIRWISE_KEY__ENV", "OTHER_PK"),
+        // Not overrides: a secret value, the CLI's own variable, an unknown prefix.
+        ("JISR_PAIRWISE_KEY", "a secret value, not a table"),
+        ("JISR_CONFIG", "config"),
+        ("JISR_BH_CLIENT_SECRET", "x"),
+        ("JISR_COLOUR__RED", "1"),
+        ("OTHER_SERVER__LISTEN", "0.0.0.0:1"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = GatewayConfig::load_with(&write(dir.path(), BASE), env).unwrap();
+    assert_eq!(cfg.server.listen, "0.0.0.0:9443".parse().unwrap());
+    assert_eq!(cfg.server.issuer(), "http://127.0.0.1:9443");
+    assert!(!cfg.server.hsts());
+    assert_eq!(cfg.tokens.code_ttl_secs, 30);
+    assert_eq!(cfg.pairwise_key, SecretSource::Env("OTHER_PK".into()));
+}
+
+#[test]
+fn env_override_switches_the_store_and_problems_name_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), BASE);
+    let env = [
+        ("JISR_STORE__KIND", "redis"),
+        ("JISR_STORE__URL", "rediss://:pw@redis.example:6380/0"),
+        ("JISR_STORE__ENCRYPTION_KEY__FILE", "/run/secrets/store.key"),
+    ];
+    let cfg = GatewayConfig::load_with(&file, env).unwrap();
+    assert!(matches!(&cfg.store, StoreConfig::Redis { url, .. } if url.ends_with("6380/0")));
+    assert!(!format!("{cfg:?}").contains(":pw@"), "{cfg:?}");
+
+    let env = [
+        ("JISR_STORE__KIND", "redis"),
+        ("JISR_STORE__URL", "http://redis.example"),
+        ("JISR_STORE__ENCRYPTION_KEY__ENV", "K"),
+        ("JISR_TOKENS__CODE_TTL_SECS", "61"),
+    ];
+    assert_eq!(
+        problems("", "", &env),
+        [
+            "$JISR_STORE__URL: store.url: store URL must start with redis:// or rediss://",
+            "$JISR_TOKENS__CODE_TTL_SECS: tokens.code_ttl_secs: must be between 1 and 60 seconds",
+        ]
+    );
+    assert_eq!(
+        problems("", "", &[("JISR_STORE__COLOUR", "red")]),
+        [
+            "$JISR_STORE__COLOUR: store.colour: unknown field `colour`, expected one of `kind`, `max_entries`, `url`, `prefix`, `timeout_ms`, `encryption_key`"
+        ]
+    );
+}
+
+#[test]
+fn every_problem_names_its_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "pairwise_key",
+            "colour = 1\npairwise_key",
+            "colour: unknown field `colour`, expected one of `server`, `store`, `keys`, `pairwise_key`, `paths`, `tokens`",
+        ),
+        (
+            "[keys]",
+            "[server.extra]\n[keys]",
+            "server.extra: unknown field `extra`, expected one of `listen`, `public_url`, `tls`",
+        ),
+        (
+            "[keys]",
+            "[tokens]\ncode_ttl_secs = 0\n[keys]",
+            "tokens.code_ttl_secs: must be between 1 and 60 seconds",
+        ),
+        (
+            "[keys]",
+            "[tokens]\nlogin_ttl_secs = 30\n[keys]",
+            "tokens.login_ttl_secs: must be between 60 and 3600 seconds",
+        ),
+        (
+            "[keys]",
+            "[tokens]\ncode_ttl_secs = -1\n[keys]",
+            "tokens.code_ttl_secs: invalid value signed int `-1`, expected u64",
+        ),
+        (
+            "[keys]",
+            "[tokens]\naccess_token_ttl_secs = 7200\n[keys]",
+            "tokens.access_token_ttl_secs: must be between 1 and 3600 seconds",
+        ),
+        (
+            "[keys]",
+            "[tokens]\nid_token_ttl_secs = 3601\n[keys]",
+            "tokens.id_token_ttl_secs: must be between 1 and 3600 seconds",
+        ),
+        (
+            "https://jisr.example",
+            "http://jisr.example",
+            "server.public_url: must be https (http only on loopback for development)",
+        ),
+        (
+            "https://jisr.example",
+            "https://jisr.example/#x",
+            "server.public_url: must not have a query or fragment",
+        ),
+        (
+            "https://jisr.example",
+            "jisr.example",
+            "server.public_url: not a URL: relative URL without a base",
+        ),
+        (
+            "[server]",
+            "[server]\nlisten = \"localhost\"",
+            "server.listen: not a socket address such as `0.0.0.0:8080` or `[::]:8080`",
+        ),
+        (
+            "files = [\"keys/a.pem\"]",
+            "files = []",
+            "keys.files: list at least one signing key",
+        ),
+        (
+            "[keys]\nfiles = [\"keys/a.pem\"]\n",
+            "",
+            "keys.files: list at least one signing key",
+        ),
+        (
+            "kind = \"memory\"",
+            "kind = \"memory\"\nurl = \"redis://x\"",
+            "store.url: only for kind = \"redis\"",
+        ),
+        (
+            "kind = \"memory\"",
+            "kind = \"memory\"\nmax_entries = 0",
+            "store.max_entries: must be at least 1",
+        ),
+        (
+            "kind = \"memory\"",
+            "kind = \"sqlite\"",
+            "store.kind: unknown variant `sqlite`, expected one of `memory`, `redis`",
+        ),
+        (
+            "kind = \"memory\"",
+            "kind = \"redis\"\nurl = \"http://redis\"\nencryption_key = { env = \"K\" }",
+            "store.url: store URL must start with redis:// or rediss://",
+        ),
+        (
+            "kind = \"memory\"",
+            "kind = \"redis\"\nurl = \"redis://r\"\ntimeout_ms = 30001\nencryption_key = { env = \"K\" }",
+            "store.timeout_ms: must be between 1 and 30000",
+        ),
+        (
+            "kind = \"memory\"",
+            "kind = \"redis\"\nurl = \"redis://r\"",
+            "store.encryption_key: required for kind = \"redis\": values are encrypted at rest",
+        ),
+        (
+            "kind = \"memory\"",
+            "kind = \"redis\"\nencryption_key = { env = \"K\" }",
+            "store.url: required for kind = \"redis\"",
+        ),
+        (
+            "{ env = \"PK\" }",
+            "\"literal-secret-in-toml\"",
+            "pairwise_key: secrets are never written in the config: use `{ env = \"VAR\" }` or `{ file = \"path\" }`",
+        ),
+        (
+            "{ env = \"PK\" }",
+            "{ env = \"PK\", file = \"pk\" }",
+            "pairwise_key: set only one of `env` or `file`",
+        ),
+        (
+            "{ env = \"PK\" }",
+            "{ vault = \"PK\" }",
+            "pairwise_key: unknown field `vault`, expected one of `env`, `file`",
+        ),
+        (
+            "pairwise_key = { env = \"PK\" }\n",
+            "",
+            "pairwise_key: missing field `pairwise_key`",
+        ),
+        ("[keys]", "[keys", "line 6: unclosed table, expected `]`"),
+    ];
+    for (from, to, expected) in cases {
+        let got = problems(from, to, &[]);
+        assert_eq!(got, [*expected], "{from} → {to}");
+    }
+    // A literal secret is never echoed.
+    let got = problems("{ env = \"PK\" }", "\"literal-secret-in-toml\"", &[]).join("");
+    assert!(!got.contains("literal-secret"), "{got}");
+}
+
+#[test]
+fn all_validation_problems_are_reported_at_once() {
+    let got = problems(
+        "[keys]\nfiles = [\"keys/a.pem\"]\n",
+        "[tokens]\ncode_ttl_secs = 120\n",
+        &[("JISR_SERVER__PUBLIC_URL", "http://jisr.example")],
+    );
+    assert_eq!(
+        got,
+        [
+            "$JISR_SERVER__PUBLIC_URL: server.public_url: must be https (http only on loopback for development)",
+            "keys.files: list at least one signing key",
+            "tokens.code_ttl_secs: must be between 1 and 60 seconds",
+        ]
+    );
+}
+
+#[test]
+fn resolve_secrets_checks_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = BASE.replace(
+        "kind = \"memory\"",
+        "kind = \"redis\"\nurl = \"redis://r\"\nencryption_key = { file = \"store.key\" }",
+    );
+    let cfg = GatewayConfig::load_with(&write(dir.path(), &redis), NO_ENV).unwrap();
+    let key32 = format!("hex:{}", "ab".repeat(32));
+    std::fs::write(dir.path().join("store.key"), format!("{key32}\n")).unwrap();
+    let ok = |k: &str| (k == "PK").then(|| format!("base64:{}", "A".repeat(44)));
+    let secrets = cfg.resolve_secrets(&ok).unwrap();
+    assert!(
+        matches!(&secrets.store, StoreSettings::Redis(r) if r.url == "redis://r" && r.prefix == "jisr:")
+    );
+    assert_eq!(format!("{secrets:?}"), "GatewaySecrets(<redacted>)");
+
+    std::fs::write(dir.path().join("store.key"), "too short").unwrap();
+    let short = |k: &str| (k == "PK").then(|| "short".to_owned());
+    let lines: Vec<String> = cfg
+        .resolve_secrets(&short)
+        .unwrap_err()
+        .iter()
+        .map(|p| format!("{}: {}", p.key, p.problem))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "pairwise_key: pairwise key must be at least 32 bytes, got 5",
+            "store.encryption_key: invalid store configuration: encryption key must be exactly 32 bytes, got 9",
+        ]
+    );
+}
+
+#[test]
+fn absent_secrets_are_tagged_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = GatewayConfig::load_with(&write(dir.path(), BASE), NO_ENV).unwrap();
+    let problems = cfg.resolve_secrets(&|_| None).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].is_absent());
+    assert_eq!(
+        problems[0].to_string(),
+        format!(
+            "{}: pairwise_key: absent: environment variable PK is not set",
+            dir.path().join("gateway.toml").display()
+        )
+    );
+    let pk = |k: &str| (k == "PK").then(|| "p".repeat(32));
+    assert!(matches!(
+        cfg.resolve_secrets(&pk).unwrap().store,
+        StoreSettings::Memory {
+            max_entries: 100_000
+        }
+    ));
+}
+
+#[test]
+fn signing_keys_are_loaded_and_each_problem_names_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), BASE);
+    let cfg = GatewayConfig::load_with(&file, NO_ENV).unwrap();
+    let problems = cfg.load_signing_keys().unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].is_absent());
+    assert_eq!(problems[0].key, "keys.files[0]");
+    assert_eq!(
+        problems[0].problem,
+        format!("{} not found", dir.path().join("keys/a.pem").display())
+    );
+
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/a.pem"), "not a key").unwrap();
+    let problems = cfg.load_signing_keys().unwrap_err();
+    assert!(!problems[0].is_absent());
+    assert_eq!(problems[0].key, "keys.files[0]");
+    assert!(
+        problems[0].problem.starts_with("signing key file"),
+        "{problems:#?}"
+    );
+
+    let (path, kid) = generate_key_file(SigningAlg::ES256, &dir.path().join("keys")).unwrap();
+    std::fs::rename(path, dir.path().join("keys/a.pem")).unwrap();
+    let keys = cfg.load_signing_keys().unwrap();
+    assert_eq!(keys.active_kid(), kid);
+
+    let other = BASE.replace("[keys]", "[keys]\nactive = \"nobody\"");
+    let cfg = GatewayConfig::load_with(&write(dir.path(), &other), NO_ENV).unwrap();
+    let problems = cfg.load_signing_keys().unwrap_err();
+    assert_eq!(problems[0].key, "keys.active", "{problems:#?}");
+}
+
+#[test]
+fn tls_files_are_read_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = BASE.replace(
+        "[store]",
+        "tls = { cert_file = \"tls.crt\", key_file = \"tls.key\" }\n[store]",
+    );
+    let cfg = GatewayConfig::load_with(&write(dir.path(), &tls), NO_ENV).unwrap();
+    let lines = |p: Vec<jisr_mapping::ConfigProblem>| -> Vec<String> {
+        let root = dir.path().display().to_string();
+        p.iter()
+            .map(|p| format!("{}: {}", p.key, p.problem.replace(&root, "")))
+            .collect()
+    };
+    let problems = cfg.load_tls().unwrap_err();
+    assert!(problems.iter().all(|p| p.is_absent()));
+    assert_eq!(
+        lines(problems),
+        [
+            "server.tls.cert_file: /tls.crt not found",
+            "server.tls.key_file: /tls.key not found",
+        ]
+    );
+    std::fs::write(dir.path().join("tls.crt"), "no certificate here").unwrap();
+    std::fs::write(dir.path().join("tls.key"), "no key here").unwrap();
+    let problems = cfg.load_tls().unwrap_err();
+    assert!(problems.iter().all(|p| !p.is_absent()));
+    assert_eq!(
+        lines(problems),
+        [
+            "server.tls.cert_file: /tls.crt holds no PEM certificate",
+            "server.tls.key_file: /tls.key holds no PEM private key",
+        ]
+    );
+    let plain = GatewayConfig::load_with(&write(dir.path(), BASE), NO_ENV).unwrap();
+    assert!(plain.load_tls().unwrap().is_none());
+}
+
+#[test]
+fn store_urls_are_redacted_in_debug() {
+    assert_eq!(
+        validate::redact_url("rediss://user:pw@redis.example:6380/0"),
+        "rediss://user:redacted@redis.example:6380/0"
+    );
+    assert_eq!(
+        validate::redact_url("redis://redis.example/0"),
+        "redis://redis.example/0"
+    );
+    assert_eq!(validate::redact_url("not a url"), "<not a url>");
+}
