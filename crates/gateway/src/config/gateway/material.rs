@@ -71,7 +71,7 @@ impl GatewayConfig {
         };
         let pairwise = pairwise.and_then(|b| {
             PairwiseKey::new(b)
-                .map_err(|e| problems.push(self.invalid("pairwise_key", e)))
+                .map_err(|e| problems.push(self.invalid("pairwise_key", e.to_string())))
                 .ok()
         });
         let store = encryption.and_then(|key| match (&self.store, key) {
