@@ -1,7 +1,6 @@
 //! `RedisStore`: the shared backend for multi-replica deployments.
 
 mod config;
-mod seal;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,9 +15,9 @@ pub use config::{
     DEFAULT_PREFIX, DEFAULT_TIMEOUT, ENCRYPTION_KEY_LEN, EncryptionKey, MAX_TIMEOUT, RedisConfig,
     validate_encryption_key, validate_url,
 };
-use seal::Sealer;
 
 use crate::limits::{check_key, check_ttl, check_value, ttl_millis};
+use crate::seal::{SealError, Sealer};
 use crate::{Store, StoreError, StoreStats};
 
 /// Creates a counter with its expiry in one atomic step; re-arms a counter that lost its TTL
@@ -82,7 +81,7 @@ impl RedisStore {
             manager: RwLock::new(manager),
             prefix: config.prefix,
             timeout: config.timeout,
-            sealer: Sealer::new(&config.encryption_key),
+            sealer: Sealer::new(&config.encryption_key.0),
             incr_sha: redis::Script::new(INCR_SCRIPT).get_hash().to_owned(),
             redacted_url: config::redact_url(&config.url),
             operations: AtomicU64::new(0),
@@ -170,12 +169,19 @@ impl RedisStore {
         }
     }
 
+    /// Seals a value bound to its full Redis key, so a ciphertext moved to another key (say,
+    /// a pending login replayed as a code) does not open.
     fn seal(&self, full_key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
-        self.sealer.seal(full_key, value)
+        self.sealer
+            .seal(full_key.as_bytes(), value)
+            .map_err(|e| StoreError::unavailable(e.to_string()))
     }
 
+    /// Opens a value read from `full_key`; any mismatch is `Corrupt`.
     fn open(&self, full_key: &str, sealed: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, StoreError> {
-        sealed.map(|s| self.sealer.open(full_key, &s)).transpose()
+        sealed
+            .map(|s| self.sealer.open(full_key.as_bytes(), &s).map_err(corrupt))
+            .transpose()
     }
 
     fn count_op(&self) {
@@ -200,6 +206,10 @@ fn build_manager(
             reason: format!("cannot create Redis connection manager ({})", e.category()),
         }
     })
+}
+
+fn corrupt(e: SealError) -> StoreError {
+    StoreError::corrupt(e.to_string())
 }
 
 /// Translates a Redis error without leaking its type: data errors are `Corrupt`, everything
