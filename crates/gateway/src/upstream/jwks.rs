@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::config::JwksSettings;
 use super::error::VerifyError;
 use super::http::HttpClient;
+use crate::alg;
 
 /// Smallest RSA modulus accepted.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -253,9 +254,9 @@ fn usable(jwk: &Jwk) -> Option<Key> {
     if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
         return None;
     }
-    let alg = match &jwk.common.key_algorithm {
+    let alg = match jwk.common.key_algorithm {
         None => None,
-        Some(a) => Some(signing_alg(a)?),
+        Some(a) => Some(Algorithm::try_from(a).ok().filter(|a| alg::accepts(*a))?),
     };
     let (family, fingerprint) = match &jwk.algorithm {
         AlgorithmParameters::RSA(p) => {
@@ -289,21 +290,6 @@ fn usable(jwk: &Jwk) -> Option<Key> {
         family,
         decoding,
         fingerprint,
-    })
-}
-
-fn signing_alg(a: &KeyAlgorithm) -> Option<Algorithm> {
-    Some(match a {
-        KeyAlgorithm::RS256 => Algorithm::RS256,
-        KeyAlgorithm::RS384 => Algorithm::RS384,
-        KeyAlgorithm::RS512 => Algorithm::RS512,
-        KeyAlgorithm::PS256 => Algorithm::PS256,
-        KeyAlgorithm::PS384 => Algorithm::PS384,
-        KeyAlgorithm::PS512 => Algorithm::PS512,
-        KeyAlgorithm::ES256 => Algorithm::ES256,
-        KeyAlgorithm::ES384 => Algorithm::ES384,
-        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
-        _ => return None,
     })
 }
 
