@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, ServerErrorKind, Value};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind, Value};
+use tokio::time::error::Elapsed;
 
 pub use config::{
     DEFAULT_PREFIX, DEFAULT_TIMEOUT, ENCRYPTION_KEY_LEN, EncryptionKey, MAX_TIMEOUT, RedisConfig,
@@ -125,11 +126,21 @@ impl RedisStore {
 
     /// Sends one command, bounded by the timeout, counting it as one round trip.
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let outcome = self.send(cmd).await;
+        self.settle(outcome)
+    }
+
+    /// Sends one command within the timeout and counts it; the caller settles the outcome.
+    async fn send<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<RedisResult<T>, Elapsed> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.bytes_written
             .fetch_add(cmd.get_packed_command().len() as u64, Ordering::Relaxed);
         let mut conn = self.connection();
-        let outcome = tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut conn)).await;
+        tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut conn)).await
+    }
+
+    /// Turns a sent command's outcome into the store's error vocabulary and tracks outages.
+    fn settle<T>(&self, outcome: Result<RedisResult<T>, Elapsed>) -> Result<T, StoreError> {
         let result = match outcome {
             Err(_) => Err(StoreError::unavailable(format!(
                 "no answer from Redis within {:?}",
@@ -319,30 +330,13 @@ impl Store for RedisStore {
         evalsha.arg(&self.incr_sha).arg(1).arg(&full).arg(ms);
         // EVALSHA first (small request); the script is sent in full only when this Redis has
         // not seen it yet, e.g. after a restart. That case costs a second round trip.
-        let first = {
-            self.round_trips.fetch_add(1, Ordering::Relaxed);
-            self.bytes_written
-                .fetch_add(evalsha.get_packed_command().len() as u64, Ordering::Relaxed);
-            let mut conn = self.connection();
-            tokio::time::timeout(self.timeout, evalsha.query_async::<i64>(&mut conn)).await
-        };
-        let n = match first {
+        let n = match self.send::<i64>(&evalsha).await {
             Ok(Err(e)) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 let mut eval = redis::cmd("EVAL");
                 eval.arg(INCR_SCRIPT).arg(1).arg(&full).arg(ms);
                 self.query::<i64>(&eval).await?
             }
-            other => {
-                let result = match other {
-                    Err(_) => Err(StoreError::unavailable(format!(
-                        "no answer from Redis within {:?}",
-                        self.timeout
-                    ))),
-                    Ok(result) => result.map_err(map_error),
-                };
-                self.observe(&result);
-                result?
-            }
+            other => self.settle(other)?,
         };
         u64::try_from(n).map_err(|_| StoreError::corrupt("negative counter"))
     }
