@@ -352,11 +352,10 @@ fn run_serve(config: &Path) -> ExitCode {
 }
 
 fn keys_generate(alg: &str, out: &Path) -> ExitCode {
-    use jisr_gateway::provider::keys::{SigningAlg, generate_key_file};
-    let result = alg
-        .parse::<SigningAlg>()
-        .map_err(|e| e.to_string())
-        .and_then(|alg| generate_key_file(alg, out).map_err(|e| e.to_string()));
+    use jisr_gateway::provider::keys::{generate_key_file, signing_alg};
+    let result = signing_alg(alg)
+        .and_then(|alg| generate_key_file(alg, out))
+        .map_err(|e| e.to_string());
     match result {
         Ok((path, kid)) => {
             println!("{}", path.display());

@@ -24,14 +24,10 @@ impl SigningAlg {
         SigningAlg::EdDSA,
     ];
 
-    /// The JWA name that goes in the JWS header and the discovery document.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SigningAlg::RS256 => "RS256",
-            SigningAlg::PS256 => "PS256",
-            SigningAlg::ES256 => "ES256",
-            SigningAlg::EdDSA => "EdDSA",
-        }
+    /// The JWA name that goes in the JWS header and the discovery document: jsonwebtoken's
+    /// spelling of [`SigningAlg::jwt`], so there is no second table of names.
+    pub fn name(self) -> String {
+        format!("{:?}", self.jwt())
     }
 
     /// The jsonwebtoken algorithm used to sign and, in tests, to verify.
@@ -47,7 +43,7 @@ impl SigningAlg {
 
 impl fmt::Display for SigningAlg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.name())
     }
 }
 
@@ -57,8 +53,11 @@ impl FromStr for SigningAlg {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         SigningAlg::ALL
             .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown signing algorithm `{s}` (RS256, PS256, ES256, EdDSA)"))
+            .find(|a| a.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let names: Vec<String> = SigningAlg::ALL.iter().map(|a| a.name()).collect();
+                format!("unknown signing algorithm `{s}` ({})", names.join(", "))
+            })
     }
 }
 
@@ -220,6 +219,19 @@ mod tests {
     fn alg_names_parse() {
         assert_eq!("eddsa".parse::<SigningAlg>().unwrap(), SigningAlg::EdDSA);
         assert!("HS256".parse::<SigningAlg>().is_err());
+        for alg in SigningAlg::ALL {
+            assert_eq!(alg.name().parse::<SigningAlg>().unwrap(), alg);
+            assert_eq!(serde_json::to_value(alg).unwrap(), alg.name());
+            assert_eq!(
+                alg.name().parse::<jsonwebtoken::Algorithm>().unwrap(),
+                alg.jwt()
+            );
+        }
+        assert_eq!(SigningAlg::EdDSA.to_string(), "EdDSA");
+        assert_eq!(
+            "HS256".parse::<SigningAlg>().unwrap_err(),
+            "unknown signing algorithm `HS256` (RS256, PS256, ES256, EdDSA)"
+        );
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub(crate) fn sign(
     payload: &Map<String, Value>,
 ) -> Result<String, jsonwebtoken::errors::Error> {
     let mut header = Map::new();
-    header.insert("alg".into(), json!(key.alg.as_str()));
+    header.insert("alg".into(), json!(key.alg.name()));
     header.insert("typ".into(), json!("JWT"));
     if !faults.omit_kid {
         header.insert("kid".into(), json!(key.kid));

@@ -9,7 +9,7 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
 };
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::EncodingKey;
 use serde_json::{Value, json};
 
@@ -72,7 +72,7 @@ impl SigningKey {
         };
         let kid = kid.unwrap_or_else(|| b64(sha256(thumb_input.as_bytes()).as_ref()));
         jwk["kid"] = json!(kid);
-        jwk["alg"] = json!(alg.as_str());
+        jwk["alg"] = json!(alg.name());
         jwk["use"] = json!("sig");
         SigningKey {
             kid,
@@ -160,14 +160,10 @@ pub(crate) fn sha256(bytes: &[u8]) -> aws_lc_rs::digest::Digest {
 }
 
 fn to_pem(label: &str, der: &[u8]) -> String {
-    let body = STANDARD.encode(der);
-    let mut pem = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        pem.push('\n');
-    }
-    pem.push_str(&format!("-----END {label}-----\n"));
-    pem
+    pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 #[cfg(test)]

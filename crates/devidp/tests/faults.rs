@@ -47,7 +47,7 @@ async fn rp_id_token_bad_sig() {
             .unwrap()
             .to_owned();
         assert!(!verifies(&env, &jwt, alg).await, "{alg}");
-        assert_eq!(part(&jwt, 0)["alg"], json!(alg.as_str()));
+        assert_eq!(part(&jwt, 0)["alg"], json!(alg.name()));
     }
 }
 
@@ -219,7 +219,7 @@ async fn rp_id_token_hs256_with_public_key() {
     let mut v = Validation::new(jsonwebtoken::Algorithm::HS256);
     v.set_audience(&[CLIENT]);
     let decoded =
-        jsonwebtoken::decode::<Value>(&jwt, &DecodingKey::from_secret(pem.as_bytes()), &v);
+        jsonwebtoken::decode::<Value>(&jwt, &DecodingKey::from_secret(pem.as_bytes()).unwrap(), &v);
     assert!(decoded.is_ok(), "{decoded:?}");
 }
 

@@ -66,16 +66,16 @@ pub struct Gateway {
 
 /// The sealing and approval keys, derived from the shared secret so every replica agrees.
 pub struct Seals {
-    pub flow: seal::Sealer,
-    pub access_token: seal::Sealer,
+    pub flow: seal::TextSealer,
+    pub access_token: seal::TextSealer,
     approval: aws_lc_rs::hmac::Key,
 }
 
 impl Seals {
     pub fn from_secret(secret: &PairwiseKey) -> Self {
         Seals {
-            flow: seal::Sealer::new("jisr-flow-v1", secret.derive("flow-cookie")),
-            access_token: seal::Sealer::new("jisr-at-v1", secret.derive("access-token")),
+            flow: seal::TextSealer::new("jisr-flow-v1", secret.derive("flow-cookie")),
+            access_token: seal::TextSealer::new("jisr-at-v1", secret.derive("access-token")),
             approval: aws_lc_rs::hmac::Key::new(
                 aws_lc_rs::hmac::HMAC_SHA256,
                 &secret.derive("consent-approval"),

@@ -1,5 +1,6 @@
 //! Jisr gateway: the axum service between national identity providers and agencies.
 //!
+//! - [`alg`]: the one JWS algorithm table (what Jisr verifies and signs with).
 //! - [`app`]: the shared state every request sees ([`app::Gateway`]), built once from config.
 //! - [`config`]: loading and cross-checking the configuration directory (gateway, agencies,
 //!   country profiles, policy) into typed values, once, at start.
@@ -16,6 +17,7 @@
 //! Claim-mapping rules never live here: they are data for `jisr-mapping`.
 #![forbid(unsafe_code)]
 
+pub mod alg;
 pub mod app;
 pub mod config;
 pub mod demo;

@@ -93,11 +93,10 @@ impl Default for MemoryStore {
 impl Inner {
     /// Drops every entry whose expiry has passed; amortised O(log n) per expired entry.
     fn reclaim(&mut self, now: Instant) {
-        while let Some(first) = self.expiries.first() {
-            if first.0 > now {
+        while self.expiries.first().is_some_and(|first| first.0 <= now) {
+            let Some((_, seq, key)) = self.expiries.pop_first() else {
                 break;
-            }
-            let (_, seq, key) = self.expiries.pop_first().expect("first exists");
+            };
             if self.entries.get(&key).is_some_and(|e| e.seq == seq) {
                 self.entries.remove(&key);
             }

@@ -34,7 +34,7 @@ pub(super) async fn discovery(State(app): State<Arc<App>>) -> Response {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [app.alg.as_str()],
+        "id_token_signing_alg_values_supported": [app.alg.name()],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported":
             ["RS256", "PS256", "ES256", "EdDSA"],

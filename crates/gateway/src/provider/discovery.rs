@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use jisr_mapping::SharedClaim;
 use serde_json::json;
 
+use crate::alg;
 use crate::app::Gateway;
 
 /// `GET /.well-known/openid-configuration`.
@@ -25,7 +26,7 @@ pub async fn metadata(State(gw): State<Arc<Gateway>>) -> Response {
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": gw.keys.algs(),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "PS256", "PS384", "PS512", "RS256", "EdDSA"],
+        "token_endpoint_auth_signing_alg_values_supported": alg::ACCEPTED,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid"],
         "acr_values_supported": ["urn:jisr:loa:low", "urn:jisr:loa:substantial", "urn:jisr:loa:high"],

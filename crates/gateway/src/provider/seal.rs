@@ -1,49 +1,45 @@
 //! Sealed values: state the gateway hands to the browser or the agency and gets back (the
-//! flow cookie, access tokens), encrypted and authenticated with AES-256-GCM so they cost no
-//! store round trip and reveal nothing. Each purpose has its own key and associated data.
+//! flow cookie, access tokens), so they cost no store round trip and reveal nothing.
+//!
+//! The JSON of the value is sealed with the one AEAD of the workspace,
+//! [`jisr_store::seal::Sealer`] (AES-256-GCM, version byte, random nonce), under a key of its
+//! own per purpose and with the purpose as associated data, then written as base64url so it
+//! fits a cookie or a bearer token.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jisr_store::seal;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// Largest sealed value accepted back (before decoding).
 pub const MAX_SEALED: usize = 8192;
 
-/// One sealing key, for one purpose.
-pub struct Sealer {
-    key: LessSafeKey,
+/// One sealing key, for one purpose, speaking text.
+pub struct TextSealer {
+    sealer: seal::Sealer,
     purpose: &'static str,
 }
 
-impl Sealer {
+impl TextSealer {
     /// A sealer for `purpose` with a 32-byte key (derived from the gateway's shared secret, so
     /// every replica opens what another sealed).
-    pub fn new(purpose: &'static str, key: [u8; 32]) -> Self {
-        let unbound = UnboundKey::new(&AES_256_GCM, &key).expect("32-byte AES-256 key");
-        Sealer {
-            key: LessSafeKey::new(unbound),
+    pub fn new(purpose: &'static str, key: [u8; seal::KEY_LEN]) -> Self {
+        TextSealer {
+            sealer: seal::Sealer::new(&key),
             purpose,
         }
     }
 
-    /// `base64url(nonce || ciphertext || tag)` of the JSON of `value`.
+    /// `base64url(version || nonce || ciphertext || tag)` of the JSON of `value`.
+    #[allow(clippy::expect_used)] // our values always serialise; AES-GCM fails only without randomness, which aborts in aws-lc
     pub fn seal<T: Serialize>(&self, value: &T) -> String {
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).expect("system randomness");
-        let mut data = serde_json::to_vec(value).expect("sealed values serialise");
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(self.purpose.as_bytes()),
-                &mut data,
-            )
-            .expect("AES-GCM seal");
-        let mut out = Vec::with_capacity(NONCE_LEN + data.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&data);
-        URL_SAFE_NO_PAD.encode(out)
+        let json = serde_json::to_vec(value).expect("sealed values serialise to JSON");
+        let sealed = self
+            .sealer
+            .seal(self.purpose.as_bytes(), &json)
+            .expect("AES-256-GCM seals any value under 8 KiB");
+        URL_SAFE_NO_PAD.encode(sealed)
     }
 
     /// The value, if `sealed` was sealed by this purpose's key and is intact.
@@ -52,17 +48,8 @@ impl Sealer {
             return None;
         }
         let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        if bytes.len() < NONCE_LEN + 16 {
-            return None;
-        }
-        let (nonce, rest) = bytes.split_at(NONCE_LEN);
-        let mut rest = rest.to_vec();
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(self.purpose.as_bytes()), &mut rest)
-            .ok()?;
-        serde_json::from_slice(plain).ok()
+        let plain = self.sealer.open(self.purpose.as_bytes(), &bytes).ok()?;
+        serde_json::from_slice(&plain).ok()
     }
 }
 
@@ -72,7 +59,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_tamper() {
-        let s = Sealer::new("flow", [1u8; 32]);
+        let s = TextSealer::new("flow", [1u8; 32]);
         let sealed = s.seal(&("CANARY-Noura", 42));
         assert!(!sealed.contains("CANARY"));
         assert_eq!(
@@ -81,11 +68,11 @@ mod tests {
         );
         // Another purpose or key cannot open it; a flipped byte fails.
         assert_eq!(
-            Sealer::new("at", [1u8; 32]).open::<(String, i32)>(&sealed),
+            TextSealer::new("at", [1u8; 32]).open::<(String, i32)>(&sealed),
             None
         );
         assert_eq!(
-            Sealer::new("flow", [2u8; 32]).open::<(String, i32)>(&sealed),
+            TextSealer::new("flow", [2u8; 32]).open::<(String, i32)>(&sealed),
             None
         );
         let mut bytes = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
@@ -96,5 +83,16 @@ mod tests {
         );
         assert_eq!(s.open::<(String, i32)>("garbage"), None);
         assert_eq!(s.open::<(String, i32)>(&"A".repeat(MAX_SEALED + 1)), None);
+    }
+
+    #[test]
+    fn sealed_values_carry_the_format_version_and_other_versions_do_not_open() {
+        let s = TextSealer::new("flow", [1u8; 32]);
+        let mut bytes = URL_SAFE_NO_PAD.decode(s.seal(&7)).unwrap();
+        assert_eq!(bytes[0], seal::VERSION);
+        bytes[0] = seal::VERSION + 1;
+        assert_eq!(s.open::<i32>(&URL_SAFE_NO_PAD.encode(&bytes)), None);
+        // A value the JSON of which is not of the asked type is refused too.
+        assert_eq!(s.open::<String>(&s.seal(&7)), None);
     }
 }

@@ -126,23 +126,7 @@ pub struct UpstreamConfig {
 
 /// Parses an asymmetric JWS algorithm name; symmetric (HS*) and `none` are refused.
 pub fn parse_alg(name: &str) -> Result<Algorithm, String> {
-    let alg = match name {
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "PS384" => Algorithm::PS384,
-        "PS512" => Algorithm::PS512,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        "EdDSA" => Algorithm::EdDSA,
-        other => {
-            return Err(format!(
-                "`{other}` is not an accepted algorithm (asymmetric only: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA)"
-            ));
-        }
-    };
-    Ok(alg)
+    crate::alg::parse(name).map_err(|e| e.to_string())
 }
 
 fn check_endpoints(e: &StaticEndpoints, mode: Mode) -> Result<(), (String, String)> {

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
@@ -15,6 +14,7 @@ use serde_json::{Map, Value};
 use super::config::UpstreamConfig;
 use super::error::VerifyError;
 use super::jwks::{JwksCache, Key, KeySet, Refresh};
+use crate::alg;
 
 /// Largest token accepted; checked before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -90,7 +90,8 @@ fn check_header(
         .get("alg")
         .and_then(Value::as_str)
         .ok_or(VerifyError::Malformed("header has no `alg`"))?;
-    let alg = jws_alg(alg_name)
+    let alg = alg::parse(alg_name)
+        .ok()
         .filter(|a| cfg.algorithms.contains(a))
         .ok_or_else(|| VerifyError::AlgNotAllowed {
             alg: alg_name
@@ -143,23 +144,6 @@ fn check_header(
         }
     };
     Ok((alg, kid))
-}
-
-/// The JWS `alg` names we can verify, matched exactly (case-sensitive, RFC 7515 4.1.1).
-fn jws_alg(name: &str) -> Option<Algorithm> {
-    use Algorithm::*;
-    Some(match name {
-        "RS256" => RS256,
-        "RS384" => RS384,
-        "RS512" => RS512,
-        "PS256" => PS256,
-        "PS384" => PS384,
-        "PS512" => PS512,
-        "ES256" => ES256,
-        "ES384" => ES384,
-        "EdDSA" => EdDSA,
-        _ => return None,
-    })
 }
 
 /// Picks the key for (kid, alg) from a set.
@@ -331,25 +315,11 @@ pub fn check_claims(
         let at_hash = at_hash
             .as_str()
             .ok_or(VerifyError::MissingClaim("at_hash"))?;
-        if at_hash != token_hash(alg, access_token) {
+        if at_hash != alg::token_hash(alg, access_token) {
             return Err(VerifyError::AtHashMismatch);
         }
     }
     Ok(())
-}
-
-/// OIDC Core 3.1.3.6: base64url of the left half of the hash the alg uses (SHA-512 for EdDSA
-/// with Ed25519).
-pub fn token_hash(alg: Algorithm, token: &str) -> String {
-    use Algorithm::*;
-    let algorithm = match alg {
-        RS384 | PS384 | ES384 | HS384 => &digest::SHA384,
-        RS512 | PS512 | HS512 | EdDSA => &digest::SHA512,
-        _ => &digest::SHA256,
-    };
-    let hash = digest::digest(algorithm, token.as_bytes());
-    let bytes = hash.as_ref();
-    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
 }
 
 /// The `iss` of a parsed, unverified token: only for routing to the issuer that verifies it.

@@ -2,13 +2,14 @@
 //! signature fails under a cached kid, single-flight and rate-limited, refreshed when its
 //! Cache-Control age passes, and still usable (stale-if-error) for a while when the IdP is down.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -17,6 +18,7 @@ use tokio::time::Instant;
 use super::config::JwksSettings;
 use super::error::VerifyError;
 use super::http::HttpClient;
+use crate::alg;
 
 /// Smallest RSA modulus accepted.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -93,11 +95,12 @@ pub enum Refresh {
     BadSignature,
 }
 
+/// Readers take the current set without locking (`arc-swap`); only refreshes serialise.
 pub struct JwksCache {
-    jwks_uri: RwLock<Option<String>>,
+    jwks_uri: ArcSwapOption<String>,
     http: HttpClient,
     settings: JwksSettings,
-    current: RwLock<Option<Arc<KeySet>>>,
+    current: ArcSwapOption<KeySet>,
     /// Held while fetching (single flight); remembers the last attempt (rate limit).
     refresh: Mutex<Option<Instant>>,
     fetches: AtomicU64,
@@ -106,10 +109,10 @@ pub struct JwksCache {
 impl JwksCache {
     pub fn new(http: HttpClient, settings: JwksSettings) -> Self {
         JwksCache {
-            jwks_uri: RwLock::new(None),
+            jwks_uri: ArcSwapOption::empty(),
             http,
             settings,
-            current: RwLock::new(None),
+            current: ArcSwapOption::empty(),
             refresh: Mutex::new(None),
             fetches: AtomicU64::new(0),
         }
@@ -117,7 +120,7 @@ impl JwksCache {
 
     /// Sets the JWKS URL from discovery.
     pub fn set_uri(&self, uri: String) {
-        *self.jwks_uri.write().expect("lock") = Some(uri);
+        self.jwks_uri.store(Some(Arc::new(uri)));
     }
 
     /// How many times the JWKS was fetched (for tests and metrics).
@@ -126,7 +129,7 @@ impl JwksCache {
     }
 
     fn snapshot(&self) -> Option<Arc<KeySet>> {
-        self.current.read().expect("lock").clone()
+        self.current.load_full()
     }
 
     /// The keys to verify with now: the cached set while fresh; otherwise a refresh, falling
@@ -171,7 +174,7 @@ impl JwksCache {
         {
             Ok(set) => {
                 let set = Arc::new(set);
-                *self.current.write().expect("lock") = Some(set.clone());
+                self.current.store(Some(set.clone()));
                 Ok(set)
             }
             Err(e) => {
@@ -192,14 +195,12 @@ impl JwksCache {
     async fn fetch(&self, generation: u64) -> Result<KeySet, String> {
         let uri = self
             .jwks_uri
-            .read()
-            .expect("lock")
-            .clone()
+            .load_full()
             .ok_or("no jwks_uri yet (discovery pending)")?;
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = self
             .http
-            .get_ok(&uri, "jwks")
+            .get_ok(uri.as_str(), "jwks")
             .await
             .map_err(|e| e.to_string())?;
         let value: Value =
@@ -253,9 +254,9 @@ fn usable(jwk: &Jwk) -> Option<Key> {
     if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
         return None;
     }
-    let alg = match &jwk.common.key_algorithm {
+    let alg = match jwk.common.key_algorithm {
         None => None,
-        Some(a) => Some(signing_alg(a)?),
+        Some(a) => Some(Algorithm::try_from(a).ok().filter(|a| alg::accepts(*a))?),
     };
     let (family, fingerprint) = match &jwk.algorithm {
         AlgorithmParameters::RSA(p) => {
@@ -289,21 +290,6 @@ fn usable(jwk: &Jwk) -> Option<Key> {
         family,
         decoding,
         fingerprint,
-    })
-}
-
-fn signing_alg(a: &KeyAlgorithm) -> Option<Algorithm> {
-    Some(match a {
-        KeyAlgorithm::RS256 => Algorithm::RS256,
-        KeyAlgorithm::RS384 => Algorithm::RS384,
-        KeyAlgorithm::RS512 => Algorithm::RS512,
-        KeyAlgorithm::PS256 => Algorithm::PS256,
-        KeyAlgorithm::PS384 => Algorithm::PS384,
-        KeyAlgorithm::PS512 => Algorithm::PS512,
-        KeyAlgorithm::ES256 => Algorithm::ES256,
-        KeyAlgorithm::ES384 => Algorithm::ES384,
-        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
-        _ => return None,
     })
 }
 

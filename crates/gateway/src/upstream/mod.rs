@@ -19,8 +19,9 @@ pub mod idtoken;
 pub mod jwks;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use jisr_mapping::{AuthContext, CountryCode};
 use serde_json::{Map, Value};
 
@@ -33,12 +34,13 @@ pub use idtoken::Expect;
 use http::HttpClient;
 use jwks::JwksCache;
 
-/// The client toward one country's national IdP.
+/// The client toward one country's national IdP. Discovery writes the endpoints and status
+/// once in a while; every login reads them, without locking (`arc-swap`).
 pub struct Upstream {
     pub config: UpstreamConfig,
     http: HttpClient,
-    endpoints: RwLock<Option<Arc<Endpoints>>>,
-    last_error: RwLock<Option<String>>,
+    endpoints: ArcSwapOption<Endpoints>,
+    last_error: ArcSwapOption<String>,
     jwks: JwksCache,
 }
 
@@ -59,12 +61,14 @@ impl Upstream {
                 code_challenge_s256: true,
             })
         });
-        let last_error = fixed.is_none().then(|| "discovery pending".to_owned());
+        let last_error = fixed
+            .is_none()
+            .then(|| Arc::new("discovery pending".to_owned()));
         Ok(Upstream {
             config,
             http,
-            endpoints: RwLock::new(fixed),
-            last_error: RwLock::new(last_error),
+            endpoints: ArcSwapOption::new(fixed),
+            last_error: ArcSwapOption::new(last_error),
             jwks,
         })
     }
@@ -78,13 +82,13 @@ impl Upstream {
         match discovery::discover(&self.http, &self.config.issuer).await {
             Ok(endpoints) => {
                 self.jwks.set_uri(endpoints.jwks_uri.clone());
-                *self.endpoints.write().expect("lock") = Some(Arc::new(endpoints));
-                *self.last_error.write().expect("lock") = None;
+                self.endpoints.store(Some(Arc::new(endpoints)));
+                self.last_error.store(None);
                 tracing::info!(country = %self.config.country, "national IdP discovered");
                 Ok(())
             }
             Err(e) => {
-                *self.last_error.write().expect("lock") = Some(e.to_string());
+                self.last_error.store(Some(Arc::new(e.to_string())));
                 Err(e)
             }
         }
@@ -110,18 +114,18 @@ impl Upstream {
 
     /// Whether discovery has succeeded.
     pub fn is_ready(&self) -> bool {
-        self.endpoints.read().expect("lock").is_some()
+        self.endpoints.load().is_some()
     }
 
     /// The last discovery error, if the IdP is not ready.
     pub fn status(&self) -> Option<String> {
-        self.last_error.read().expect("lock").clone()
+        self.last_error.load_full().map(|e| e.as_ref().clone())
     }
 
     /// The origin (`scheme://host:port`) of the authorization endpoint, once known: pages
     /// that post a form which then redirects there must allow it in CSP `form-action`.
     pub fn authorization_origin(&self) -> Option<String> {
-        let endpoints = self.endpoints.read().expect("lock").clone()?;
+        let endpoints = self.endpoints.load_full()?;
         let url = url::Url::parse(&endpoints.authorization).ok()?;
         Some(url.origin().ascii_serialization())
     }
@@ -132,9 +136,7 @@ impl Upstream {
 
     fn endpoints(&self) -> Result<Arc<Endpoints>, UpstreamError> {
         self.endpoints
-            .read()
-            .expect("lock")
-            .clone()
+            .load_full()
             .ok_or_else(|| self.unavailable("discovery has not succeeded yet"))
     }
 

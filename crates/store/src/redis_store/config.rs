@@ -16,7 +16,7 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_PREFIX: &str = "jisr:";
 
 /// Length of the AEAD key for values at rest (AES-256-GCM).
-pub const ENCRYPTION_KEY_LEN: usize = 32;
+pub const ENCRYPTION_KEY_LEN: usize = crate::seal::KEY_LEN;
 
 /// Where and how to reach Redis; build once at start-up from the gateway config.
 #[derive(Clone)]
@@ -95,14 +95,13 @@ pub fn validate_encryption_key(bytes: &[u8]) -> Result<(), String> {
 
 /// The URL with any password replaced, safe to log.
 pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let Ok(mut parsed) = url::Url::parse(url) else {
         return "<invalid url>".into();
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
-        None => url.to_owned(),
+    if parsed.password().is_some() && parsed.set_password(Some("redacted")).is_err() {
+        return "<invalid url>".into();
     }
+    parsed.into()
 }
 
 /// A 32-byte AEAD key; its `Debug` never prints the bytes.
@@ -122,6 +121,7 @@ impl EncryptionKey {
     }
 
     /// A fresh random key, for tests and the single-process demo.
+    #[allow(clippy::expect_used)] // aws-lc's RAND_bytes aborts rather than return failure
     pub fn generate() -> Self {
         let mut key = [0u8; ENCRYPTION_KEY_LEN];
         aws_lc_rs::rand::fill(&mut key).expect("system random source available");
@@ -166,9 +166,15 @@ mod tests {
     fn redaction() {
         assert_eq!(
             redact_url("redis://user:secret@h:1/0"),
-            "redis://<redacted>@h:1/0"
+            "redis://user:redacted@h:1/0"
         );
+        assert_eq!(
+            redact_url("rediss://:p%40ss@cache.internal:6380"),
+            "rediss://:redacted@cache.internal:6380"
+        );
+        assert_eq!(redact_url("redis://user@h:1"), "redis://user@h:1");
         assert_eq!(redact_url("redis://h:1"), "redis://h:1");
+        assert_eq!(redact_url("not a url"), "<invalid url>");
         let config = RedisConfig::new("rediss://:hunter2@h", EncryptionKey::from([7; 32]));
         let shown = format!("{config:?}");
         assert!(

@@ -1,7 +1,6 @@
 //! `RedisStore`: the shared backend for multi-replica deployments.
 
 mod config;
-mod seal;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,15 +9,16 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, ServerErrorKind, Value};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind, Value};
+use tokio::time::error::Elapsed;
 
 pub use config::{
     DEFAULT_PREFIX, DEFAULT_TIMEOUT, ENCRYPTION_KEY_LEN, EncryptionKey, MAX_TIMEOUT, RedisConfig,
     validate_encryption_key, validate_url,
 };
-use seal::Sealer;
 
 use crate::limits::{check_key, check_ttl, check_value, ttl_millis};
+use crate::seal::{SealError, Sealer};
 use crate::{Store, StoreError, StoreStats};
 
 /// Creates a counter with its expiry in one atomic step; re-arms a counter that lost its TTL
@@ -82,7 +82,7 @@ impl RedisStore {
             manager: RwLock::new(manager),
             prefix: config.prefix,
             timeout: config.timeout,
-            sealer: Sealer::new(&config.encryption_key),
+            sealer: Sealer::new(&config.encryption_key.0),
             incr_sha: redis::Script::new(INCR_SCRIPT).get_hash().to_owned(),
             redacted_url: config::redact_url(&config.url),
             operations: AtomicU64::new(0),
@@ -126,11 +126,21 @@ impl RedisStore {
 
     /// Sends one command, bounded by the timeout, counting it as one round trip.
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let outcome = self.send(cmd).await;
+        self.settle(outcome)
+    }
+
+    /// Sends one command within the timeout and counts it; the caller settles the outcome.
+    async fn send<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<RedisResult<T>, Elapsed> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.bytes_written
             .fetch_add(cmd.get_packed_command().len() as u64, Ordering::Relaxed);
         let mut conn = self.connection();
-        let outcome = tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut conn)).await;
+        tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut conn)).await
+    }
+
+    /// Turns a sent command's outcome into the store's error vocabulary and tracks outages.
+    fn settle<T>(&self, outcome: Result<RedisResult<T>, Elapsed>) -> Result<T, StoreError> {
         let result = match outcome {
             Err(_) => Err(StoreError::unavailable(format!(
                 "no answer from Redis within {:?}",
@@ -170,12 +180,19 @@ impl RedisStore {
         }
     }
 
+    /// Seals a value bound to its full Redis key, so a ciphertext moved to another key (say,
+    /// a pending login replayed as a code) does not open.
     fn seal(&self, full_key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
-        self.sealer.seal(full_key, value)
+        self.sealer
+            .seal(full_key.as_bytes(), value)
+            .map_err(|e| StoreError::unavailable(e.to_string()))
     }
 
+    /// Opens a value read from `full_key`; any mismatch is `Corrupt`.
     fn open(&self, full_key: &str, sealed: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, StoreError> {
-        sealed.map(|s| self.sealer.open(full_key, &s)).transpose()
+        sealed
+            .map(|s| self.sealer.open(full_key.as_bytes(), &s).map_err(corrupt))
+            .transpose()
     }
 
     fn count_op(&self) {
@@ -200,6 +217,10 @@ fn build_manager(
             reason: format!("cannot create Redis connection manager ({})", e.category()),
         }
     })
+}
+
+fn corrupt(e: SealError) -> StoreError {
+    StoreError::corrupt(e.to_string())
 }
 
 /// Translates a Redis error without leaking its type: data errors are `Corrupt`, everything
@@ -309,30 +330,13 @@ impl Store for RedisStore {
         evalsha.arg(&self.incr_sha).arg(1).arg(&full).arg(ms);
         // EVALSHA first (small request); the script is sent in full only when this Redis has
         // not seen it yet, e.g. after a restart. That case costs a second round trip.
-        let first = {
-            self.round_trips.fetch_add(1, Ordering::Relaxed);
-            self.bytes_written
-                .fetch_add(evalsha.get_packed_command().len() as u64, Ordering::Relaxed);
-            let mut conn = self.connection();
-            tokio::time::timeout(self.timeout, evalsha.query_async::<i64>(&mut conn)).await
-        };
-        let n = match first {
+        let n = match self.send::<i64>(&evalsha).await {
             Ok(Err(e)) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 let mut eval = redis::cmd("EVAL");
                 eval.arg(INCR_SCRIPT).arg(1).arg(&full).arg(ms);
                 self.query::<i64>(&eval).await?
             }
-            other => {
-                let result = match other {
-                    Err(_) => Err(StoreError::unavailable(format!(
-                        "no answer from Redis within {:?}",
-                        self.timeout
-                    ))),
-                    Ok(result) => result.map_err(map_error),
-                };
-                self.observe(&result);
-                result?
-            }
+            other => self.settle(other)?,
         };
         u64::try_from(n).map_err(|_| StoreError::corrupt("negative counter"))
     }

@@ -225,6 +225,12 @@ fn load_jwks(path: &Path) -> Result<JwkSet, String> {
         return Err(format!("{shown}: list at least one key"));
     }
     for (i, jwk) in set.keys.iter().enumerate() {
+        // jsonwebtoken takes members it cannot read as a key of another type.
+        if matches!(jwk.algorithm, AlgorithmParameters::Other(_)) {
+            return Err(format!(
+                "{shown} is not a JWK Set: keys[{i}] is not a complete key of a known type"
+            ));
+        }
         if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
             return Err(format!("{shown}: keys[{i}] is a symmetric key"));
         }

@@ -1,0 +1,173 @@
+//! The gateway's own signing keys: what signs the ID tokens Jisr issues as an OpenID
+//! Provider, and the JWKS agencies verify them with.
+//!
+//! Keys are PKCS#8 PEM files (one key per file); the algorithm follows the key type, and
+//! each key's `kid` is its RFC 7638 thumbprint, so a kid can never name two different keys.
+//! Every loaded key is published, only the active one signs: rotation is "add the new file,
+//! switch `active`, drop the old file once its tokens have expired".
+//!
+//! - `error`: [`KeyError`] and [`KeyProblem`].
+//! - `pkcs8`: one key from PKCS#8 DER, its public JWK and kid, the self-test, generation.
+//! - `file`: reading key files (`pem` crate) and writing new ones ([`generate_key_file`]).
+
+mod error;
+mod file;
+mod pkcs8;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::{Value, json};
+
+pub use crate::alg::token_hash;
+pub use error::{KeyError, KeyProblem};
+pub use file::generate_key_file;
+/// The algorithm type of signing keys: jsonwebtoken's, limited to [`crate::alg::SIGNING`].
+pub use jsonwebtoken::Algorithm as SigningAlg;
+
+use error::clip;
+use pkcs8::Key;
+
+/// The gateway's signing keys: every key is published, the active one signs.
+#[derive(Clone)]
+pub struct SigningKeys {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: Vec<Key>,
+    active: usize,
+}
+
+impl fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<(&str, Algorithm)> = self
+            .inner
+            .keys
+            .iter()
+            .map(|k| (k.kid.as_str(), k.alg))
+            .collect();
+        f.debug_struct("SigningKeys")
+            .field("active", &self.active_kid())
+            .field("keys", &keys)
+            .finish()
+    }
+}
+
+impl SigningKeys {
+    /// Loads PKCS#8 PEM private keys (EC P-256 → ES256, RSA ≥ 2048 bits → PS256, Ed25519 →
+    /// EdDSA; the alg follows the key type).
+    ///
+    /// The kid of each key is its RFC 7638 JWK thumbprint (SHA-256, base64url). `active`
+    /// selects the signing key by kid; `None` = the first file. Every key is checked by
+    /// signing and verifying once, so a key that loads is a key that works.
+    pub fn load(files: &[PathBuf], active: Option<&str>) -> Result<Self, KeyError> {
+        crate::alg::install_crypto_provider();
+        if files.is_empty() {
+            return Err(KeyError::NoKeys);
+        }
+        let mut keys: Vec<Key> = Vec::with_capacity(files.len());
+        for path in files {
+            let key = file::load_file(path)?;
+            if let Some(i) = keys.iter().position(|k| k.kid == key.kid) {
+                return Err(KeyError::DuplicateKey {
+                    kid: key.kid,
+                    first: files[i].clone(),
+                    second: path.clone(),
+                });
+            }
+            keys.push(key);
+        }
+        let active = match active {
+            None => 0,
+            Some(kid) => keys.iter().position(|k| k.kid == kid).ok_or_else(|| {
+                KeyError::UnknownActiveKid {
+                    kid: clip(kid),
+                    available: keys.iter().map(|k| k.kid.clone()).collect(),
+                }
+            })?,
+        };
+        Ok(SigningKeys {
+            inner: Arc::new(Inner { keys, active }),
+        })
+    }
+
+    /// In-memory keys for `jisr demo` and tests: one fresh key of `alg`, which must be one
+    /// of [`crate::alg::SIGNING`].
+    pub fn generate(alg: Algorithm) -> Result<Self, KeyError> {
+        crate::alg::install_crypto_provider();
+        let (key, _) = Key::generate(alg)?;
+        Ok(SigningKeys {
+            inner: Arc::new(Inner {
+                keys: vec![key],
+                active: 0,
+            }),
+        })
+    }
+
+    /// Signs `claims` as a compact JWS with the active key: header {alg, kid, typ}.
+    pub fn sign<T: serde::Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
+        let key = self.active();
+        let header = Header {
+            typ: Some(typ.to_owned()),
+            kid: Some(key.kid.clone()),
+            ..Header::new(key.alg)
+        };
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(KeyError::Sign)
+    }
+
+    /// `{"keys": [...]}`: the public JWKs of every key, the active one first, so tokens of
+    /// the previous key keep verifying at agencies while keys rotate.
+    pub fn jwks(&self) -> Value {
+        let rest = self
+            .inner
+            .keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != self.inner.active)
+            .map(|(_, k)| k);
+        let keys: Vec<&jsonwebtoken::jwk::Jwk> = std::iter::once(self.active())
+            .chain(rest)
+            .map(|k| &k.jwk)
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    pub fn active_kid(&self) -> &str {
+        &self.active().kid
+    }
+
+    pub fn active_alg(&self) -> Algorithm {
+        self.active().alg
+    }
+
+    /// The distinct algs of all keys, the active key's first, for discovery's
+    /// `id_token_signing_alg_values_supported`.
+    pub fn algs(&self) -> Vec<Algorithm> {
+        let mut algs = vec![self.active_alg()];
+        for key in &self.inner.keys {
+            if !algs.contains(&key.alg) {
+                algs.push(key.alg);
+            }
+        }
+        algs
+    }
+
+    fn active(&self) -> &Key {
+        // `load` and `generate` never build an empty list, and `active` indexes into it.
+        &self.inner.keys[self.inner.active]
+    }
+}
+
+/// The algorithm `jisr keys generate --alg <name>` asks for: one of [`crate::alg::SIGNING`],
+/// spelled exactly.
+pub fn signing_alg(name: &str) -> Result<Algorithm, KeyError> {
+    crate::alg::parse(name)
+        .ok()
+        .filter(|alg| crate::alg::SIGNING.contains(alg))
+        .ok_or_else(|| KeyError::UnknownAlg(clip(name)))
+}
