@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jisr_demo::{self as demo, AGENCY_CLIENT_ID, Demo, DemoOptions};
 use jisr_gateway::config::agencies::{Agency, AgencyAuth, Secret};
-use jisr_gateway::demo::{self, AGENCY_CLIENT_ID, Demo, DemoOptions};
 use jisr_mapping::CountryCode;
 use serde_json::Value;
 

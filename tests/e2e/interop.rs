@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jisr_demo::{self as demo, Demo, DemoOptions};
 use jisr_gateway::config::agencies::{Agency, AgencyAuth, Secret};
-use jisr_gateway::demo::{self, Demo, DemoOptions};
 use serde_json::Value;
 
 use crate::support::cc;

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jisr_gateway::demo::{self, AGENCY_CLIENT_ID, Demo, DemoOptions};
+use jisr_demo::{self as demo, AGENCY_CLIENT_ID, Demo, DemoOptions};
 use jisr_store::{EncryptionKey, MemoryStore, RedisConfig, RedisStore, Store};
 use serde_json::Value;
 

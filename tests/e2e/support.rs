@@ -55,8 +55,7 @@ pub fn config_for(
     algorithms: &[jsonwebtoken::Algorithm],
 ) -> UpstreamConfig {
     let country = cc(country);
-    let mut config =
-        jisr_gateway::demo::devidp_upstream(idp, country, SECRET, redirect_uri(country));
+    let mut config = jisr_demo::devidp_upstream(idp, country, SECRET, redirect_uri(country));
     config.algorithms = algorithms.to_vec();
     config.timeout = Duration::from_secs(3);
     config.jwks = JwksSettings {

@@ -17,7 +17,6 @@
 
 pub mod app;
 pub mod config;
-pub mod demo;
 pub mod http;
 pub mod pages;
 pub mod provider;

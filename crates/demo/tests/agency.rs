@@ -2,7 +2,7 @@
 //! standing in for the gateway (any OpenID Provider will do for an RP). Tests are named
 //! after the OpenID RP certification tests they mirror where one exists.
 
-use jisr_devidp::agency::{self, AgencyConfig};
+use jisr_demo::agency::{self, AgencyConfig};
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig, Faults, SigningAlg, citizens, spawn};
 use jisr_mapping::CountryCode;
 use reqwest::StatusCode;
