@@ -294,7 +294,8 @@ async fn rp_shows_the_cross_border_assertion_for_es256_ps256_and_eddsa() {
             ACR,
             "Dev IdP (QA)",
             "<pre dir=\"ltr\">",
-            "&quot;trust_framework&quot;: &quot;jisr_gcc&quot;",
+            // The JSON, HTML-escaped (askama writes `"` as `&#34;`).
+            "&#34;trust_framework&#34;: &#34;jisr_gcc&#34;",
         ] {
             assert!(
                 page.contains(expected),

@@ -1,6 +1,8 @@
 //! The bilingual pages: Arabic parts `dir="rtl"`, English `dir="ltr"`, no scripts and no
-//! inline styles (one stylesheet at `/static/agency.css`). Every value is HTML-escaped.
+//! inline styles (one stylesheet at `/static/agency.css`). Rendered with askama from
+//! `templates/` (checked at compile time, every value HTML-escaped).
 
+use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use jisr_mapping::CountryCode;
@@ -8,7 +10,7 @@ use jisr_mapping::CountryCode;
 use super::AgencyView;
 use super::person::Person;
 
-pub(crate) const CSS: &str = include_str!("agency.css");
+pub(crate) const CSS: &str = include_str!("../../templates/agency.css");
 
 /// The texts of an error page.
 pub(crate) struct ErrorText<'a> {
@@ -22,216 +24,204 @@ pub(crate) struct ErrorText<'a> {
     pub detail: Option<String>,
 }
 
-/// `/`: the sign-in button, or the signed-in person.
-pub(crate) fn home(agency: &AgencyView, person: Option<&Person>) -> Response {
-    let body = match person {
-        None => format!(
-            "<section class=\"pair\">\n\
-             <div lang=\"ar\" dir=\"rtl\"><h1>مرحبًا بكم</h1>\
-             <p>سجّل الدخول بهويتك الرقمية الوطنية من أي دولة في مجلس التعاون لاستخدام خدمات {ar}.</p></div>\n\
-             <div lang=\"en\" dir=\"ltr\"><h1>Welcome</h1>\
-             <p>Sign in with the national digital identity of any GCC state to use the services of the {en}.</p></div>\n\
-             </section>\n\
-             <p class=\"actions\"><a class=\"button\" href=\"/login\">\
-             <span lang=\"ar\" dir=\"rtl\">تسجيل الدخول بهويتك الرقمية الخليجية</span>\
-             <span lang=\"en\" dir=\"ltr\">Sign in with your GCC national digital identity</span>\
-             </a></p>\n",
-            ar = escape(&agency.name_ar),
-            en = escape(&agency.name_en),
-        ),
-        Some(person) => signed_in(person),
-    };
-    page(agency, StatusCode::OK, "Home", &body)
+/// A run of text in one language (`(lang, dir)`), or isolated with `<bdi>` when `None`.
+struct Run {
+    text: String,
+    lang: Option<(&'static str, &'static str)>,
 }
 
-fn signed_in(p: &Person) -> String {
-    let mut rows = String::new();
-    let name_ar = join(&p.given_ar, &p.family_ar);
-    let name_en = join(&p.given_en, &p.family_en);
-    row(
-        &mut rows,
-        "Name (Arabic)",
-        "الاسم بالعربية",
-        name_ar.as_deref(),
-        Some("ar"),
-    );
-    row(
-        &mut rows,
-        "Name (English)",
-        "الاسم بالإنجليزية",
-        name_en.as_deref(),
-        Some("en"),
-    );
-    row(
-        &mut rows,
-        "Date of birth",
-        "تاريخ الميلاد",
-        p.birthdate.as_deref(),
-        None,
-    );
-    row(
-        &mut rows,
-        "Person identifier",
-        "معرّف الشخص",
-        p.person_identifier.as_deref(),
-        None,
-    );
-    row(
-        &mut rows,
-        "Subject (sub)",
-        "المعرّف لدى الجهة (sub)",
-        Some(&p.sub),
-        None,
-    );
-    let origin = p.origin_country.as_deref().map(country);
-    let destination = p.destination_country.as_deref().map(country);
-    raw_row(
-        &mut rows,
-        "Origin country",
-        "دولة المنشأ",
-        origin.as_deref(),
-    );
-    raw_row(
-        &mut rows,
-        "Destination country",
-        "دولة الوجهة",
-        destination.as_deref(),
-    );
-    row(
-        &mut rows,
-        "Level of assurance (acr)",
-        "مستوى الضمان (acr)",
-        p.acr.as_deref(),
-        None,
-    );
-    row(
-        &mut rows,
-        "Assurance level (verified)",
-        "مستوى الضمان المُتحقق منه",
-        p.assurance_level.as_deref(),
-        None,
-    );
-    row(
-        &mut rows,
-        "Authenticated by",
-        "جهة التحقق",
-        p.authenticated_by.as_deref(),
-        None,
-    );
-    let claims = match &p.verified_claims {
-        Some(json) => format!("<pre dir=\"ltr\">{}</pre>", escape(json)),
-        None => format!("<p>{}</p>", missing()),
-    };
-    format!(
-        "<section class=\"pair\">\n\
-         <div lang=\"ar\" dir=\"rtl\"><h1>تم تسجيل دخولك</h1>\
-         <p>هذه هي البيانات التي استلمتها الوزارة عبر بوابة جسر.</p></div>\n\
-         <div lang=\"en\" dir=\"ltr\"><h1>You are signed in</h1>\
-         <p>This is what the ministry received through the Jisr gateway.</p></div>\n\
-         </section>\n\
-         <table class=\"person\">\n{rows}</table>\n\
-         <h2><span lang=\"ar\" dir=\"rtl\">المطالبات المُتحقق منها</span> \
-         <span lang=\"en\" dir=\"ltr\">Verified claims</span> <code>verified_claims</code></h2>\n\
-         {claims}\n\
-         <p class=\"actions\"><a class=\"button secondary\" href=\"/logout\">\
-         <span lang=\"ar\" dir=\"rtl\">تسجيل الخروج</span>\
-         <span lang=\"en\" dir=\"ltr\">Sign out</span></a></p>\n"
-    )
+const AR: Option<(&str, &str)> = Some(("ar", "rtl"));
+const EN: Option<(&str, &str)> = Some(("en", "ltr"));
+
+/// What every page shows around its content (see `base.html`).
+struct Frame<'a> {
+    title: &'a str,
+    name_en: &'a str,
+    name_ar: &'a str,
+    country: Vec<Run>,
+}
+
+impl<'a> Frame<'a> {
+    fn new(agency: &'a AgencyView, title: &'a str) -> Self {
+        Frame {
+            title,
+            name_en: &agency.name_en,
+            name_ar: &agency.name_ar,
+            country: country(agency.country.as_str()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "welcome.html")]
+struct Welcome<'a> {
+    frame: Frame<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "signed_in.html")]
+struct SignedIn<'a> {
+    frame: Frame<'a>,
+    rows: Vec<Row>,
+    verified_claims: Option<&'a str>,
+    /// Nothing: renders as "not received".
+    no_runs: Vec<Run>,
+}
+
+struct Row {
+    label_en: &'static str,
+    label_ar: &'static str,
+    value: Vec<Run>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    frame: Frame<'a>,
+    title_en: &'static str,
+    title_ar: &'static str,
+    text_en: &'static str,
+    text_ar: &'static str,
+    code: Option<&'a str>,
+    detail: Option<&'a str>,
+}
+
+/// `/`: the sign-in button, or the signed-in person.
+pub(crate) fn home(agency: &AgencyView, person: Option<&Person>) -> Response {
+    let frame = Frame::new(agency, "Home");
+    match person {
+        None => render(StatusCode::OK, &Welcome { frame }),
+        Some(p) => render(
+            StatusCode::OK,
+            &SignedIn {
+                frame,
+                rows: rows(p),
+                verified_claims: p.verified_claims.as_deref(),
+                no_runs: Vec::new(),
+            },
+        ),
+    }
 }
 
 /// A failed or refused sign-in, with a way to try again.
 pub(crate) fn error(agency: &AgencyView, status: StatusCode, t: &ErrorText<'_>) -> Response {
-    let code = t
-        .code
-        .map(|c| format!("<code>{}</code>", escape(c)))
-        .unwrap_or_default();
-    let detail = t
-        .detail
-        .as_deref()
-        .map(|d| format!("<span class=\"detail\">{}</span>", escape(d)))
-        .unwrap_or_default();
-    let technical = if code.is_empty() && detail.is_empty() {
-        String::new()
-    } else {
-        format!("<p class=\"technical\" dir=\"ltr\">{code} {detail}</p>\n")
+    let page = ErrorPage {
+        frame: Frame::new(agency, t.title_en),
+        title_en: t.title_en,
+        title_ar: t.title_ar,
+        text_en: t.text_en,
+        text_ar: t.text_ar,
+        code: t.code,
+        detail: t.detail.as_deref(),
     };
-    let body = format!(
-        "<section class=\"pair error\">\n\
-         <div lang=\"ar\" dir=\"rtl\"><h1>{}</h1><p>{}</p></div>\n\
-         <div lang=\"en\" dir=\"ltr\"><h1>{}</h1><p>{}</p></div>\n\
-         </section>\n{technical}\
-         <p class=\"actions\"><a class=\"button\" href=\"/login\">\
-         <span lang=\"ar\" dir=\"rtl\">حاول مرة أخرى</span><span lang=\"en\" dir=\"ltr\">Try again</span></a> \
-         <a href=\"/\"><span lang=\"ar\" dir=\"rtl\">الصفحة الرئيسية</span> · \
-         <span lang=\"en\" dir=\"ltr\">Home</span></a></p>\n",
-        t.title_ar, t.text_ar, t.title_en, t.text_en,
-    );
-    page(agency, status, t.title_en, &body)
+    render(status, &page)
 }
 
-fn page(agency: &AgencyView, status: StatusCode, title: &str, body: &str) -> Response {
-    let country = country(agency.country.as_str());
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\" dir=\"ltr\">\n<head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} — {name_en}</title>\
-         <link rel=\"stylesheet\" href=\"/static/agency.css\"></head>\n<body>\n\
-         <header class=\"masthead\"><div class=\"pair\">\
-         <p class=\"agency\" lang=\"ar\" dir=\"rtl\">{name_ar}</p>\
-         <p class=\"agency\" lang=\"en\" dir=\"ltr\">{name_en}</p></div>\
-         <p class=\"country\">{country}</p></header>\n<main>\n{body}</main>\n\
-         <footer class=\"pair\"><p lang=\"ar\" dir=\"rtl\">خدمة تجريبية — جميع البيانات وهمية.</p>\
-         <p lang=\"en\" dir=\"ltr\">Demonstration service — all data is synthetic.</p></footer>\n\
-         </body>\n</html>\n",
-        title = escape(title),
-        name_en = escape(&agency.name_en),
-        name_ar = escape(&agency.name_ar),
-    );
-    let mut response = (status, Html(html)).into_response();
+/// The page with `Cache-Control: no-store`; a template that fails to render is a 500.
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    let mut response = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "demo agency page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render",
+            )
+                .into_response()
+        }
+    };
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
-/// One table row; `lang` marks the value's language (Arabic values right-to-left).
-fn row(rows: &mut String, en: &str, ar: &str, value: Option<&str>, lang: Option<&str>) {
-    let value = value.map(|v| match lang {
-        Some("ar") => format!("<span lang=\"ar\" dir=\"rtl\">{}</span>", escape(v)),
-        Some(l) => format!("<span lang=\"{l}\" dir=\"ltr\">{}</span>", escape(v)),
-        None => format!("<bdi>{}</bdi>", escape(v)),
-    });
-    raw_row(rows, en, ar, value.as_deref());
-}
-
-/// A row whose value is already HTML.
-fn raw_row(rows: &mut String, en: &str, ar: &str, html: Option<&str>) {
-    let missing = missing();
-    rows.push_str(&format!(
-        "<tr><th><span lang=\"ar\" dir=\"rtl\">{ar}</span><span lang=\"en\" dir=\"ltr\">{en}</span></th>\
-         <td>{}</td></tr>\n",
-        html.unwrap_or(&missing)
-    ));
-}
-
-fn missing() -> String {
-    "<span class=\"missing\"><span lang=\"ar\" dir=\"rtl\">لم تُستلم</span> · \
-     <span lang=\"en\" dir=\"ltr\">not received</span></span>"
-        .to_owned()
+/// The person table, one row per attribute; an absent value shows as "not received".
+fn rows(p: &Person) -> Vec<Row> {
+    let run = |value: &Option<String>, lang| {
+        value
+            .iter()
+            .map(|text| Run {
+                text: text.clone(),
+                lang,
+            })
+            .collect()
+    };
+    let row = |label_en, label_ar, value| Row {
+        label_en,
+        label_ar,
+        value,
+    };
+    vec![
+        row(
+            "Name (Arabic)",
+            "الاسم بالعربية",
+            run(&join(&p.given_ar, &p.family_ar), AR),
+        ),
+        row(
+            "Name (English)",
+            "الاسم بالإنجليزية",
+            run(&join(&p.given_en, &p.family_en), EN),
+        ),
+        row("Date of birth", "تاريخ الميلاد", run(&p.birthdate, None)),
+        row(
+            "Person identifier",
+            "معرّف الشخص",
+            run(&p.person_identifier, None),
+        ),
+        row(
+            "Subject (sub)",
+            "المعرّف لدى الجهة (sub)",
+            run(&Some(p.sub.clone()), None),
+        ),
+        row(
+            "Origin country",
+            "دولة المنشأ",
+            p.origin_country.as_deref().map(country).unwrap_or_default(),
+        ),
+        row(
+            "Destination country",
+            "دولة الوجهة",
+            p.destination_country
+                .as_deref()
+                .map(country)
+                .unwrap_or_default(),
+        ),
+        row(
+            "Level of assurance (acr)",
+            "مستوى الضمان (acr)",
+            run(&p.acr, None),
+        ),
+        row(
+            "Assurance level (verified)",
+            "مستوى الضمان المُتحقق منه",
+            run(&p.assurance_level, None),
+        ),
+        row(
+            "Authenticated by",
+            "جهة التحقق",
+            run(&p.authenticated_by, None),
+        ),
+    ]
 }
 
 /// "SA · Saudi Arabia · المملكة العربية السعودية", or the code alone outside the GCC.
-fn country(code: &str) -> String {
-    match code.parse::<CountryCode>().ok().and_then(|c| c.gcc()) {
-        Some(g) => format!(
-            "<bdi>{}</bdi> · <span lang=\"en\" dir=\"ltr\">{}</span> · \
-             <span lang=\"ar\" dir=\"rtl\">{}</span>",
-            escape(code),
-            g.name_en(),
-            g.name_ar()
-        ),
-        None => format!("<bdi>{}</bdi>", escape(code)),
+fn country(code: &str) -> Vec<Run> {
+    let mut runs = vec![Run {
+        text: code.to_owned(),
+        lang: None,
+    }];
+    if let Some(g) = code.parse::<CountryCode>().ok().and_then(|c| c.gcc()) {
+        runs.push(Run {
+            text: g.name_en().to_owned(),
+            lang: EN,
+        });
+        runs.push(Run {
+            text: g.name_ar().to_owned(),
+            lang: AR,
+        });
     }
+    runs
 }
 
 fn join(given: &Option<String>, family: &Option<String>) -> Option<String> {
@@ -240,21 +230,6 @@ fn join(given: &Option<String>, family: &Option<String>) -> Option<String> {
         (Some(n), None) | (None, Some(n)) => Some(n.clone()),
         (None, None) => None,
     }
-}
-
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -286,8 +261,8 @@ mod tests {
         let html = text(home(&agency(), Some(&person))).await;
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("style="));
-        assert!(html.contains("&lt;script&gt;"));
-        assert!(html.contains("&lt;/pre&gt;&lt;b&gt;"));
+        assert!(html.contains("&#60;script&#62;"));
+        assert!(html.contains("&#60;/pre&#62;&#60;b&#62;"));
         assert!(html.contains("Saudi Arabia"));
         assert!(
             html.contains("not received"),
