@@ -175,7 +175,8 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let agencies = Agencies::from_list(agency_list).map_err(std::io::Error::other)?;
 
     let mut pairwise = [0u8; 32];
-    rand::Rng::fill(&mut rand::rng(), &mut pairwise);
+    aws_lc_rs::rand::fill(&mut pairwise)
+        .map_err(|_| std::io::Error::other("no randomness for the pairwise key"))?;
     let pairwise = PairwiseKey::new(pairwise.to_vec()).map_err(std::io::Error::other)?;
     let store: Arc<dyn Store> = options
         .store

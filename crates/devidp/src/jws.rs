@@ -122,8 +122,8 @@ pub(crate) fn sign(
     if let Some(extra) = &faults.header {
         header.extend(extra.clone());
     }
-    let header = serde_json::to_vec(&header).expect("JSON map serialises");
-    let body = serde_json::to_vec(payload).expect("JSON map serialises");
+    let header = serde_json::to_vec(&header)?;
+    let body = serde_json::to_vec(payload)?;
     let signing_input = format!("{}.{}", b64(&header), b64(&body));
     let signature = match how {
         Sig::Real => {
@@ -131,9 +131,7 @@ pub(crate) fn sign(
                 jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key.encoding, key.alg.jwt())?;
             if faults.wrong_signature {
                 use base64::Engine as _;
-                let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(sig)
-                    .expect("jsonwebtoken returns base64url");
+                let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig)?;
                 raw.iter_mut().for_each(|b| *b = !*b);
                 b64(&raw)
             } else {

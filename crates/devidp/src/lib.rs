@@ -17,6 +17,7 @@
 //! Start one with [`run`] on a listener you bound, with [`spawn`] in tests, or with
 //! [`serve`] from the `jisr devidp` command.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod citizens;
 pub mod claims;
@@ -70,7 +71,7 @@ fn build(listener: &TcpListener, config: DevIdpConfig, clock: Clock) -> io::Resu
         Some(issuer) => issuer.clone(),
         None => format!("http://{}", listener.local_addr()?),
     };
-    Ok(App::new(config, issuer, clock))
+    App::new(config, issuer, clock).map_err(io::Error::other)
 }
 
 async fn serve_app(

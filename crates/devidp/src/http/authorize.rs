@@ -138,7 +138,7 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
     };
 
     let now = app.clock.now();
-    let code = app.flows().issue_code(
+    let issued = app.flows().issue_code(
         now,
         CodeGrant {
             client_id: client_id.to_owned(),
@@ -151,7 +151,10 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
             expires_at: now + CODE_TTL,
         },
     );
-    redirect(&app, redirect_uri, &[("code", &code)], state)
+    match issued {
+        Ok(code) => redirect(&app, redirect_uri, &[("code", &code)], state),
+        Err(_) => fail("server_error", "no randomness for a code"),
+    }
 }
 
 /// 302 to the client with `params`, `state` and `iss` (RFC 9207).

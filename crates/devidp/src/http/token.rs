@@ -77,14 +77,17 @@ pub(super) async fn token(
         ));
     }
 
-    let access_token = app.flows().issue_token(
-        now,
-        TokenGrant {
-            citizen: grant.citizen,
-            level: grant.level.clone(),
-            expires_at: now + ACCESS_TOKEN_TTL,
-        },
-    );
+    let access_token = app
+        .flows()
+        .issue_token(
+            now,
+            TokenGrant {
+                citizen: grant.citizen,
+                level: grant.level.clone(),
+                expires_at: now + ACCESS_TOKEN_TTL,
+            },
+        )
+        .map_err(|_| OAuthError::Server("no randomness for an access token".into()))?;
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -92,7 +95,10 @@ pub(super) async fn token(
     });
     if !oauth2_only(app.country) {
         let faults = app.faults();
-        let key = app.keys().active(&faults);
+        let key = app
+            .keys()
+            .active(&faults)
+            .map_err(|e| OAuthError::Server(e.to_string()))?;
         let amr = amr_for(&grant.level);
         let payload = jws::payload(
             app.alg,
