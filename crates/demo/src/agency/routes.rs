@@ -5,10 +5,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::Agency;
 use super::error::AgencyError;
@@ -16,36 +16,24 @@ use super::pages;
 use super::session::{cookie, sid_from};
 
 pub(crate) fn router(agency: Arc<Agency>) -> Router {
+    // No scripts, styles only from here, no framing; no Referer carrying a code onwards.
+    let set =
+        |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
     Router::new()
         .route("/", get(home))
         .route("/login", get(login))
         .route("/callback", get(callback))
         .route("/logout", get(logout).post(logout))
         .route("/static/agency.css", get(css))
-        .layer(middleware::map_response(security_headers))
-        .with_state(agency)
-}
-
-/// No scripts, styles only from here, no framing; no Referer carrying a code onwards.
-async fn security_headers(mut response: Response) -> Response {
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+        .layer(set(
+            header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    response
+        ))
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::REFERRER_POLICY, "no-referrer"))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+        .with_state(agency)
 }
 
 async fn home(State(agency): State<Arc<Agency>>, headers: HeaderMap) -> Response {
