@@ -2,245 +2,17 @@
 //! clients, citizens walk the real pages with a cookie-keeping client, national IdPs are the
 //! development IdPs. Checks are named after the OpenID OP certification tests they mirror.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jisr_gateway::config::agencies::{Agency, AgencyAuth, Secret};
-use jisr_gateway::demo::{self, AGENCY_CLIENT_ID, Demo, DemoOptions};
+use jisr_demo::{AGENCY_CLIENT_ID, DemoOptions};
+use jisr_e2e::agency::{request, token, verify_id_token};
+use jisr_e2e::browser::{Browser, hidden, location, query};
+use jisr_e2e::demo::demo_for;
+use jisr_e2e::signin::sign_in;
+use jisr_e2e::{cc, now};
+use jisr_gateway::config::agencies::{Agency, AgencyAuth};
 use jisr_mapping::CountryCode;
 use serde_json::Value;
-
-use crate::support::cc;
-
-pub async fn demo_for(agency_country: &str) -> Demo {
-    let other = Agency {
-        client_id: "other-agency".into(),
-        name_en: "Other agency (test)".into(),
-        name_ar: "جهة أخرى".into(),
-        country: cc(agency_country),
-        sector: "transport".into(),
-        redirect_uris: vec!["http://127.0.0.1:9/other/callback".into()],
-        auth: AgencyAuth::ClientSecretPost(Secret::new("other-secret")),
-    };
-    demo::start(DemoOptions {
-        gateway_port: 0,
-        agency_port: 0,
-        agency_country: cc(agency_country),
-        extra_agencies: vec![other],
-        ..DemoOptions::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// A browser: keeps cookies, follows no redirects (each hop is checked).
-pub struct Browser {
-    pub http: reqwest::Client,
-}
-
-impl Browser {
-    pub fn new() -> Self {
-        Browser {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
-    }
-
-    pub async fn get(&self, url: &str) -> reqwest::Response {
-        self.http.get(url).send().await.unwrap()
-    }
-
-    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http.post(url).form(form).send().await.unwrap()
-    }
-}
-
-pub fn location(r: &reqwest::Response) -> String {
-    assert!(
-        r.status().is_redirection(),
-        "expected a redirect, got {}",
-        r.status()
-    );
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
-
-pub fn query(url: &str) -> HashMap<String, String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// The value of a hidden input in a page.
-pub fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no hidden `{name}` in page"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-/// What the agency (the OIDC client) keeps for one authorization request.
-pub struct Request {
-    pub url: String,
-    pub state: String,
-    pub nonce: String,
-    pub verifier: String,
-    pub redirect_uri: String,
-}
-
-pub fn request(demo: &Demo, extra: &[(&str, &str)]) -> Request {
-    let verifier = URL_SAFE_NO_PAD.encode(rand_bytes());
-    let challenge = URL_SAFE_NO_PAD.encode(
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()).as_ref(),
-    );
-    let state = URL_SAFE_NO_PAD.encode(rand_bytes());
-    let nonce = URL_SAFE_NO_PAD.encode(rand_bytes());
-    let redirect_uri = format!("{}/callback", demo.agency_url);
-    let mut url = url::Url::parse(&format!("{}/authorize", demo.gateway_url)).unwrap();
-    {
-        let mut q = url.query_pairs_mut();
-        let defaults = [
-            ("client_id", AGENCY_CLIENT_ID),
-            ("redirect_uri", redirect_uri.as_str()),
-            ("response_type", "code"),
-            ("scope", "openid"),
-            ("state", state.as_str()),
-            ("nonce", nonce.as_str()),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ];
-        for (k, v) in defaults {
-            match extra.iter().find(|(ek, _)| *ek == k) {
-                Some((_, "")) => {}
-                Some((_, ev)) => {
-                    q.append_pair(k, ev);
-                }
-                None => {
-                    q.append_pair(k, v);
-                }
-            }
-        }
-        for (k, v) in extra
-            .iter()
-            .filter(|(k, _)| !defaults.iter().any(|(d, _)| d == k))
-        {
-            q.append_pair(k, v);
-        }
-    }
-    Request {
-        url: url.into(),
-        state,
-        nonce,
-        verifier,
-        redirect_uri,
-    }
-}
-
-fn rand_bytes() -> [u8; 32] {
-    let mut b = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    b
-}
-
-/// Walks a citizen from the authorization request to the agency's redirect URI: picker,
-/// national IdP (login_hint), consent (`decision`). Returns the final redirect URL.
-pub async fn sign_in(
-    demo: &Demo,
-    browser: &Browser,
-    req: &Request,
-    country: &str,
-    citizen: &str,
-    decision: &str,
-) -> String {
-    let picker = browser.get(&req.url).await;
-    assert_eq!(picker.status(), 200);
-    let html = picker.text().await.unwrap();
-    let (flow, csrf) = (hidden(&html, "flow"), hidden(&html, "csrf"));
-    let to_idp = browser
-        .post(
-            &format!("{}/login/country", demo.gateway_url),
-            &[("flow", &flow), ("csrf", &csrf), ("country", country)],
-        )
-        .await;
-    let idp_url = location(&to_idp);
-    if !idp_url.starts_with(demo.idp(cc(country)).unwrap().issuer()) {
-        return idp_url; // refused before the national IdP (back to the agency)
-    }
-    let callback = location(
-        &browser
-            .get(&format!("{idp_url}&login_hint={citizen}"))
-            .await,
-    );
-    let page = browser.get(&callback).await;
-    if page.status().is_redirection() {
-        return location(&page);
-    }
-    assert_eq!(page.status(), 200, "callback");
-    let html = page.text().await.unwrap();
-    let (flow, csrf) = (hidden(&html, "flow"), hidden(&html, "csrf"));
-    location(
-        &browser
-            .post(
-                &format!("{}/consent", demo.gateway_url),
-                &[("flow", &flow), ("csrf", &csrf), ("decision", decision)],
-            )
-            .await,
-    )
-}
-
-pub async fn token(demo: &Demo, code: &str, req: &Request) -> (reqwest::StatusCode, Value) {
-    token_at(&demo.gateway_url, demo, code, req).await
-}
-
-/// The agency's back channel: redeems `code` at the gateway (or replica) at `base`.
-pub async fn token_at(
-    base: &str,
-    demo: &Demo,
-    code: &str,
-    req: &Request,
-) -> (reqwest::StatusCode, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/token"))
-        .basic_auth(AGENCY_CLIENT_ID, Some(&demo.agency_secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &req.redirect_uri),
-            ("code_verifier", &req.verifier),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap())
-}
-
-/// Verifies an ID token with the gateway's published JWKS.
-pub async fn verify_id_token(demo: &Demo, token: &str) -> Value {
-    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{}/jwks", demo.gateway_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    let key =
-        jsonwebtoken::DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap())
-            .unwrap();
-    let mut v = jsonwebtoken::Validation::new(header.alg);
-    v.set_audience(&[AGENCY_CLIENT_ID]);
-    v.set_issuer(&[demo.gateway_url.as_str()]);
-    jsonwebtoken::decode::<Value>(token, &key, &v)
-        .unwrap()
-        .claims
-}
 
 #[tokio::test]
 async fn every_country_signs_in_to_an_agency_of_another() {
@@ -826,7 +598,7 @@ async fn no_consent_rule_issues_the_code_at_the_callback() {
         "[[rule]]\norigin = \"*\"\ndestination = \"*\"\nmin_loa = \"substantial\"\nidentifier = \"national\"\nconsent = false\n",
     )
     .unwrap();
-    let demo = demo::start(DemoOptions {
+    let demo = jisr_demo::start(DemoOptions {
         gateway_port: 0,
         agency_port: 0,
         policy: Some(policy),
@@ -892,7 +664,7 @@ async fn token_endpoint_private_key_jwt() {
     }]}))
     .unwrap();
     let key = jsonwebtoken::EncodingKey::from_ec_der(pair.to_pkcs8v1().unwrap().as_ref());
-    let demo = demo::start(DemoOptions {
+    let demo = jisr_demo::start(DemoOptions {
         gateway_port: 0,
         agency_port: 0,
         extra_agencies: vec![Agency {
@@ -913,7 +685,7 @@ async fn token_endpoint_private_key_jwt() {
         h.kid = Some("agency-key-1".into());
         jsonwebtoken::encode(&h, &claims, key).unwrap()
     };
-    let now = crate::support::now();
+    let now = now();
     let good = |jti: &str| serde_json::json!({"iss": "pkjwt-agency", "sub": "pkjwt-agency", "aud": demo.gateway_url, "jti": jti, "iat": now, "exp": now + 60});
     let redeem = |code: String, verifier: String, client_assertion: String| {
         let url = format!("{}/token", demo.gateway_url);

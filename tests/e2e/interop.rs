@@ -13,11 +13,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jisr_demo::{Demo, DemoOptions};
+use jisr_e2e::cc;
 use jisr_gateway::config::agencies::{Agency, AgencyAuth, Secret};
-use jisr_gateway::demo::{self, Demo, DemoOptions};
 use serde_json::Value;
-
-use crate::support::cc;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const NODE_CLIENT_ID: &str = "openid-client-rp";
@@ -103,7 +102,7 @@ async fn demo_with_node_client(secret: &str) -> Demo {
         redirect_uris: vec![NODE_REDIRECT_URI.into()],
         auth: AgencyAuth::ClientSecretBasic(Secret::new(secret)),
     };
-    demo::start(DemoOptions {
+    jisr_demo::start(DemoOptions {
         gateway_port: 0,
         agency_port: 0,
         agency_country: cc("BH"),

@@ -1,13 +1,18 @@
-//! Jisr end-to-end tests: servers in-process on 127.0.0.1:0, real HTTP, real keys.
+//! Jisr end-to-end tests: servers in-process on 127.0.0.1:0, real HTTP, real keys. What they
+//! share (starting the demo, the browser, the agency's side, Redis keyspaces) is the
+//! `jisr_e2e` library in `tests/src/`.
 //!
 //! - `downstream`: the cross-border sign-in through the gateway for agencies, and the demo.
 //! - `upstream`: the gateway's Relying Party against development national IdPs, named after
 //!   the OpenID RP certification tests they mirror, plus JWT attacks.
+//! - `replicas`: several gateway replicas on one Redis, and Redis outages.
+//! - `privacy`: no personal data or token in any log line.
+//! - `interop`: certified third-party software (openid-client, headless Chromium).
+//! - `tls`: `jisr serve` terminating TLS itself.
 
 mod downstream;
 mod interop;
 mod privacy;
 mod replicas;
-mod support;
 mod tls;
 mod upstream;

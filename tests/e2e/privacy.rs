@@ -5,8 +5,11 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::downstream::{Browser, demo_for, query, request, sign_in, token};
-use crate::support::cc;
+use jisr_e2e::agency::{request, token};
+use jisr_e2e::browser::{Browser, query};
+use jisr_e2e::cc;
+use jisr_e2e::demo::demo_for;
+use jisr_e2e::signin::sign_in;
 
 /// Everything logged by this test binary from the moment the capture is installed.
 #[derive(Clone, Default)]

@@ -7,207 +7,18 @@
 //! PATH for the outage test. Missing Redis fails the tests, never skips them. Every key a test
 //! writes is under a random `jisr-test:<hex>:` prefix and deleted at the end, also on panic.
 
-use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jisr_gateway::demo::{self, AGENCY_CLIENT_ID, Demo, DemoOptions};
-use jisr_store::{EncryptionKey, MemoryStore, RedisConfig, RedisStore, Store};
+use jisr_demo::{AGENCY_CLIENT_ID, Demo};
+use jisr_e2e::agency::{request, token_at, userinfo_at, verify_id_token};
+use jisr_e2e::browser::{Browser, hidden, location, query, via};
+use jisr_e2e::cc;
+use jisr_e2e::demo::demo_on;
+use jisr_e2e::signin::{finish_login, to_callback};
+use jisr_e2e::store::{Keyspace, RedisServer, redis_url, require_redis};
+use jisr_store::{EncryptionKey, MemoryStore, RedisStore, Store};
 use serde_json::Value;
-
-use crate::downstream::{
-    Browser, Request, hidden, location, query, request, token_at, verify_id_token,
-};
-use crate::support::cc;
-
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-fn random_hex(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// A random key prefix on one Redis, emptied when the test ends (also on panic).
-struct Keyspace {
-    url: String,
-    prefix: String,
-}
-
-impl Keyspace {
-    fn new(url: &str) -> Self {
-        Keyspace {
-            url: url.to_owned(),
-            prefix: format!("jisr-test:{}:", random_hex(8)),
-        }
-    }
-
-    fn config(&self, key: &EncryptionKey, timeout: Duration) -> RedisConfig {
-        let mut config = RedisConfig::new(self.url.clone(), key.clone());
-        config.prefix = self.prefix.clone();
-        config.timeout = timeout;
-        config
-    }
-
-    /// A store on this keyspace (one per replica: replicas share Redis, not the instance).
-    fn store(&self, key: &EncryptionKey, timeout: Duration) -> Arc<RedisStore> {
-        Arc::new(RedisStore::new(self.config(key, timeout)).unwrap())
-    }
-
-    fn connection(&self) -> redis::RedisResult<redis::Connection> {
-        redis::Client::open(self.url.as_str())?.get_connection_with_timeout(Duration::from_secs(2))
-    }
-
-    /// Every key under the prefix (SCAN, never KEYS).
-    fn keys(&self) -> redis::RedisResult<Vec<String>> {
-        let mut conn = self.connection()?;
-        let mut cursor = 0u64;
-        let mut keys = Vec::new();
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{}*", self.prefix))
-                .arg("COUNT")
-                .arg(1000)
-                .query(&mut conn)?;
-            keys.extend(batch);
-            if next == 0 {
-                return Ok(keys);
-            }
-            cursor = next;
-        }
-    }
-
-    fn purge(&self) -> redis::RedisResult<usize> {
-        let keys = self.keys()?;
-        if !keys.is_empty() {
-            let mut conn = self.connection()?;
-            redis::cmd("DEL").arg(&keys).query::<u64>(&mut conn)?;
-        }
-        Ok(keys.len())
-    }
-
-    /// Deletes everything under the prefix and checks nothing is left.
-    fn finish(&self) {
-        self.purge().expect("Redis reachable for cleanup");
-        let left = self.keys().expect("Redis reachable for cleanup");
-        assert!(left.is_empty(), "keys left under {}: {left:?}", self.prefix);
-    }
-}
-
-impl Drop for Keyspace {
-    fn drop(&mut self) {
-        let _ = self.purge();
-    }
-}
-
-/// Fails with a clear message when the shared Redis is not running.
-async fn require_redis(url: &str) {
-    let ping = async {
-        let client = redis::Client::open(url)?;
-        let mut conn = client.get_multiplexed_async_connection().await?;
-        redis::cmd("PING").query_async::<String>(&mut conn).await
-    };
-    match tokio::time::timeout(Duration::from_secs(3), ping).await {
-        Ok(Ok(_)) => {}
-        other => panic!(
-            "these tests need Redis at {url} (set REDIS_URL, or start `redis-server`): {other:?}"
-        ),
-    }
-}
-
-async fn demo_on(store: Arc<dyn Store>) -> Demo {
-    demo::start(DemoOptions {
-        gateway_port: 0,
-        agency_port: 0,
-        store: Some(store),
-        ..DemoOptions::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// The load balancer: `url` (any gateway URL, e.g. under the public issuer) sent to `replica`.
-fn via(replica: &str, url: &str) -> String {
-    let target = url::Url::parse(replica).unwrap();
-    let mut u = url::Url::parse(url).unwrap();
-    u.set_host(target.host_str()).unwrap();
-    u.set_port(target.port()).unwrap();
-    u.into()
-}
-
-/// The picker on `authorize_at`, the country choice on `country_at`, the national IdP: returns
-/// the national IdP's redirect to the gateway's `/callback/<cc>` (under the public URL).
-async fn to_callback(
-    browser: &Browser,
-    req: &Request,
-    authorize_at: &str,
-    country_at: &str,
-    country: &str,
-) -> String {
-    let picker = browser.get(&via(authorize_at, &req.url)).await;
-    assert_eq!(picker.status(), 200, "picker");
-    let html = picker.text().await.unwrap();
-    let (flow, csrf) = (hidden(&html, "flow"), hidden(&html, "csrf"));
-    let idp_url = location(
-        &browser
-            .post(
-                &format!("{country_at}/login/country"),
-                &[("flow", &flow), ("csrf", &csrf), ("country", country)],
-            )
-            .await,
-    );
-    let citizen = jisr_devidp::citizens(cc(country))[0].id;
-    let callback = location(
-        &browser
-            .get(&format!("{idp_url}&login_hint={citizen}"))
-            .await,
-    );
-    assert!(
-        callback.contains(&format!("/callback/{}", country.to_ascii_lowercase())),
-        "{callback}"
-    );
-    callback
-}
-
-/// The callback on `callback_at`, then consent (allow) on `consent_at` if the policy asks for
-/// it: returns the redirect to the agency.
-async fn finish_login(
-    browser: &Browser,
-    callback: &str,
-    callback_at: &str,
-    consent_at: &str,
-) -> String {
-    let page = browser.get(&via(callback_at, callback)).await;
-    if page.status().is_redirection() {
-        return location(&page);
-    }
-    assert_eq!(page.status(), 200, "callback");
-    let html = page.text().await.unwrap();
-    let (flow, csrf) = (hidden(&html, "flow"), hidden(&html, "csrf"));
-    location(
-        &browser
-            .post(
-                &format!("{consent_at}/consent"),
-                &[("flow", &flow), ("csrf", &csrf), ("decision", "allow")],
-            )
-            .await,
-    )
-}
-
-async fn userinfo_at(replica: &str, access_token: &str) -> (reqwest::StatusCode, String) {
-    let r = reqwest::Client::new()
-        .get(format!("{replica}/userinfo"))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
-}
 
 /// Two replicas of one gateway, each with its own `RedisStore` on the same keyspace and key.
 struct Pair {
@@ -247,7 +58,7 @@ async fn login_spans_replicas_on_one_redis() {
     let browser = Browser::new();
     let req = request(&p.demo, &[("ui_locales", "en")]);
     // Authorize and the country choice on A; the national IdP returns to the public URL.
-    let callback = to_callback(&browser, &req, &p.a, &p.a, "SA").await;
+    let callback = to_callback(&p.demo, &browser, &req, &p.a, &p.a, "SA").await;
     assert!(callback.starts_with(&p.a), "public URL is A's: {callback}");
 
     // Consent pending: whatever is in Redis now is sealed (no citizen data in clear).
@@ -311,8 +122,8 @@ async fn login_spans_replicas_on_one_redis() {
     // Every step on a different replica than the one before: A, B, A, B.
     let browser = Browser::new();
     let req = request(&p.demo, &[]);
-    let callback = to_callback(&browser, &req, &p.a, &p.b, "OM").await;
-    let back = finish_login(&browser, &callback, &p.a, &p.b).await;
+    let callback = to_callback(&p.demo, &browser, &req, &p.a, &p.b, "OM").await;
+    let back = finish_login(&browser, &callback, &p.a, &p.b, "allow").await;
     let (status, tokens) = token_at(&p.a, &p.demo, &query(&back)["code"], &req).await;
     assert_eq!(status, 200, "{tokens}");
     drop(p.demo);
@@ -324,8 +135,8 @@ async fn code_redeemed_on_a_is_refused_on_b() {
     let p = pair().await;
     let browser = Browser::new();
     let req = request(&p.demo, &[]);
-    let callback = to_callback(&browser, &req, &p.a, &p.a, "KW").await;
-    let back = finish_login(&browser, &callback, &p.b, &p.b).await;
+    let callback = to_callback(&p.demo, &browser, &req, &p.a, &p.a, "KW").await;
+    let back = finish_login(&browser, &callback, &p.b, &p.b, "allow").await;
     let code = query(&back)["code"].clone();
 
     let (status, tokens) = token_at(&p.a, &p.demo, &code, &req).await;
@@ -366,8 +177,8 @@ async fn lost_store_data_fails_closed_for_access_tokens() {
     let p = pair().await;
     let browser = Browser::new();
     let req = request(&p.demo, &[]);
-    let callback = to_callback(&browser, &req, &p.a, &p.a, "OM").await;
-    let back = finish_login(&browser, &callback, &p.a, &p.a).await;
+    let callback = to_callback(&p.demo, &browser, &req, &p.a, &p.a, "OM").await;
+    let back = finish_login(&browser, &callback, &p.a, &p.a, "allow").await;
     let code = query(&back)["code"].clone();
     let (status, tokens) = token_at(&p.a, &p.demo, &code, &req).await;
     assert_eq!(status, 200, "{tokens}");
@@ -402,7 +213,7 @@ async fn upstream_state_consumed_on_one_replica_cannot_be_replayed_on_the_other(
     for (first, replay) in [(&p.a, &p.b), (&p.b, &p.a)] {
         let browser = Browser::new();
         let req = request(&p.demo, &[]);
-        let callback = to_callback(&browser, &req, &p.a, &p.a, "BH").await;
+        let callback = to_callback(&p.demo, &browser, &req, &p.a, &p.a, "BH").await;
         let page = browser.get(&via(first, &callback)).await;
         assert_eq!(page.status(), 200, "first use");
         let html = page.text().await.unwrap();
@@ -434,7 +245,7 @@ async fn upstream_state_consumed_on_one_replica_cannot_be_replayed_on_the_other(
     // The same callback on both replicas at once: exactly one is accepted.
     let browser = Browser::new();
     let req = request(&p.demo, &[]);
-    let callback = to_callback(&browser, &req, &p.b, &p.b, "QA").await;
+    let callback = to_callback(&p.demo, &browser, &req, &p.b, &p.b, "QA").await;
     let (url_a, url_b) = (via(&p.a, &callback), via(&p.b, &callback));
     let (on_a, on_b) = futures::join!(browser.get(&url_a), browser.get(&url_b));
     let mut statuses = [on_a.status().as_u16(), on_b.status().as_u16()];
@@ -442,88 +253,6 @@ async fn upstream_state_consumed_on_one_replica_cannot_be_replayed_on_the_other(
     assert_eq!(statuses, [200, 400], "exactly one replica takes the state");
     drop(p.demo);
     p.keyspace.finish();
-}
-
-/// A private `redis-server` this test can kill and restart; killed when dropped.
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    fn free_port() -> u16 {
-        StdListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    async fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "the Redis outage test needs `redis-server` on the PATH \
-                     (apt-get install redis-server): {e}"
-                )
-            });
-        let mut server = RedisServer {
-            port,
-            child: Some(child),
-        };
-        server.wait_ready().await;
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let url = self.url();
-        loop {
-            let ping = async {
-                let client = redis::Client::open(url.as_str())?;
-                let mut conn = client.get_multiplexed_async_connection().await?;
-                redis::cmd("PING").query_async::<String>(&mut conn).await
-            };
-            if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(500), ping).await {
-                return;
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("redis-server on port {} exited: {status}", self.port);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not start on {url}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// Runs `f`, asserting it answers within the bound a citizen should wait at most.
@@ -572,18 +301,18 @@ async fn redis_outage_fails_closed_and_recovers() {
     // waiting for consent.
     let at_callback = Browser::new();
     let req_callback = request(&demo, &[]);
-    let pending_callback = to_callback(&at_callback, &req_callback, &gw, &gw, "SA").await;
+    let pending_callback = to_callback(&demo, &at_callback, &req_callback, &gw, &gw, "SA").await;
     let at_consent = Browser::new();
     let req_consent = request(&demo, &[]);
-    let callback = to_callback(&at_consent, &req_consent, &gw, &gw, "OM").await;
+    let callback = to_callback(&demo, &at_consent, &req_consent, &gw, &gw, "OM").await;
     let page = at_consent.get(&callback).await;
     assert_eq!(page.status(), 200);
     let consent_html = page.text().await.unwrap();
     // And one login complete, its access token in the agency's hands.
     let done = Browser::new();
     let req_done = request(&demo, &[]);
-    let callback_done = to_callback(&done, &req_done, &gw, &gw, "KW").await;
-    let back = finish_login(&done, &callback_done, &gw, &gw).await;
+    let callback_done = to_callback(&demo, &done, &req_done, &gw, &gw, "KW").await;
+    let back = finish_login(&done, &callback_done, &gw, &gw, "allow").await;
     let (status, tokens) = token_at(&gw, &demo, &query(&back)["code"], &req_done).await;
     assert_eq!(status, 200, "{tokens}");
     let access_token = tokens["access_token"].as_str().unwrap().to_owned();
@@ -704,8 +433,8 @@ async fn redis_outage_fails_closed_and_recovers() {
     // A new login goes all the way.
     let browser = Browser::new();
     let req = request(&demo, &[]);
-    let callback = to_callback(&browser, &req, &gw, &gw, "SA").await;
-    let back = finish_login(&browser, &callback, &gw, &gw).await;
+    let callback = to_callback(&demo, &browser, &req, &gw, &gw, "SA").await;
+    let back = finish_login(&browser, &callback, &gw, &gw, "allow").await;
     let (status, tokens) = token_at(&gw, &demo, &query(&back)["code"], &req).await;
     assert_eq!(status, 200, "{tokens}");
     let claims = verify_id_token(&demo, tokens["id_token"].as_str().unwrap()).await;
@@ -923,7 +652,7 @@ async fn measure_round_trips_and_bytes_per_login() {
         let browser = Browser::new();
         let req = request(&on_redis, &[]);
         let gw = on_redis.gateway_url.clone();
-        let callback = to_callback(&browser, &req, &gw, &gw, "SA").await;
+        let callback = to_callback(&on_redis, &browser, &req, &gw, &gw, "SA").await;
         assert_eq!(browser.get(&callback).await.status(), 200);
         let mut memory = 0u64;
         for key in keyspace.keys().unwrap() {

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use jisr_devidp::{Faults, SigningAlg};
+use jisr_e2e::upstream::*;
+use jisr_e2e::{cc, now};
 use jisr_gateway::upstream::{Expect, UpstreamError, Upstreams, VerifyError};
 use jisr_mapping::{CountryProfile, Destination, PairwiseKey, Policy, map_claims};
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value, json};
-
-use crate::support::*;
 
 const ALL_ASYM: &[Algorithm] = &[
     Algorithm::RS256,

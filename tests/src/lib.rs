@@ -1,3 +1,43 @@
-//! End-to-end test support for Jisr: servers started in-process on port 0, real HTTP, real
-//! Redis, real keys. The tests themselves live in `tests/e2e/` as one test binary.
+//! End-to-end test harness for Jisr: servers started in-process on port 0, real HTTP, real
+//! Redis, real keys. The tests themselves live in `tests/e2e/` as one test binary and use
+//! this library for everything they share.
+//!
+//! - [`demo`]: the one-process demo (gateway, development national IdPs, demo agency) as the
+//!   tests start it.
+//! - [`browser`]: a cookie-keeping client that follows no redirect, and reading what it gets
+//!   back (`Location`, query parameters, hidden form fields); [`browser::via`] plays the load
+//!   balancer in front of several replicas.
+//! - [`agency`]: the agency's side of OpenID Connect: the authorization request with PKCE,
+//!   the token and userinfo calls, ID token verification against the gateway's JWKS.
+//! - [`signin`]: a citizen walking the gateway's pages: picker, country choice, national IdP,
+//!   callback, consent; each step on any replica.
+//! - [`upstream`]: development national IdPs and the gateway's upstream client wired to them,
+//!   for the Relying Party tests.
+//! - [`store`]: Redis for the replica and outage tests: random key prefixes cleaned up on
+//!   drop, and a private `redis-server` a test may kill.
 #![forbid(unsafe_code)]
+// A test harness: a step that fails is a failed test, so panicking on it is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod agency;
+pub mod browser;
+pub mod demo;
+pub mod signin;
+pub mod store;
+pub mod upstream;
+
+use jisr_mapping::CountryCode;
+
+/// An ISO 3166-1 alpha-2 code the tests spell literally.
+pub fn cc(s: &str) -> CountryCode {
+    s.parse().unwrap()
+}
+
+/// Seconds since the epoch; tests own their clock here.
+#[allow(clippy::disallowed_methods)]
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

@@ -41,6 +41,7 @@ enum KeysAction {
 enum Command {
     /// Run the gateway, a development national IdP for each GCC state and a demo agency in
     /// one process (in-memory store, generated keys, synthetic citizens).
+    #[cfg(feature = "demo")]
     Demo {
         /// The gateway's port on 127.0.0.1.
         #[arg(long, default_value_t = 8080)]
@@ -97,6 +98,7 @@ enum Command {
         pairwise_key_file: Option<PathBuf>,
     },
     /// Run one development national IdP (synthetic citizens, fault switches) on 127.0.0.1.
+    #[cfg(feature = "demo")]
     Devidp {
         /// Which country's national IdP to play (alpha-2 or alpha-3).
         #[arg(long)]
@@ -111,7 +113,9 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        #[cfg(feature = "demo")]
         Command::Devidp { country, port, alg } => run_devidp(&country, port, &alg),
+        #[cfg(feature = "demo")]
         Command::Demo {
             port,
             agency_port,
@@ -281,6 +285,7 @@ fn run_map(args: MapArgs) -> Result<String, String> {
     serde_json::to_string_pretty(&mapped.assertion).map_err(|e| e.to_string())
 }
 
+#[cfg(feature = "demo")]
 fn run_devidp(country: &str, port: u16, alg: &str) -> ExitCode {
     let parsed = parse_country("--country", country).and_then(|c| {
         let alg = alg
@@ -308,6 +313,7 @@ fn run_devidp(country: &str, port: u16, alg: &str) -> ExitCode {
     }
 }
 
+#[cfg(feature = "demo")]
 fn run_demo(port: u16, agency_port: u16, agency_country: &str) -> ExitCode {
     let country = match parse_country("--agency-country", agency_country).and_then(|c| {
         c.gcc()
@@ -321,13 +327,13 @@ fn run_demo(port: u16, agency_port: u16, agency_country: &str) -> ExitCode {
         }
     };
     init_logging();
-    let options = jisr_gateway::demo::DemoOptions {
+    let options = jisr_demo::DemoOptions {
         gateway_port: port,
         agency_port,
         agency_country: country,
         ..Default::default()
     };
-    match runtime().and_then(|rt| rt.block_on(jisr_gateway::demo::run(options))) {
+    match runtime().and_then(|rt| rt.block_on(jisr_demo::run(options))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

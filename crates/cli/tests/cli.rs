@@ -508,6 +508,7 @@ fn map_errors_never_echo_personal_data() {
 }
 
 /// `jisr demo` on free ports: it prints where to go, and the demo agency answers there.
+#[cfg(feature = "demo")]
 #[test]
 fn demo_starts_and_prints_the_agency_url() {
     use std::io::{BufRead, BufReader, Read, Write};
@@ -547,6 +548,21 @@ fn demo_starts_and_prints_the_agency_url() {
         &response[..response.len().min(200)]
     );
     assert!(response.contains("Ministry of Health (demo)"));
+}
+
+/// A production build (`--no-default-features`) has no development fixtures to start.
+#[cfg(not(feature = "demo"))]
+#[test]
+fn demo_and_devidp_are_absent_without_the_demo_feature() {
+    for command in ["demo", "devidp"] {
+        let out = jisr().arg(command).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "jisr {command}");
+        assert!(
+            stderr(&out).contains(&format!("unrecognized subcommand '{command}'")),
+            "{}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]

@@ -15,6 +15,15 @@ use serde_json::{Value, json};
 
 use crate::config::{Faults, SigningAlg};
 
+/// A key the IdP could not make: which algorithm, and at which step (generation or export).
+/// aws-lc-rs does not say more; in practice this means the system's randomness failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{alg} signing key: {step} failed")]
+pub struct KeyError {
+    alg: SigningAlg,
+    step: &'static str,
+}
+
 /// One private signing key and what the IdP publishes about it.
 pub(crate) struct SigningKey {
     pub kid: String,
@@ -28,44 +37,57 @@ pub(crate) struct SigningKey {
 
 impl SigningKey {
     /// A fresh key; `kid: None` names it by its RFC 7638 thumbprint.
-    pub fn generate(alg: SigningAlg, kid: Option<String>) -> Self {
+    pub fn generate(alg: SigningAlg, kid: Option<String>) -> Result<Self, KeyError> {
+        let failed = |step: &'static str| KeyError { alg, step };
         let (encoding, mut jwk, thumb_input, spki) = match alg {
             SigningAlg::RS256 | SigningAlg::PS256 => {
                 let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-                    .expect("RSA 2048 key generation");
-                let pkcs8 = pair.as_der().expect("RSA PKCS#8 export");
+                    .map_err(|_| failed("RSA 2048 generation"))?;
+                let pkcs8 = pair.as_der().map_err(|_| failed("PKCS#8 export"))?;
                 // jsonwebtoken's RSA signer takes PKCS#1; its PEM reader unwraps PKCS#8.
                 let pem = to_pem("PRIVATE KEY", pkcs8.as_ref());
-                let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("RSA PEM import");
+                let encoding =
+                    EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| failed("PEM import"))?;
                 let public = pair.public_key();
                 let n = b64(public.modulus().big_endian_without_leading_zero());
                 let e = b64(public.exponent().big_endian_without_leading_zero());
                 let thumb = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-                let spki = public.as_der().expect("RSA SPKI export");
+                let spki = public.as_der().map_err(|_| failed("SPKI export"))?;
                 let jwk = json!({"kty": "RSA", "n": n, "e": e});
                 (encoding, jwk, thumb, spki.as_ref().to_vec())
             }
             SigningAlg::ES256 => {
                 let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-                    .expect("P-256 key generation");
-                let pkcs8 = pair.to_pkcs8v1().expect("P-256 PKCS#8 export");
+                    .map_err(|_| failed("P-256 generation"))?;
+                let pkcs8 = pair.to_pkcs8v1().map_err(|_| failed("PKCS#8 export"))?;
                 let encoding = EncodingKey::from_ec_der(pkcs8.as_ref());
-                let point: EcPublicKeyUncompressedBin =
-                    pair.public_key().as_be_bytes().expect("P-256 point export");
+                let point: EcPublicKeyUncompressedBin = pair
+                    .public_key()
+                    .as_be_bytes()
+                    .map_err(|_| failed("public point export"))?;
                 let point = point.as_ref();
-                let (x, y) = (b64(&point[1..33]), b64(&point[33..65]));
+                let (x, y) = match (point.get(1..33), point.get(33..65)) {
+                    (Some(x), Some(y)) => (b64(x), b64(y)),
+                    _ => return Err(failed("public point export")),
+                };
                 let thumb = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-                let spki = pair.public_key().as_der().expect("P-256 SPKI export");
+                let spki = pair
+                    .public_key()
+                    .as_der()
+                    .map_err(|_| failed("SPKI export"))?;
                 let jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y});
                 (encoding, jwk, thumb, spki.as_ref().to_vec())
             }
             SigningAlg::EdDSA => {
-                let pair = Ed25519KeyPair::generate().expect("Ed25519 key generation");
-                let pkcs8 = pair.to_pkcs8v1().expect("Ed25519 PKCS#8 export");
+                let pair = Ed25519KeyPair::generate().map_err(|_| failed("Ed25519 generation"))?;
+                let pkcs8 = pair.to_pkcs8v1().map_err(|_| failed("PKCS#8 export"))?;
                 let encoding = EncodingKey::from_ed_der(pkcs8.as_ref());
                 let x = b64(pair.public_key().as_ref());
                 let thumb = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-                let spki = pair.public_key().as_der().expect("Ed25519 SPKI export");
+                let spki = pair
+                    .public_key()
+                    .as_der()
+                    .map_err(|_| failed("SPKI export"))?;
                 let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": x});
                 (encoding, jwk, thumb, spki.as_ref().to_vec())
             }
@@ -74,13 +96,13 @@ impl SigningKey {
         jwk["kid"] = json!(kid);
         jwk["alg"] = json!(alg.name());
         jwk["use"] = json!("sig");
-        SigningKey {
+        Ok(SigningKey {
             kid,
             alg,
             encoding,
             jwk,
             public_pem: to_pem("PUBLIC KEY", &spki),
-        }
+        })
     }
 }
 
@@ -95,51 +117,54 @@ pub(crate) struct KeyRing {
 
 impl KeyRing {
     /// A ring with the generation-0 key made.
-    pub fn new(alg: SigningAlg) -> Self {
-        KeyRing {
+    pub fn new(alg: SigningAlg) -> Result<Self, KeyError> {
+        Ok(KeyRing {
             alg,
-            generations: vec![Arc::new(SigningKey::generate(alg, None))],
+            generations: vec![Arc::new(SigningKey::generate(alg, None)?)],
             replacements: HashMap::new(),
             extras: Vec::new(),
-        }
+        })
     }
 
-    fn generation(&mut self, g: u32) -> Arc<SigningKey> {
+    fn generation(&mut self, g: u32) -> Result<Arc<SigningKey>, KeyError> {
         let alg = self.alg;
-        while self.generations.len() <= g as usize {
+        loop {
+            if let Some(key) = self.generations.get(g as usize) {
+                return Ok(key.clone());
+            }
             self.generations
-                .push(Arc::new(SigningKey::generate(alg, None)));
+                .push(Arc::new(SigningKey::generate(alg, None)?));
         }
-        self.generations[g as usize].clone()
     }
 
     /// The key that signs now, per `key_generation` and `replace_key_same_kid`.
-    pub fn active(&mut self, faults: &Faults) -> Arc<SigningKey> {
+    pub fn active(&mut self, faults: &Faults) -> Result<Arc<SigningKey>, KeyError> {
         let g = faults.key_generation;
-        let current = self.generation(g);
+        let current = self.generation(g)?;
         if !faults.replace_key_same_kid {
-            return current;
+            return Ok(current);
         }
-        let alg = self.alg;
-        self.replacements
-            .entry(g)
-            .or_insert_with(|| Arc::new(SigningKey::generate(alg, Some(current.kid.clone()))))
-            .clone()
+        if let Some(replacement) = self.replacements.get(&g) {
+            return Ok(replacement.clone());
+        }
+        let replacement = Arc::new(SigningKey::generate(self.alg, Some(current.kid.clone()))?);
+        self.replacements.insert(g, replacement.clone());
+        Ok(replacement)
     }
 
     /// The public JWKs the IdP serves now: the active key, earlier generations if asked,
     /// then the unrelated extra keys.
-    pub fn published(&mut self, faults: &Faults) -> Vec<Value> {
-        let active = self.active(faults);
+    pub fn published(&mut self, faults: &Faults) -> Result<Vec<Value>, KeyError> {
+        let active = self.active(faults)?;
         let mut keys = vec![active.jwk.clone()];
         if faults.publish_old_keys {
             for g in (0..faults.key_generation).rev() {
-                keys.push(self.generation(g).jwk.clone());
+                keys.push(self.generation(g)?.jwk.clone());
             }
         }
         let alg = self.alg;
         while self.extras.len() < usize::from(faults.extra_keys) {
-            self.extras.push(Arc::new(SigningKey::generate(alg, None)));
+            self.extras.push(Arc::new(SigningKey::generate(alg, None)?));
         }
         keys.extend(
             self.extras
@@ -147,7 +172,7 @@ impl KeyRing {
                 .take(usize::from(faults.extra_keys))
                 .map(|k| k.jwk.clone()),
         );
-        keys
+        Ok(keys)
     }
 }
 
@@ -160,10 +185,8 @@ pub(crate) fn sha256(bytes: &[u8]) -> aws_lc_rs::digest::Digest {
 }
 
 fn to_pem(label: &str, der: &[u8]) -> String {
-    pem::encode_config(
-        &pem::Pem::new(label, der),
-        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-    )
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new(label, der), config)
 }
 
 #[cfg(test)]
@@ -173,7 +196,7 @@ mod tests {
     #[test]
     fn every_alg_signs_and_verifies_against_its_jwk() {
         for alg in SigningAlg::ALL {
-            let key = SigningKey::generate(alg, None);
+            let key = SigningKey::generate(alg, None).unwrap();
             let sig = jsonwebtoken::crypto::sign(b"a.b", &key.encoding, alg.jwt()).unwrap();
             let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.jwk.clone()).unwrap();
             let dk = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
@@ -188,24 +211,28 @@ mod tests {
 
     #[test]
     fn rotation_and_replacement_change_what_is_published() {
-        let mut ring = KeyRing::new(SigningAlg::ES256);
+        let mut ring = KeyRing::new(SigningAlg::ES256).unwrap();
         let mut faults = Faults::default();
-        let k0 = ring.active(&faults);
-        assert_eq!(ring.published(&faults), vec![k0.jwk.clone()]);
+        let k0 = ring.active(&faults).unwrap();
+        assert_eq!(ring.published(&faults).unwrap(), vec![k0.jwk.clone()]);
         faults.replace_key_same_kid = true;
-        let r0 = ring.active(&faults);
+        let r0 = ring.active(&faults).unwrap();
         assert_eq!(r0.kid, k0.kid);
         assert_ne!(r0.jwk, k0.jwk);
         faults.replace_key_same_kid = false;
         faults.key_generation = 1;
         faults.publish_old_keys = true;
         faults.extra_keys = 2;
-        let k1 = ring.active(&faults);
+        let k1 = ring.active(&faults).unwrap();
         assert_ne!(k1.kid, k0.kid);
-        let published = ring.published(&faults);
+        let published = ring.published(&faults).unwrap();
         assert_eq!(published.len(), 4);
         assert_eq!(published[0]["kid"], json!(k1.kid));
         assert_eq!(published[1]["kid"], json!(k0.kid));
-        assert_eq!(ring.published(&faults), published, "stable across fetches");
+        assert_eq!(
+            ring.published(&faults).unwrap(),
+            published,
+            "stable across fetches"
+        );
     }
 }

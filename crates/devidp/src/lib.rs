@@ -13,14 +13,12 @@
 //! - `state`: the shared state and single-use flow state (codes, access tokens, `jti`s).
 //! - `http`: the axum router and endpoints (discovery, JWKS, authorize with its bilingual
 //!   chooser page, token with client authentication, userinfo, `/admin/faults`).
-//! - [`agency`]: a demo agency web app ("Ministry of … (demo)") that signs citizens in
-//!   through the gateway as an ordinary OIDC Relying Party and shows the assertion received.
 //!
 //! Start one with [`run`] on a listener you bound, with [`spawn`] in tests, or with
 //! [`serve`] from the `jisr devidp` command.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod agency;
 pub mod citizens;
 pub mod claims;
 pub mod clock;
@@ -73,7 +71,7 @@ fn build(listener: &TcpListener, config: DevIdpConfig, clock: Clock) -> io::Resu
         Some(issuer) => issuer.clone(),
         None => format!("http://{}", listener.local_addr()?),
     };
-    Ok(App::new(config, issuer, clock))
+    App::new(config, issuer, clock).map_err(io::Error::other)
 }
 
 async fn serve_app(

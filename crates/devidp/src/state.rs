@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use aws_lc_rs::error::Unspecified;
 use jisr_mapping::CountryCode;
 
 use crate::citizens::Citizen;
 use crate::clock::Clock;
 use crate::config::{DevClient, DevIdpConfig, Faults, SigningAlg};
-use crate::keys::{KeyRing, b64};
+use crate::keys::{KeyError, KeyRing, b64};
 
 /// Authorization codes live this long.
 pub const CODE_TTL: i64 = 60;
@@ -53,11 +54,11 @@ impl Flows {
         self.jtis.retain(|_, exp| *exp >= now);
     }
 
-    pub fn issue_code(&mut self, now: i64, grant: CodeGrant) -> String {
+    pub fn issue_code(&mut self, now: i64, grant: CodeGrant) -> Result<String, Unspecified> {
         self.prune(now);
-        let code = random_token();
+        let code = random_token()?;
         self.codes.insert(code.clone(), grant);
-        code
+        Ok(code)
     }
 
     /// Removes and returns the code's grant: a code is redeemable once, even if the
@@ -66,11 +67,11 @@ impl Flows {
         self.codes.remove(code)
     }
 
-    pub fn issue_token(&mut self, now: i64, grant: TokenGrant) -> String {
+    pub fn issue_token(&mut self, now: i64, grant: TokenGrant) -> Result<String, Unspecified> {
         self.prune(now);
-        let token = random_token();
+        let token = random_token()?;
         self.tokens.insert(token.clone(), grant);
-        token
+        Ok(token)
     }
 
     pub fn token(&self, token: &str, now: i64) -> Option<TokenGrant> {
@@ -106,8 +107,9 @@ pub(crate) struct App {
 }
 
 impl App {
-    pub fn new(config: DevIdpConfig, issuer: String, clock: Clock) -> Arc<Self> {
-        Arc::new(App {
+    /// The IdP's state with its first signing key made (the one step that can fail).
+    pub fn new(config: DevIdpConfig, issuer: String, clock: Clock) -> Result<Arc<Self>, KeyError> {
+        Ok(Arc::new(App {
             country: config.country,
             alg: config.alg,
             issuer: issuer.trim_end_matches('/').to_owned(),
@@ -115,9 +117,9 @@ impl App {
             admin: config.admin,
             clock,
             faults: RwLock::new(config.faults),
-            keys: Mutex::new(KeyRing::new(config.alg)),
+            keys: Mutex::new(KeyRing::new(config.alg)?),
             flows: Mutex::new(Flows::default()),
-        })
+        }))
     }
 
     pub fn faults(&self) -> Faults {
@@ -149,8 +151,8 @@ impl App {
 }
 
 /// 256 random bits, base64url: codes, access tokens.
-pub(crate) fn random_token() -> String {
+pub(crate) fn random_token() -> Result<String, Unspecified> {
     let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
-    b64(&bytes)
+    aws_lc_rs::rand::fill(&mut bytes)?;
+    Ok(b64(&bytes))
 }

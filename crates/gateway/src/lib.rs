@@ -20,7 +20,6 @@
 pub mod alg;
 pub mod app;
 pub mod config;
-pub mod demo;
 pub mod http;
 pub mod ops;
 pub mod pages;

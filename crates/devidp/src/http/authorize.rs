@@ -8,36 +8,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::page;
+use super::params::Params;
 use crate::citizens;
 use crate::claims::{AE_USER_TYPES, acr_values, default_acr, oauth2_only};
 use crate::state::{App, CODE_TTL, CodeGrant};
 
 pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
-    let Ok(params) = serde_urlencoded::from_str::<Vec<(String, String)>>(&query) else {
-        return page::error(
-            StatusCode::BAD_REQUEST,
-            "the query string is not form-encoded",
-        );
+    let params = match Params::parse(query.as_deref().unwrap_or_default(), "query string") {
+        Ok(params) => params,
+        Err(description) => return page::error(StatusCode::BAD_REQUEST, &description),
     };
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    if let Some((name, _)) = params
-        .iter()
-        .enumerate()
-        .find(|(i, (k, _))| params[..*i].iter().any(|(k2, _)| k2 == k))
-        .map(|(_, p)| p)
-    {
-        return page::error(
-            StatusCode::BAD_REQUEST,
-            &format!("parameter `{name}` is repeated"),
-        );
-    }
+    let get = |name: &str| params.get(name);
 
     let Some(client_id) = get("client_id") else {
         return page::error(StatusCode::BAD_REQUEST, "client_id is missing");
@@ -114,7 +95,7 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
         if get("prompt") == Some("none") {
             return fail("login_required", "no citizen is signed in");
         }
-        return page::chooser(app.country, &params);
+        return page::chooser(app.country, params.all());
     };
     let Some(citizen) = citizens::find(app.country, hint) else {
         return fail(
@@ -138,7 +119,7 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
     };
 
     let now = app.clock.now();
-    let code = app.flows().issue_code(
+    let issued = app.flows().issue_code(
         now,
         CodeGrant {
             client_id: client_id.to_owned(),
@@ -151,7 +132,10 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
             expires_at: now + CODE_TTL,
         },
     );
-    redirect(&app, redirect_uri, &[("code", &code)], state)
+    match issued {
+        Ok(code) => redirect(&app, redirect_uri, &[("code", &code)], state),
+        Err(_) => fail("server_error", "no randomness for a code"),
+    }
 }
 
 /// 302 to the client with `params`, `state` and `iss` (RFC 9207).

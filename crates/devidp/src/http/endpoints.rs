@@ -55,10 +55,13 @@ pub(super) async fn discovery(State(app): State<Arc<App>>) -> Response {
     cacheable(doc)
 }
 
-pub(super) async fn jwks(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn jwks(State(app): State<Arc<App>>) -> Result<Response, OAuthError> {
     let faults = app.faults();
-    let keys = app.keys().published(&faults);
-    cacheable(json!({ "keys": keys }))
+    let keys = app
+        .keys()
+        .published(&faults)
+        .map_err(|e| OAuthError::Server(e.to_string()))?;
+    Ok(cacheable(json!({ "keys": keys })))
 }
 
 pub(super) async fn userinfo(

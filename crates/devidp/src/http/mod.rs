@@ -4,6 +4,7 @@
 mod authorize;
 mod endpoints;
 mod page;
+mod params;
 mod token;
 
 use std::sync::Arc;

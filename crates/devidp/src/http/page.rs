@@ -1,88 +1,123 @@
-//! The two HTML pages: the bilingual citizen chooser and the bilingual error page.
+//! The two HTML pages: the bilingual citizen chooser and the bilingual error page, rendered
+//! with askama (`templates/`: checked at compile time, every value HTML-escaped).
 
+use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use jisr_mapping::CountryCode;
 
 use crate::citizens::citizens;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;\
-padding:0 1rem}li{margin:.5rem 0}.ar{font-family:'Noto Naskh Arabic',serif}\
-small{color:#666}";
+#[derive(Template)]
+#[template(path = "chooser.html")]
+struct Chooser {
+    name_en: &'static str,
+    name_ar: &'static str,
+    citizens: Vec<CitizenLink>,
+}
+
+struct CitizenLink {
+    href: String,
+    given_en: &'static str,
+    family_en: &'static str,
+    given_ar: &'static str,
+    family_ar: &'static str,
+    id: &'static str,
+    note: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    description: &'a str,
+}
 
 /// The synthetic citizens as links: each is this same request plus their `login_hint`.
 pub(super) fn chooser(country: CountryCode, params: &[(String, String)]) -> Response {
     let (name_en, name_ar) = country
         .gcc()
         .map_or(("", ""), |g| (g.name_en(), g.name_ar()));
-    let mut items = String::new();
-    for c in citizens(country) {
-        let mut query: Vec<(&str, &str)> = params
-            .iter()
-            .filter(|(k, _)| k != "login_hint")
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        query.push(("login_hint", c.id));
-        let href = format!(
-            "/authorize?{}",
-            serde_urlencoded::to_string(&query).unwrap_or_default()
-        );
-        items.push_str(&format!(
-            "<li><a href=\"{}\"><span lang=\"en\">{} {}</span> — \
-             <span lang=\"ar\" dir=\"rtl\" class=\"ar\">{} {}</span></a> \
-             <small>{} · {}</small></li>\n",
-            escape(&href),
-            escape(c.given_en),
-            escape(c.family_en),
-            escape(c.given_ar),
-            escape(c.family_ar),
-            escape(c.id),
-            escape(c.note),
-        ));
-    }
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Development IdP — {name_en}</title><style>{STYLE}</style></head><body>\n\
-         <h1 lang=\"ar\" dir=\"rtl\" class=\"ar\">بوابة الهوية التجريبية — {name_ar}</h1>\n\
-         <h1>Development identity provider — {name_en}</h1>\n\
-         <p lang=\"ar\" dir=\"rtl\" class=\"ar\">اختر مواطنًا تجريبيًا لتسجيل الدخول. جميع البيانات وهمية.</p>\n\
-         <p>Choose a synthetic citizen to sign in as. All data is invented.</p>\n\
-         <ul>\n{items}</ul>\n</body></html>\n"
-    );
-    with_no_store(StatusCode::OK, body)
+    let citizens = citizens(country)
+        .iter()
+        .map(|c| {
+            let mut query: Vec<(&str, &str)> = params
+                .iter()
+                .filter(|(k, _)| k != "login_hint")
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            query.push(("login_hint", c.id));
+            CitizenLink {
+                href: format!(
+                    "/authorize?{}",
+                    serde_urlencoded::to_string(&query).unwrap_or_default()
+                ),
+                given_en: c.given_en,
+                family_en: c.family_en,
+                given_ar: c.given_ar,
+                family_ar: c.family_ar,
+                id: c.id,
+                note: c.note,
+            }
+        })
+        .collect();
+    let page = Chooser {
+        name_en,
+        name_ar,
+        citizens,
+    };
+    render(StatusCode::OK, &page)
 }
 
 /// A bilingual error page for requests whose redirect URI cannot be trusted.
 pub(super) fn error(status: StatusCode, description: &str) -> Response {
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Invalid request</title><style>{STYLE}</style></head><body>\n\
-         <h1 lang=\"ar\" dir=\"rtl\" class=\"ar\">طلب غير صالح</h1>\n\
-         <h1>Invalid request</h1>\n<p><code>invalid_request</code>: {}</p>\n</body></html>\n",
-        escape(description)
-    );
-    with_no_store(status, body)
+    render(status, &ErrorPage { description })
 }
 
-fn with_no_store(status: StatusCode, body: String) -> Response {
-    let mut response = (status, Html(body)).into_response();
+/// The page with `Cache-Control: no-store`; a template that fails to render is a 500.
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    let mut response = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "devidp page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render",
+            )
+                .into_response()
+        }
+    };
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn text(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
-    out
+
+    #[tokio::test]
+    async fn values_are_escaped() {
+        let html = text(error(
+            StatusCode::BAD_REQUEST,
+            "<script>\"x\" & 'y'</script>",
+        ))
+        .await;
+        assert!(
+            html.contains("&#60;script&#62;&#34;x&#34; &#38; &#39;y&#39;&#60;/script&#62;"),
+            "{html}"
+        );
+        let params = vec![("state".to_owned(), "a\"><b>&c".to_owned())];
+        let html = text(chooser("BH".parse().unwrap(), &params)).await;
+        assert!(!html.contains("\"><b>"), "{html}");
+        assert!(
+            html.contains("state=a%22%3E%3Cb%3E%26c&#38;login_hint="),
+            "{html}"
+        );
+    }
 }

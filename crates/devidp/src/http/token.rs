@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::OAuthError;
+use super::params::Params;
 use crate::claims::{amr_for, id_token_claims, oauth2_only};
 use crate::config::{ClientAuth, DevClient};
 use crate::jws::{self, IdTokenInput};
@@ -26,22 +27,8 @@ pub(super) async fn token(
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, OAuthError> {
-    let params: Vec<(String, String)> = serde_urlencoded::from_str(&body)
-        .map_err(|_| OAuthError::InvalidRequest("the body is not form-encoded".into()))?;
-    for (i, (k, _)) in params.iter().enumerate() {
-        if params[..i].iter().any(|(k2, _)| k2 == k) {
-            return Err(OAuthError::InvalidRequest(format!(
-                "parameter `{k}` is repeated"
-            )));
-        }
-    }
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
+    let params = Params::parse(&body, "body").map_err(OAuthError::InvalidRequest)?;
+    let get = |name: &str| params.get(name);
 
     let client = authenticate(&app, &headers, &get)?;
     if get("grant_type") != Some("authorization_code") {
@@ -77,14 +64,17 @@ pub(super) async fn token(
         ));
     }
 
-    let access_token = app.flows().issue_token(
-        now,
-        TokenGrant {
-            citizen: grant.citizen,
-            level: grant.level.clone(),
-            expires_at: now + ACCESS_TOKEN_TTL,
-        },
-    );
+    let access_token = app
+        .flows()
+        .issue_token(
+            now,
+            TokenGrant {
+                citizen: grant.citizen,
+                level: grant.level.clone(),
+                expires_at: now + ACCESS_TOKEN_TTL,
+            },
+        )
+        .map_err(|_| OAuthError::Server("no randomness for an access token".into()))?;
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -92,7 +82,10 @@ pub(super) async fn token(
     });
     if !oauth2_only(app.country) {
         let faults = app.faults();
-        let key = app.keys().active(&faults);
+        let key = app
+            .keys()
+            .active(&faults)
+            .map_err(|e| OAuthError::Server(e.to_string()))?;
         let amr = amr_for(&grant.level);
         let payload = jws::payload(
             app.alg,

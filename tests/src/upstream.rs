@@ -1,4 +1,6 @@
-//! Shared test scaffolding: development IdPs and upstream clients wired to each other.
+//! Development national IdPs and the gateway's upstream client wired to each other, for the
+//! Relying Party tests: each IdP knows the client `jisr` with [`SECRET`] and a redirect URI
+//! on port 9 that nothing listens on (the test reads the redirect instead of following it).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,20 +12,10 @@ use jisr_gateway::upstream::{
 };
 use jisr_mapping::CountryCode;
 
+use crate::browser::Browser;
+use crate::{cc, now};
+
 pub const SECRET: &str = "test-client-secret";
-
-pub fn cc(s: &str) -> CountryCode {
-    s.parse().unwrap()
-}
-
-/// Seconds since the epoch; tests own their clock here.
-#[allow(clippy::disallowed_methods)]
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 pub fn redirect_uri(country: CountryCode) -> String {
     format!(
@@ -55,8 +47,7 @@ pub fn config_for(
     algorithms: &[jsonwebtoken::Algorithm],
 ) -> UpstreamConfig {
     let country = cc(country);
-    let mut config =
-        jisr_gateway::demo::devidp_upstream(idp, country, SECRET, redirect_uri(country));
+    let mut config = jisr_demo::devidp_upstream(idp, country, SECRET, redirect_uri(country));
     config.algorithms = algorithms.to_vec();
     config.timeout = Duration::from_secs(3);
     config.jwks = JwksSettings {
@@ -77,14 +68,6 @@ pub async fn upstream(
     Arc::new(up)
 }
 
-/// A no-redirect HTTP client, as a browser stand-in for one hop.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// Follows the authorization request to the IdP with `login_hint` and returns the callback
 /// parameters the IdP redirected to.
 pub async fn authorize(
@@ -95,7 +78,7 @@ pub async fn authorize(
     let (url, pending) = up.begin(acr, Some("ar")).unwrap();
     let mut url = url::Url::parse(&url).unwrap();
     url.query_pairs_mut().append_pair("login_hint", login_hint);
-    let response = browser().get(url).send().await.unwrap();
+    let response = Browser::new().get(url.as_str()).await;
     assert_eq!(
         response.status(),
         302,

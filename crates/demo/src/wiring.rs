@@ -1,54 +1,22 @@
 //! `jisr demo`: the gateway, a development national IdP for each of the six GCC states and a
-//! demo agency, in one process, with the in-memory store and generated keys. Also the
-//! harness the end-to-end tests start on port 0.
+//! demo agency, in one process, with the in-memory store and generated keys. Also what the
+//! end-to-end tests and the login benchmark start on port 0.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use jisr_devidp::agency::{self, AgencyConfig};
-use jisr_devidp::{DevClient, DevIdp, DevIdpConfig, SigningAlg};
-use jisr_mapping::{CountryCode, CountryProfile, Gcc, PairwiseKey, Policy};
+use jisr_devidp::{DevClient, DevIdp, DevIdpConfig};
+use jisr_gateway::app::{Clock, Gateway, Seals, Ttls, random_token, system_clock};
+use jisr_gateway::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
+use jisr_gateway::provider::keys::{SigningAlg as GatewayAlg, SigningKeys};
+use jisr_gateway::upstream::Upstreams;
+use jisr_mapping::{CountryCode, Gcc, PairwiseKey, Policy};
 use jisr_store::{MemoryStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::app::{Clock, Gateway, Seals, Ttls, random_token, system_clock};
-use crate::config::MappingConfig;
-use crate::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
-use crate::provider::keys::{SigningAlg as GatewayAlg, SigningKeys};
-use crate::upstream::config::{ClientAuth, JwksSettings, StaticEndpoints};
-use crate::upstream::{Mode, UpstreamConfig, Upstreams};
-
-/// The shipped example profiles and policy, built in so the demo runs from anywhere.
-const PROFILES: [(&str, &str); 6] = [
-    (
-        "config/countries/ae.toml",
-        include_str!("../../../config/countries/ae.toml"),
-    ),
-    (
-        "config/countries/bh.toml",
-        include_str!("../../../config/countries/bh.toml"),
-    ),
-    (
-        "config/countries/kw.toml",
-        include_str!("../../../config/countries/kw.toml"),
-    ),
-    (
-        "config/countries/om.toml",
-        include_str!("../../../config/countries/om.toml"),
-    ),
-    (
-        "config/countries/qa.toml",
-        include_str!("../../../config/countries/qa.toml"),
-    ),
-    (
-        "config/countries/sa.toml",
-        include_str!("../../../config/countries/sa.toml"),
-    ),
-];
-const POLICY: &str = include_str!("../../../config/policy.toml");
+use crate::agency::{self, AgencyConfig};
+use crate::builtin::{alg_for, builtin_mapping, devidp_upstream};
 
 /// The demo agency's client id.
 pub const AGENCY_CLIENT_ID: &str = "demo-agency";
@@ -130,7 +98,7 @@ impl Demo {
             clock: g.clock.clone(),
         });
         let mut s = self.stopped.clone();
-        tokio::spawn(crate::http::run(listener, replica, async move {
+        tokio::spawn(jisr_gateway::http::run(listener, replica, async move {
             let _ = s.wait_for(|v| *v).await;
         }));
         Ok(url)
@@ -147,74 +115,6 @@ impl Drop for Demo {
     }
 }
 
-fn alg_for(country: CountryCode) -> SigningAlg {
-    match country.gcc() {
-        Some(Gcc::SaudiArabia) | Some(Gcc::UnitedArabEmirates) => SigningAlg::RS256,
-        Some(Gcc::Oman) => SigningAlg::PS256,
-        Some(Gcc::Kuwait) => SigningAlg::EdDSA,
-        _ => SigningAlg::ES256,
-    }
-}
-
-/// The upstream settings for a development IdP of `country` that knows this gateway as the
-/// client `jisr` with `secret` (UAE PASS style OAuth2 with fixed endpoints for AE).
-pub fn devidp_upstream(
-    idp: &DevIdp,
-    country: CountryCode,
-    secret: &str,
-    redirect_uri: String,
-) -> UpstreamConfig {
-    let oauth2 = jisr_devidp::claims::oauth2_only(country);
-    UpstreamConfig {
-        country,
-        issuer: idp.issuer().to_owned(),
-        client_id: "jisr".into(),
-        client_auth: ClientAuth::SecretBasic(secret.to_owned()),
-        algorithms: vec![idp.alg().jwt()],
-        scopes: jisr_devidp::claims::scopes_supported(country)
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
-        mode: if oauth2 {
-            Mode::Oauth2Userinfo
-        } else {
-            Mode::Oidc
-        },
-        userinfo: true,
-        leeway: Duration::from_secs(60),
-        require_typ: None,
-        timeout: Duration::from_secs(5),
-        jwks: JwksSettings::default(),
-        redirect_uri,
-        // UAE PASS publishes no discovery document: its endpoints are configured.
-        endpoints: oauth2.then(|| StaticEndpoints {
-            authorization: idp.url("/authorize"),
-            token: idp.url("/token"),
-            userinfo: Some(idp.url("/userinfo")),
-            jwks_uri: None,
-            iss_parameter_supported: false,
-        }),
-    }
-}
-
-/// The shipped profiles and policy, parsed.
-pub fn builtin_mapping() -> MappingConfig {
-    let profiles = PROFILES
-        .iter()
-        .map(|(file, text)| {
-            (
-                PathBuf::from(file),
-                CountryProfile::from_toml(file, text).expect("shipped profile is valid"),
-            )
-        })
-        .collect();
-    MappingConfig {
-        profiles,
-        policy_file: PathBuf::from("config/policy.toml"),
-        policy: Policy::from_toml("config/policy.toml", POLICY).expect("shipped policy is valid"),
-    }
-}
-
 /// Starts the whole demo and returns once every server is listening.
 pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let gateway_listener = TcpListener::bind(("127.0.0.1", options.gateway_port)).await?;
@@ -224,7 +124,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let agency_url = format!("http://{agency_addr}");
     let (stop, stopped) = watch::channel(false);
 
-    let mut mapping = builtin_mapping();
+    let mut mapping = builtin_mapping()?;
     if let Some(policy) = options.policy {
         mapping.policy = policy;
     }
@@ -248,7 +148,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         })
         .await?;
         let mut upstream = devidp_upstream(&idp, country, &idp_secret, redirect_uri);
-        upstream.userinfo = crate::upstream::needs_userinfo(&upstream, &mapping, country);
+        upstream.userinfo = jisr_gateway::upstream::needs_userinfo(&upstream, &mapping, country);
         upstream_configs.push(upstream);
         idps.push((country, idp));
     }
@@ -275,7 +175,8 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let agencies = Agencies::from_list(agency_list).map_err(std::io::Error::other)?;
 
     let mut pairwise = [0u8; 32];
-    rand::Rng::fill(&mut rand::rng(), &mut pairwise);
+    aws_lc_rs::rand::fill(&mut pairwise)
+        .map_err(|_| std::io::Error::other("no randomness for the pairwise key"))?;
     let pairwise = PairwiseKey::new(pairwise.to_vec()).map_err(std::io::Error::other)?;
     let store: Arc<dyn Store> = options
         .store
@@ -294,7 +195,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     });
 
     let mut s = stopped.clone();
-    let server = crate::http::run(gateway_listener, gateway.clone(), async move {
+    let server = jisr_gateway::http::run(gateway_listener, gateway.clone(), async move {
         let _ = s.wait_for(|v| *v).await;
     });
     match &options.gateway_runtime {

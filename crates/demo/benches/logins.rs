@@ -13,7 +13,7 @@
 //! gateway's server (and its calls to the IdPs), `jisr-idp` the development IdPs and the demo
 //! agency, `jisr-drv` the load driver. CPU per thread comes from `/proc/self/task/*/schedstat`.
 //!
-//! `cargo bench -p jisr-gateway --bench logins [-- --logins 2000 --workers 8]`
+//! `cargo bench -p jisr-demo --bench logins [-- --logins 2000 --workers 8]`
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self, KeyPair, ParsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jisr_gateway::demo::{self, AGENCY_CLIENT_ID, Demo, DemoOptions};
+use jisr_demo::{AGENCY_CLIENT_ID, Demo, DemoOptions};
 use jisr_gateway::provider::keys::{SigningAlg, SigningKeys};
 use jisr_mapping::{CountryCode, Gcc};
 use serde_json::Value;
@@ -634,7 +634,7 @@ fn main() {
     let driver_rt = runtime(DRIVER_THREADS);
 
     let demo = idp_rt
-        .block_on(demo::start(DemoOptions {
+        .block_on(jisr_demo::start(DemoOptions {
             gateway_port: 0,
             agency_port: 0,
             gateway_runtime: Some(gateway_rt.handle().clone()),

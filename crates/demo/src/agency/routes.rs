@@ -5,10 +5,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::Agency;
 use super::error::AgencyError;
@@ -16,36 +16,24 @@ use super::pages;
 use super::session::{cookie, sid_from};
 
 pub(crate) fn router(agency: Arc<Agency>) -> Router {
+    // No scripts, styles only from here, no framing; no Referer carrying a code onwards.
+    let set =
+        |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
     Router::new()
         .route("/", get(home))
         .route("/login", get(login))
         .route("/callback", get(callback))
         .route("/logout", get(logout).post(logout))
         .route("/static/agency.css", get(css))
-        .layer(middleware::map_response(security_headers))
-        .with_state(agency)
-}
-
-/// No scripts, styles only from here, no framing; no Referer carrying a code onwards.
-async fn security_headers(mut response: Response) -> Response {
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+        .layer(set(
+            header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    response
+        ))
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::REFERRER_POLICY, "no-referrer"))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+        .with_state(agency)
 }
 
 async fn home(State(agency): State<Arc<Agency>>, headers: HeaderMap) -> Response {
@@ -117,22 +105,21 @@ async fn callback(
 }
 
 async fn finish(agency: &Agency, sid: Option<&str>, query: &str) -> Result<String, AgencyError> {
-    let params = Params::parse(query)?;
+    let params = CallbackQuery::parse(query)?;
     // The sign-in in progress is consumed whatever happens next: a response is used once.
-    let pending = match (sid, params.get("state")) {
+    let pending = match (sid, given(&params.state)) {
         (Some(sid), Some(state)) => agency.sessions.take_pending(sid, state),
         _ => None,
     };
-    agency.rp.check_iss(params.get("iss")).await?;
-    if let Some(code) = params.get("error") {
+    agency.rp.check_iss(given(&params.iss)).await?;
+    if let Some(code) = given(&params.error) {
         return Err(AgencyError::Provider {
             code: code.to_owned(),
-            description: params.get("error_description").map(str::to_owned),
+            description: given(&params.error_description).map(str::to_owned),
         });
     }
     let pending = pending.ok_or(AgencyError::StateMismatch)?;
-    let code = params
-        .get("code")
+    let code = given(&params.code)
         .ok_or_else(|| AgencyError::BadCallback("the response carries no code".into()))?;
     let person = agency.rp.finish(code, pending).await?;
     tracing::info!("citizen signed in at the demo agency");
@@ -172,28 +159,49 @@ async fn css() -> Response {
         .into_response()
 }
 
-/// The callback's query parameters; a repeated one is refused (RFC 6749 3.1).
-struct Params(Vec<(String, String)>);
+/// The authorization response (RFC 6749 4.1.2, RFC 9207 `iss`). A repeated parameter is
+/// refused by deserialisation (RFC 6749 3.1); unknown ones are ignored.
+#[derive(Debug, Default, Deserialize)]
+struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
 
-impl Params {
-    fn parse(query: &str) -> Result<Params, AgencyError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-            .map_err(|_| AgencyError::BadCallback("the query string is not form-encoded".into()))?;
-        for (i, (name, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
-                return Err(AgencyError::BadCallback(format!(
-                    "parameter `{name}` is repeated"
-                )));
-            }
-        }
-        Ok(Params(pairs))
+impl CallbackQuery {
+    fn parse(query: &str) -> Result<Self, AgencyError> {
+        // serde names the field, never a value: fine to show.
+        serde_urlencoded::from_str(query)
+            .map_err(|e| AgencyError::BadCallback(format!("the query string is refused: {e}")))
     }
+}
 
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+/// An empty parameter counts as absent.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_parameters_are_typed_and_repeats_refused() {
+        let q = CallbackQuery::parse("code=c&state=s&iss=&other=1").unwrap();
+        assert_eq!(
+            (given(&q.code), given(&q.state), given(&q.iss)),
+            (Some("c"), Some("s"), None)
+        );
+        match CallbackQuery::parse("state=a&state=b") {
+            Err(AgencyError::BadCallback(detail)) => {
+                assert_eq!(
+                    detail,
+                    "the query string is refused: duplicate field `state`"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

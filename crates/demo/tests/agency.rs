@@ -2,7 +2,7 @@
 //! standing in for the gateway (any OpenID Provider will do for an RP). Tests are named
 //! after the OpenID RP certification tests they mirror where one exists.
 
-use jisr_devidp::agency::{self, AgencyConfig};
+use jisr_demo::agency::{self, AgencyConfig};
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig, Faults, SigningAlg, citizens, spawn};
 use jisr_mapping::CountryCode;
 use reqwest::StatusCode;
@@ -167,6 +167,26 @@ fn first_citizen(country: &str) -> &'static jisr_devidp::Citizen {
     &citizens(cc(country))[0]
 }
 
+/// Every answer of the agency (pages, redirects, the stylesheet) forbids scripts, framing and
+/// a Referer that would carry a code onwards.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let (_idp, agency) = start("SA", SigningAlg::ES256, Faults::default()).await;
+    for path in ["/", "/login", "/static/agency.css", "/callback?state=x"] {
+        let response = agency.get(&agency.url(path)).await;
+        let h = response.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+    }
+    agency.shutdown().await;
+}
+
 #[tokio::test]
 async fn rp_response_type_code_signs_in_shows_the_citizen_and_logs_out() {
     let (idp, agency) = start("SA", SigningAlg::ES256, Faults::default()).await;
@@ -294,7 +314,8 @@ async fn rp_shows_the_cross_border_assertion_for_es256_ps256_and_eddsa() {
             ACR,
             "Dev IdP (QA)",
             "<pre dir=\"ltr\">",
-            "&quot;trust_framework&quot;: &quot;jisr_gcc&quot;",
+            // The JSON, HTML-escaped (askama writes `"` as `&#34;`).
+            "&#34;trust_framework&#34;: &#34;jisr_gcc&#34;",
         ] {
             assert!(
                 page.contains(expected),
