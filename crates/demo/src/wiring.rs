@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig};
-use jisr_gateway::app::{Clock, Gateway, Seals, Ttls, random_token, system_clock};
+use jisr_gateway::app::{Clock, Gateway, random_token, system_clock};
 use jisr_gateway::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
+use jisr_gateway::config::{Config, ServerConfig, StoreSettings, TokenConfig};
 use jisr_gateway::provider::keys::{SigningAlg as GatewayAlg, SigningKeys};
-use jisr_gateway::upstream::Upstreams;
 use jisr_mapping::{CountryCode, Gcc, PairwiseKey, Policy};
 use jisr_store::{MemoryStore, Store};
 use tokio::net::TcpListener;
@@ -65,6 +65,9 @@ pub struct Demo {
     pub idps: Vec<(CountryCode, DevIdp)>,
     /// The demo agency's client secret (also registered at the gateway).
     pub agency_secret: String,
+    /// What the gateway was built from; replicas are built from the same.
+    config: Config,
+    clock: Clock,
     stop: watch::Sender<bool>,
     stopped: watch::Receiver<bool>,
 }
@@ -84,19 +87,7 @@ impl Demo {
     pub async fn start_replica(&self, store: Arc<dyn Store>) -> std::io::Result<String> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let g = &self.gateway;
-        let replica = Arc::new(Gateway {
-            issuer: g.issuer.clone(),
-            mapping: g.mapping.clone(),
-            agencies: g.agencies.clone(),
-            upstreams: g.upstreams.clone(),
-            keys: g.keys.clone(),
-            store,
-            pairwise: g.pairwise.clone(),
-            seals: Seals::from_secret(&g.pairwise),
-            ttls: g.ttls,
-            clock: g.clock.clone(),
-        });
+        let replica = Arc::new(build(self.config.clone(), store, self.clock.clone()).await?);
         let mut s = self.stopped.clone();
         tokio::spawn(jisr_gateway::http::run(listener, replica, async move {
             let _ = s.wait_for(|v| *v).await;
@@ -152,13 +143,6 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         upstream_configs.push(upstream);
         idps.push((country, idp));
     }
-    let upstreams = Upstreams::new(upstream_configs).map_err(std::io::Error::other)?;
-    for country in upstreams.countries().collect::<Vec<_>>() {
-        if let Some(u) = upstreams.get(country) {
-            u.discover().await.map_err(std::io::Error::other)?;
-        }
-    }
-
     let agency_secret = random_token(24);
     let agency_country = options.agency_country;
     let sector_names = ("Ministry of Health (demo)", "وزارة الصحة (تجريبي)");
@@ -178,21 +162,28 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     aws_lc_rs::rand::fill(&mut pairwise)
         .map_err(|_| std::io::Error::other("no randomness for the pairwise key"))?;
     let pairwise = PairwiseKey::new(pairwise.to_vec()).map_err(std::io::Error::other)?;
+    let config = Config {
+        server: ServerConfig {
+            listen: gateway_listener.local_addr()?,
+            public_url: gateway_url.parse().map_err(std::io::Error::other)?,
+            tls: None,
+        },
+        tls: None,
+        store: StoreSettings::Memory {
+            max_entries: jisr_store::DEFAULT_MAX_ENTRIES,
+        },
+        keys: SigningKeys::generate(options.gateway_alg).map_err(std::io::Error::other)?,
+        pairwise_key: pairwise,
+        tokens: TokenConfig::default(),
+        mapping,
+        agencies,
+        upstreams: upstream_configs,
+    };
     let store: Arc<dyn Store> = options
         .store
         .unwrap_or_else(|| Arc::new(MemoryStore::default()));
-    let gateway = Arc::new(Gateway {
-        issuer: gateway_url.clone(),
-        mapping,
-        agencies,
-        upstreams,
-        keys: SigningKeys::generate(options.gateway_alg).map_err(std::io::Error::other)?,
-        store,
-        seals: Seals::from_secret(&pairwise),
-        pairwise,
-        ttls: Ttls::default(),
-        clock: options.clock.unwrap_or_else(system_clock),
-    });
+    let clock = options.clock.unwrap_or_else(system_clock);
+    let gateway = Arc::new(build(config.clone(), store, clock.clone()).await?);
 
     let mut s = stopped.clone();
     let server = jisr_gateway::http::run(gateway_listener, gateway.clone(), async move {
@@ -225,6 +216,8 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         gateway,
         idps,
         agency_secret,
+        config,
+        clock,
         stop,
         stopped,
     })
@@ -256,4 +249,16 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
     tokio::signal::ctrl_c().await?;
     demo.shutdown();
     Ok(())
+}
+
+/// The gateway from `config` (the one builder, [`Gateway::from_config`]), with every national
+/// IdP's discovery done, so the demo answers at once.
+async fn build(config: Config, store: Arc<dyn Store>, clock: Clock) -> std::io::Result<Gateway> {
+    let gateway = Gateway::from_config(config, store, clock).map_err(std::io::Error::other)?;
+    for country in gateway.upstreams.countries().collect::<Vec<_>>() {
+        if let Some(u) = gateway.upstreams.get(country) {
+            u.discover().await.map_err(std::io::Error::other)?;
+        }
+    }
+    Ok(gateway)
 }
