@@ -122,8 +122,8 @@ pub(crate) fn sign(
     if let Some(extra) = &faults.header {
         header.extend(extra.clone());
     }
-    let header = serde_json::to_vec(&header).expect("JSON map serialises");
-    let body = serde_json::to_vec(payload).expect("JSON map serialises");
+    let header = serde_json::to_vec(&header)?;
+    let body = serde_json::to_vec(payload)?;
     let signing_input = format!("{}.{}", b64(&header), b64(&body));
     let signature = match how {
         Sig::Real => {
@@ -133,7 +133,7 @@ pub(crate) fn sign(
                 use base64::Engine as _;
                 let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
                     .decode(sig)
-                    .expect("jsonwebtoken returns base64url");
+                    .map_err(|_| jsonwebtoken::errors::ErrorKind::InvalidSignature)?;
                 raw.iter_mut().for_each(|b| *b = !*b);
                 b64(&raw)
             } else {

@@ -28,6 +28,7 @@ pub(crate) struct SigningKey {
 
 impl SigningKey {
     /// A fresh key; `kid: None` names it by its RFC 7638 thumbprint.
+    #[allow(clippy::expect_used)] // aws-lc makes and exports fresh keys or aborts; nothing to report
     pub fn generate(alg: SigningAlg, kid: Option<String>) -> Self {
         let (encoding, mut jwk, thumb_input, spki) = match alg {
             SigningAlg::RS256 | SigningAlg::PS256 => {
