@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::OAuthError;
 use crate::claims::{acr_values, claims_supported, oauth2_only, scopes_supported, userinfo_claims};
-use crate::config::Faults;
+use crate::config::{Faults, SigningAlg};
 use crate::jws::remove_claims;
 use crate::state::App;
 
@@ -36,8 +36,7 @@ pub(super) async fn discovery(State(app): State<Arc<App>>) -> Response {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [app.alg.name()],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported":
-            ["RS256", "PS256", "ES256", "EdDSA"],
+        "token_endpoint_auth_signing_alg_values_supported": SigningAlg::ALL.map(SigningAlg::name),
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "acr_values_supported": acr_values(app.country),
