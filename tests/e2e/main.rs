@@ -9,6 +9,7 @@
 //! - `privacy`: no personal data or token in any log line.
 //! - `interop`: certified third-party software (openid-client, headless Chromium).
 //! - `tls`: `jisr serve` terminating TLS itself.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod downstream;
 mod interop;

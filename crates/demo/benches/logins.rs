@@ -14,6 +14,7 @@
 //! agency, `jisr-drv` the load driver. CPU per thread comes from `/proc/self/task/*/schedstat`.
 //!
 //! `cargo bench -p jisr-demo --bench logins [-- --logins 2000 --workers 8]`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The demo agency as a Relying Party, driven over real HTTP on loopback against the dev IdP
 //! standing in for the gateway (any OpenID Provider will do for an RP). Tests are named
 //! after the OpenID RP certification tests they mirror where one exists.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use jisr_demo::agency::{self, AgencyConfig};
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig, Faults, SigningAlg, citizens, spawn};

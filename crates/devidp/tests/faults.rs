@@ -1,4 +1,5 @@
 //! Each fault switch visibly changes what the IdP sends.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

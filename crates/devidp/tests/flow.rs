@@ -1,4 +1,5 @@
 //! The happy path and the protocol checks, over real HTTP on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

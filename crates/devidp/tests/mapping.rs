@@ -1,5 +1,6 @@
 //! Every synthetic citizen's claims, as the IdP sends them over HTTP, map with the real
 //! country profiles and policy: proof that the claim shapes match `config/countries/*.toml`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

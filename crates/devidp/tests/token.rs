@@ -1,4 +1,5 @@
 //! The token endpoint over real HTTP: code redemption rules and client authentication.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

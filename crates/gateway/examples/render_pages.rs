@@ -7,6 +7,7 @@
 //! ```
 //!
 //! Then look at /tmp/jisr-pages/*.png (desktop 1000x900 and mobile 390x900).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::fs;
 use std::path::Path;

@@ -1,6 +1,5 @@
 //! `jisr serve`: load the configuration ([`Config::load`]), open the store, build the gateway
 //! ([`Gateway::from_config`]) and serve it, over plain HTTP or TLS, until shut down.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::path::Path;
 use std::sync::Arc;

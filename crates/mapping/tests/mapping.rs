@@ -1,4 +1,5 @@
 //! The mapping over the shipped example profiles and policy: every country, every refusal.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use jisr_mapping::claims::CrossBorderAssertion;
 use jisr_mapping::error::ValueProblem;

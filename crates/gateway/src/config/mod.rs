@@ -15,7 +15,6 @@
 //! `jisr check-config` prints what the same loader finds ([`check`]). Every problem is
 //! reported as `file: key: problem`, all at once, tagged absent (deployment material not on
 //! this machine) or invalid ([`jisr_mapping::ProblemKind`]).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod agencies;
 mod check;

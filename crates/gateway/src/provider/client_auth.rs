@@ -129,11 +129,7 @@ async fn private_key_jwt<'a>(
     let AgencyAuth::PrivateKeyJwt(jwks) = &agency.auth else {
         return Err(fail("client is not registered for private_key_jwt"));
     };
-    use jsonwebtoken::Algorithm::*;
-    if !matches!(
-        header.alg,
-        RS256 | RS384 | RS512 | PS256 | PS384 | PS512 | ES256 | ES384 | EdDSA
-    ) {
+    if !crate::alg::accepts(header.alg) {
         return Err(fail("algorithm not allowed"));
     }
     let jwk = match &header.kid {

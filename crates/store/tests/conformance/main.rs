@@ -1,6 +1,7 @@
 //! Conformance tests for `jisr-store`, one binary: the shared suite run against both
 //! backends (`suite` + `harness`), Redis-only properties such as encryption at rest
 //! (`redis_only`), and outage/recovery against a private `redis-server` (`fault`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod fault;
 mod harness;
