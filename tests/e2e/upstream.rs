@@ -1,13 +1,15 @@
 //! The upstream Relying Party against development national IdPs over real HTTP. Each test is
 //! named after the OpenID RP certification test it mirrors where there is one.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use jisr_devidp::{Faults, SigningAlg};
 use jisr_e2e::upstream::*;
 use jisr_e2e::{cc, now};
+use jisr_gateway::config::parse_country_file;
 use jisr_gateway::upstream::{Expect, UpstreamError, Upstreams, VerifyError};
-use jisr_mapping::{CountryProfile, Destination, PairwiseKey, Policy, map_claims};
+use jisr_mapping::{Destination, PairwiseKey, Policy, map_claims};
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value, json};
 
@@ -83,7 +85,9 @@ async fn rp_code_flow_every_country_maps_to_an_assertion() {
     for (country, alg, profile, dest) in cases {
         let idp = idp(country, alg, Faults::default()).await;
         let up = upstream(&idp, country, ALL_ASYM).await;
-        let profile = CountryProfile::from_toml(country, profile).unwrap();
+        let profile = parse_country_file(Path::new(country), profile)
+            .unwrap()
+            .profile;
         for citizen in jisr_devidp::citizens(cc(country)) {
             let login = login(&up, citizen.id)
                 .await
@@ -375,8 +379,12 @@ async fn missing_national_claims_are_refused_by_the_mapping() {
     .await;
     let up = upstream(&idp, "SA", &[Algorithm::RS256]).await;
     let login = login(&up, citizen("SA")).await.unwrap();
-    let profile =
-        CountryProfile::from_toml("sa", include_str!("../../config/countries/sa.toml")).unwrap();
+    let profile = parse_country_file(
+        Path::new("sa"),
+        include_str!("../../config/countries/sa.toml"),
+    )
+    .unwrap()
+    .profile;
     let policy =
         Policy::from_toml("policy.toml", include_str!("../../config/policy.toml")).unwrap();
     let err = map_claims(

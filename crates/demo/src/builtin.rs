@@ -2,14 +2,14 @@
 //! demo` runs from anywhere), and how the gateway reaches a development national IdP.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jisr_devidp::{DevIdp, SigningAlg};
-use jisr_gateway::config::MappingConfig;
+use jisr_gateway::config::{MappingConfig, parse_country_file};
 use jisr_gateway::upstream::config::{ClientAuth, JwksSettings, StaticEndpoints};
 use jisr_gateway::upstream::{Mode, UpstreamConfig};
-use jisr_mapping::{ConfigProblem, CountryCode, CountryProfile, Gcc, Policy};
+use jisr_mapping::{ConfigProblem, CountryCode, Gcc, Policy};
 
 /// The shipped example profiles and policy, built in so the demo runs from anywhere.
 const PROFILES: [(&str, &str); 6] = [
@@ -100,7 +100,7 @@ pub fn builtin_mapping() -> io::Result<MappingConfig> {
     let profiles = PROFILES
         .iter()
         .map(|(file, text)| {
-            CountryProfile::from_toml(file, text).map(|profile| (PathBuf::from(file), profile))
+            parse_country_file(Path::new(file), text).map(|c| (PathBuf::from(file), c.profile))
         })
         .collect::<Result<_, _>>()
         .map_err(invalid)?;

@@ -39,9 +39,6 @@ pub struct CountryProfile {
     pub loa: LoaRule,
 }
 
-/// The gateway's table in a country file, set aside by [`CountryProfile::from_toml`].
-const IDP_TABLE: &str = "idp";
-
 fn default_source() -> Source {
     Source::Userinfo
 }
@@ -155,9 +152,8 @@ pub struct LoaRule {
 impl CountryProfile {
     /// Parses and validates one profile. `file` names it in the problems reported.
     ///
-    /// A country file may also hold an `[idp]` table: the gateway's connection to the national
-    /// IdP, which the gateway takes out itself (see [`CountryProfile::from_document`]). Here it
-    /// is set aside unread, so a whole country file parses; any other unknown key is an error.
+    /// Every key must be the profile's: a country file's other tables (the gateway's `[idp]`)
+    /// are taken out by whoever reads the file first (see [`CountryProfile::from_document`]).
     ///
     /// ```
     /// use jisr_mapping::CountryProfile;
@@ -175,11 +171,10 @@ impl CountryProfile {
     /// let err = CountryProfile::from_toml("om.toml", &format!("{toml}\ncolour = 1")).unwrap_err();
     /// assert_eq!(err.key, "colour");
     /// let with_idp = format!("{toml}\n[idp]\nissuer = \"https://eid.om.example\"");
-    /// assert!(CountryProfile::from_toml("om.toml", &with_idp).is_ok());
+    /// assert_eq!(CountryProfile::from_toml("om.toml", &with_idp).unwrap_err().key, "idp");
     /// ```
     pub fn from_toml(file: &str, text: &str) -> Result<Self, ConfigProblem> {
-        let mut document = parse_document(file, text)?;
-        document.get_mut().remove(IDP_TABLE);
+        let document = parse_document(file, text)?;
         Self::from_document(file, text, document)
     }
 

@@ -32,7 +32,7 @@ fn example(cc: &str) -> Value {
 
 fn profile(cc: &str) -> CountryProfile {
     let (file, text) = PROFILES.iter().find(|(f, _)| *f == cc).unwrap();
-    CountryProfile::from_toml(&format!("{file}.toml"), text).unwrap()
+    profile_of(&format!("{file}.toml"), text)
 }
 
 fn policy() -> Policy {
@@ -655,4 +655,12 @@ fn profiles_say_whether_they_need_userinfo() {
         profile("om").reads(Source::IdToken),
         "OM reads its civil number from the ID token"
     );
+}
+
+/// A shipped country file's mapping profile. The file's `[idp]` table is the gateway's, so it
+/// is set aside first, as the gateway's loader does.
+fn profile_of(file: &str, text: &str) -> CountryProfile {
+    let mut document = jisr_mapping::toml_load::parse_document(file, text).unwrap();
+    document.get_mut().remove("idp");
+    CountryProfile::from_document(file, text, document).unwrap()
 }

@@ -34,15 +34,20 @@ const IDP_TABLE: &str = "idp";
 /// Reads one country file and splits it: the `[idp]` table to [`IdpSection`] (checked), the
 /// rest to the mapping crate's profile parser. Problems name keys as written, `idp.issuer` …
 pub fn load_country_file(file: &Path) -> Result<CountryFile, ConfigProblem> {
-    let text = read(file)?;
+    parse_country_file(file, &read(file)?)
+}
+
+/// [`load_country_file`] for a country file's `text` already read (`file` names it in
+/// problems): the demo's built-in profiles and tests use it.
+pub fn parse_country_file(file: &Path, text: &str) -> Result<CountryFile, ConfigProblem> {
     let name = display(file);
-    let mut document = parse_document(&name, &text)?;
+    let mut document = parse_document(&name, text)?;
     let idp = document.get_mut().remove(IDP_TABLE);
-    let profile = CountryProfile::from_document(&name, &text, document)?;
+    let profile = CountryProfile::from_document(&name, text, document)?;
     let idp = match idp {
         None => None,
         Some(table) => {
-            let section: IdpSection = from_value(&name, &text, IDP_TABLE, table)?;
+            let section: IdpSection = from_value(&name, text, IDP_TABLE, table)?;
             section
                 .check()
                 .map_err(|(key, msg)| invalid(file, &format!("{IDP_TABLE}.{key}"), msg))?;

@@ -38,7 +38,7 @@ use agencies::Agencies;
 
 pub use check::{CheckReport, check};
 pub use gateway::{ServerConfig, StoreSettings, TlsPem, TokenConfig};
-pub use mapping::{CountryFile, MappingConfig, load_country_file, load_policy};
+pub use mapping::{CountryFile, MappingConfig, load_country_file, load_policy, parse_country_file};
 pub use secret::{SecretSource, decode_key_material, env_lookup, process_env};
 
 /// Everything the gateway runs on, validated, with secrets and keys loaded.
