@@ -181,15 +181,6 @@ impl Reject {
         }
         self
     }
-
-    /// The OAuth error code this refusal carries.
-    pub fn error(&self) -> OAuthError {
-        match self {
-            Reject::Redirect { error, .. }
-            | Reject::Page { error, .. }
-            | Reject::Json { error, .. } => *error,
-        }
-    }
 }
 
 /// A short random reference operators can find in the logs (and later the audit log).
