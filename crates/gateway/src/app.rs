@@ -62,6 +62,8 @@ pub struct Gateway {
     pub seals: Seals,
     pub ttls: Ttls,
     pub clock: Clock,
+    /// Metrics and the audit log: every step reports its events here.
+    pub ops: crate::ops::Ops,
 }
 
 /// The sealing and approval keys, derived from the shared secret so every replica agrees.
@@ -118,6 +120,11 @@ impl Gateway {
 
     pub fn now(&self) -> i64 {
         (self.clock)()
+    }
+
+    /// Reports one flow event to metrics and the audit log.
+    pub fn record(&self, event: &crate::ops::Event<'_>) {
+        self.ops.record(event, self.now());
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -189,6 +196,7 @@ impl Gateway {
                 login: Duration::from_secs(t.login_ttl_secs),
             },
             clock,
+            ops: crate::ops::Ops::default(),
         })
     }
 }

@@ -97,6 +97,28 @@ pub enum MappingError {
 }
 
 impl MappingError {
+    /// A fixed code naming the check that refused, for operators' counts and audit records
+    /// (never a value).
+    ///
+    /// ```
+    /// use jisr_mapping::MappingError;
+    /// assert_eq!(MappingError::ClaimsShape.reason(), "claims_shape");
+    /// ```
+    pub fn reason(&self) -> &'static str {
+        match self {
+            MappingError::ClaimsShape => "claims_shape",
+            MappingError::WrongProfile { .. } => "wrong_profile",
+            MappingError::Missing { .. } => "claim_missing",
+            MappingError::Invalid { .. } => "claim_invalid",
+            MappingError::UnknownAcr { .. } => "acr_unknown",
+            MappingError::NoLoa { .. } => "loa_underivable",
+            MappingError::LoaTooLow { .. } => "loa_too_low",
+            MappingError::PairRefused { .. } => "pair_refused",
+            MappingError::AuthTime => "auth_time_invalid",
+            MappingError::MissingSector { .. } => "sector_missing",
+        }
+    }
+
     /// The OAuth/OIDC error code the gateway sends for this refusal.
     pub fn oauth_error(&self) -> &'static str {
         match self {

@@ -39,7 +39,7 @@ pub use country::{CountryCode, Gcc};
 pub use error::{ConfigProblem, MappingError, ProblemKind, ValueError, ValueProblem};
 pub use identifier::PersonIdentifier;
 pub use loa::Loa;
-pub use map::{AuthContext, Destination, Mapped, map_claims, map_with_rule};
+pub use map::{AuthContext, Destination, Mapped, NationalId, map_claims, map_with_rule};
 pub use pairwise::PairwiseKey;
 pub use path::{NationalClaims, Source};
 pub use policy::{Disclosure, Policy, Rule};

@@ -45,6 +45,26 @@ pub struct Mapped {
     pub released: Vec<SharedClaim>,
     /// The policy rule that allowed the release, e.g. `SA→*`.
     pub rule: String,
+    /// The normalised national identifier, whatever the assertion discloses: only for the
+    /// gateway's audit reference (an HMAC of it), never to be logged or sent.
+    pub national_id: NationalId,
+}
+
+/// A normalised national identifier. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NationalId(String);
+
+impl NationalId {
+    /// The identifier itself, for keyed hashing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NationalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NationalId(…)")
+    }
 }
 
 /// Most `amr` values carried into the assertion; each is a short RFC 8176-style token.
@@ -275,6 +295,7 @@ pub fn map_with_rule(
         consent_required: rule.consent_required(),
         released,
         rule: rule.id(),
+        national_id: NationalId(national_id),
     })
 }
 

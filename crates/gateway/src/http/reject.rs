@@ -111,6 +111,7 @@ impl ReturnTo {
             to: self.clone(),
             error,
             description: description.into(),
+            reason: None,
         }
     }
 }
@@ -123,6 +124,8 @@ pub enum Reject {
         to: ReturnTo,
         error: OAuthError,
         description: String,
+        /// A fixed code finer than `error` for operators (metrics, audit); see [`Reject::reason`].
+        reason: Option<&'static str>,
     },
     /// A bilingual page for the citizen (client or redirect URI not trustworthy, or a
     /// failure the agency cannot act on). `detail` is an English precision shown after the
@@ -133,6 +136,7 @@ pub enum Reject {
         text: Text,
         detail: Option<String>,
         lang: Lang,
+        reason: Option<&'static str>,
     },
     /// Token, userinfo and other back-channel endpoints: JSON `{error, error_description}`.
     Json {
@@ -141,6 +145,7 @@ pub enum Reject {
         description: String,
         /// `WWW-Authenticate` value for 401s.
         challenge: Option<&'static str>,
+        reason: Option<&'static str>,
     },
 }
 
@@ -152,6 +157,7 @@ impl Reject {
             error,
             description: description.into(),
             challenge: None,
+            reason: None,
         }
     }
 
@@ -163,6 +169,7 @@ impl Reject {
             text,
             detail: None,
             lang,
+            reason: None,
         }
     }
 
@@ -172,6 +179,37 @@ impl Reject {
             *detail = Some(more.into());
         }
         self
+    }
+
+    /// The same refusal, counted and audited under the fixed code `why` (e.g.
+    /// `id_token_bad_signature`) rather than its bare OAuth error.
+    pub fn because(mut self, why: &'static str) -> Self {
+        match &mut self {
+            Reject::Redirect { reason, .. }
+            | Reject::Page { reason, .. }
+            | Reject::Json { reason, .. } => *reason = Some(why),
+        }
+        self
+    }
+
+    /// The OAuth error this refusal answers with.
+    pub fn error(&self) -> OAuthError {
+        match self {
+            Reject::Redirect { error, .. }
+            | Reject::Page { error, .. }
+            | Reject::Json { error, .. } => *error,
+        }
+    }
+
+    /// The fixed code operators see: the finer reason if one was given, else the OAuth
+    /// error code. Always from the code, never from the request, so metric labels stay
+    /// bounded.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Reject::Redirect { reason, .. }
+            | Reject::Page { reason, .. }
+            | Reject::Json { reason, .. } => reason.unwrap_or_else(|| self.error().code()),
+        }
     }
 
     /// The same refusal with its page (if it is one) leading in `lang`.
@@ -205,6 +243,7 @@ impl IntoResponse for Reject {
                 to,
                 error,
                 description,
+                ..
             } => {
                 tracing::info!(target: "audit", error = error.code(), description = %description, "authorization refused");
                 let Ok(mut url) = url::Url::parse(&to.redirect_uri) else {
@@ -227,6 +266,7 @@ impl IntoResponse for Reject {
                 text,
                 detail,
                 lang,
+                ..
             } => {
                 let reference = reference();
                 let message_en = match &detail {
@@ -250,6 +290,7 @@ impl IntoResponse for Reject {
                 error,
                 description,
                 challenge,
+                ..
             } => {
                 let body =
                     serde_json::json!({ "error": error.code(), "error_description": description });

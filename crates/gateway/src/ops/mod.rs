@@ -1,3 +1,27 @@
-//! Operators' endpoints. [`health`]: liveness and readiness.
+//! Operators' side of the gateway. Each login step reports [`events::Event`]s to
+//! [`Ops::record`], which counts them ([`metrics`]) and writes them to the audit log
+//! ([`audit`]); [`health`] answers liveness and readiness.
 
+pub mod audit;
+pub mod events;
 pub mod health;
+pub mod metrics;
+
+pub use events::{Event, EventKind, Outcome, Trail};
+
+/// What watches the flows: metrics and the audit log, built once with the gateway.
+#[derive(Default)]
+pub struct Ops {
+    pub metrics: metrics::Metrics,
+    pub audit: audit::Audit,
+}
+
+impl Ops {
+    /// Counts `event` and writes it to the audit log. Never fails the step: an audit sink
+    /// that cannot take the record is reported by [`audit::Audit`] itself (loudly, and by
+    /// refusing new logins when so configured).
+    pub fn record(&self, event: &Event<'_>, now: i64) {
+        self.metrics.observe(event);
+        self.audit.append(event, now);
+    }
+}

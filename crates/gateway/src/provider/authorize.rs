@@ -14,9 +14,10 @@ use super::country;
 use super::state::Flow;
 use crate::app::{Gateway, random_token};
 use crate::config::agencies::Agency;
-use crate::http::params::{self, MAX_QUERY, ParamError, short};
+use crate::http::params::{self, MAX_QUERY, ParamError};
 use crate::http::reject::{OAuthError, Reject};
 use crate::http::{cookie, response};
+use crate::ops::{Event, EventKind, Trail};
 use crate::pages::messages::{self, Text};
 use crate::pages::{self, Agency as PageAgency, CountryOption, Lang, PickerPage};
 
@@ -75,7 +76,15 @@ impl From<UntrustedRequest> for Reject {
                 messages::REDIRECT_URI_UNREGISTERED,
             ),
         };
-        let reject = Reject::page(StatusCode::BAD_REQUEST, error, text, Lang::default());
+        let why = match &e {
+            UntrustedRequest::Params(_) => "bad_parameters",
+            UntrustedRequest::ClientIdMissing => "client_id_missing",
+            UntrustedRequest::UnknownClient => "unknown_client",
+            UntrustedRequest::RedirectUriMissing => "redirect_uri_missing",
+            UntrustedRequest::RedirectUriUnregistered => "redirect_uri_unregistered",
+        };
+        let reject =
+            Reject::page(StatusCode::BAD_REQUEST, error, text, Lang::default()).because(why);
         match e {
             UntrustedRequest::Params(p) => reject.with_detail(p.to_string()),
             _ => reject,
@@ -91,23 +100,28 @@ fn is_pkce_value(s: &str) -> bool {
 
 /// `GET /authorize`.
 pub async fn authorize(State(gw): State<Arc<Gateway>>, RawQuery(query): RawQuery) -> Response {
+    let mut trail = Trail::default();
+    let refused = |trail: &Trail, reject: Reject| {
+        gw.record(&Event::refused(trail, &reject));
+        reject.into_response()
+    };
     let params: AuthorizeParams = match params::parse(query.as_deref().unwrap_or(""), MAX_QUERY) {
         Ok(p) => p,
-        Err(e) => return Reject::from(UntrustedRequest::from(e)).into_response(),
+        Err(e) => return refused(&trail, UntrustedRequest::from(e).into()),
     };
     let lang = Lang::from_ui_locales(params.ui_locales.as_deref());
-    let (agency, flow, hint) = match validate(&gw, params, lang) {
+    let (agency, flow, hint) = match validate(&gw, params, lang, &mut trail) {
         Ok(v) => v,
-        Err(reject) => return reject.lang(lang).into_response(),
+        Err(reject) => return refused(&trail, reject.lang(lang)),
     };
-    tracing::info!(target: "audit", client_id = %short(&flow.client_id), destination = %agency.country, "authorization request accepted");
+    gw.record(&Event::ok(EventKind::AuthorizationAccepted, &trail));
 
     // Nothing is stored yet: the flow travels sealed in the browser's cookie until the
     // citizen picks a country.
     let mut response = match hint {
-        Some(origin) => match country::go_upstream(&gw, &flow, origin).await {
+        Some(origin) => match country::go_upstream(&gw, &flow, origin, &mut trail).await {
             Ok(r) => r,
-            Err(reject) => return reject.into_response(),
+            Err(reject) => return refused(&trail, reject),
         },
         None => picker_page(&gw, agency, &flow),
     };
@@ -117,11 +131,12 @@ pub async fn authorize(State(gw): State<Arc<Gateway>>, RawQuery(query): RawQuery
 
 /// Checks the request in the order that decides where errors go: client and redirect URI
 /// first (errors to a page), then everything else (errors back to the agency).
-fn validate(
-    gw: &Gateway,
+fn validate<'g>(
+    gw: &'g Gateway,
     params: AuthorizeParams,
     lang: Lang,
-) -> Result<(&Agency, Flow, Option<CountryCode>), Reject> {
+    trail: &mut Trail,
+) -> Result<(&'g Agency, Flow, Option<CountryCode>), Reject> {
     let client_id = params.client_id.ok_or(UntrustedRequest::ClientIdMissing)?;
     let agency = gw
         .agencies
@@ -130,6 +145,8 @@ fn validate(
     let redirect_uri = params
         .redirect_uri
         .ok_or(UntrustedRequest::RedirectUriMissing)?;
+    trail.client_id = Some(client_id.clone());
+    trail.destination = Some(agency.country);
     if !agency.redirect_uris.contains(&redirect_uri) {
         return Err(UntrustedRequest::RedirectUriUnregistered.into());
     }
@@ -146,7 +163,11 @@ fn validate(
         lang: lang.tag().to_owned(),
         csrf: random_token(18),
         code: None,
+        subject: None,
+        origin: None,
+        loa: None,
     };
+    trail.flow = Some(flow.id.clone());
     let back = flow.return_to(&gw.issuer);
     use OAuthError::*;
     if params.request.is_some() {

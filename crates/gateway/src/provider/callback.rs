@@ -18,6 +18,7 @@ use crate::app::{Gateway, random_token, token_key};
 use crate::http::cookie;
 use crate::http::params::{self, MAX_QUERY};
 use crate::http::reject::{OAuthError, Reject};
+use crate::ops::{Event, EventKind, Trail};
 use crate::upstream::{AuthorizationResponse, UpstreamError};
 
 /// The national IdP's authorization response (RFC 6749 4.1.2, RFC 9207 `iss`).
@@ -37,6 +38,7 @@ pub async fn callback(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let mut trail = Trail::default();
     let result = match params::parse::<CallbackParams>(query.as_deref().unwrap_or(""), MAX_QUERY) {
         Ok(p) => {
             let response = AuthorizationResponse {
@@ -46,10 +48,13 @@ pub async fn callback(
                 error: p.error,
                 error_description: p.error_description,
             };
-            complete(&gw, &cc, &headers, response).await
+            complete(&gw, &cc, &headers, response, &mut trail).await
         }
         Err(e) => Err(StepError::from(e).into()),
     };
+    if let Err(reject) = &result {
+        gw.record(&Event::refused(&trail, reject));
+    }
     match result {
         Ok(r) => r,
         // The flow is over (the agency hears why): the cookie goes too.
@@ -68,6 +73,7 @@ async fn complete(
     cc: &str,
     headers: &HeaderMap,
     response: AuthorizationResponse,
+    trail: &mut Trail,
 ) -> Result<Response, Reject> {
     let state_param = response
         .state
@@ -81,6 +87,8 @@ async fn complete(
         .ok_or(StepError::Expired)?;
     let origin = login.pending.country;
     let flow = login.flow;
+    *trail = flow.trail(gw);
+    trail.origin = Some(origin);
     let lang = flow.lang();
     let page = |e: StepError| Reject::from(e).lang(lang);
     let back = flow.return_to(&gw.issuer);
@@ -104,18 +112,26 @@ async fn complete(
         Ok(v) => v,
         Err(UpstreamError::IdpError { error }) => {
             // The citizen cancelled or the IdP refused: the agency hears access_denied.
-            return Err(back.refuse(
-                OAuthError::AccessDenied,
-                format!("the national IdP of {origin} ended the sign-in ({error})"),
-            ));
+            return Err(back
+                .refuse(
+                    OAuthError::AccessDenied,
+                    format!("the national IdP of {origin} ended the sign-in ({error})"),
+                )
+                .because("idp_ended_sign_in"));
         }
         Err(error) => {
-            return Err(page(StepError::Unverified {
+            let refusal = page(StepError::Unverified {
                 country: origin,
                 error,
-            }));
+            });
+            gw.record(&Event {
+                reason: Some(refusal.reason()),
+                ..Event::ok(EventKind::NationalTokenRefused, trail)
+            });
+            return Err(refusal);
         }
     };
+    gw.record(&Event::ok(EventKind::NationalTokenVerified, trail));
     // The rule decided at the country choice; a policy reloaded since no longer naming it
     // refuses the pair rather than mapping under another rule.
     let (Some(profile), Some(rule)) = (
@@ -126,7 +142,9 @@ async fn complete(
             origin,
             destination: agency.country,
         };
-        return Err(back.refuse(OAuthError::AccessDenied, refused.to_string()));
+        return Err(back
+            .refuse(OAuthError::AccessDenied, refused.to_string())
+            .because(refused.reason()));
     };
     let destination = Destination {
         country: agency.country,
@@ -141,24 +159,32 @@ async fn complete(
         &gw.pairwise,
     )
     .map_err(|error| match refusal_for_agency(&error) {
-        Some(code) => back.refuse(code, error.to_string()),
+        Some(code) => back.refuse(code, error.to_string()).because(error.reason()),
         None => page(StepError::Unmappable {
             country: origin,
             error,
         }),
     })?;
+    trail.loa = Some(mapped.assertion.acr);
+    trail.subject = gw
+        .ops
+        .audit
+        .subject_ref(origin, mapped.national_id.expose());
+    gw.record(&Event::ok(EventKind::Mapped, trail));
     if let Some(min) = flow.min_loa
         && mapped.assertion.acr < min
     {
-        return Err(back.refuse(
-            OAuthError::UnmetAuthenticationRequirements,
-            format!(
-                "level of assurance {} is below the requested {min}",
-                mapped.assertion.acr
-            ),
-        ));
+        return Err(back
+            .refuse(
+                OAuthError::UnmetAuthenticationRequirements,
+                format!(
+                    "level of assurance {} is below the requested {min}",
+                    mapped.assertion.acr
+                ),
+            )
+            .because("loa_below_requested"));
     }
-    tracing::info!(target: "audit", origin = %origin, destination = %agency.country, rule = %mapped.rule, loa = %mapped.assertion.acr, "national login verified and mapped");
+    gw.record(&Event::ok(EventKind::PolicyDecision, trail));
 
     // The grant is stored now (one round trip); with consent pending, only a code carrying
     // the consent approval will redeem it.
@@ -175,6 +201,8 @@ async fn complete(
         nonce: flow.nonce.clone(),
         consent: mapped.consent_required,
         assertion: mapped.assertion,
+        flow: flow.id.clone(),
+        subject: trail.subject.clone(),
     };
     state::put(
         gw.store.as_ref(),
@@ -185,12 +213,16 @@ async fn complete(
     .await
     .map_err(|e| page(e.into()))?;
     if !mapped.consent_required {
+        gw.record(&Event::ok(EventKind::CodeIssued, trail));
         let mut response = consent::code_redirect(gw, &flow, &code);
         cookie::clear_flow(gw, &mut response);
         return Ok(response);
     }
     let mut flow = flow;
     flow.code = Some(code);
+    flow.subject = trail.subject.clone();
+    flow.origin = Some(origin);
+    flow.loa = trail.loa;
     let idp_name = profile.idp_name.as_str();
     let mut response = consent::show(agency, &flow, &grant.assertion, &mapped.released, idp_name);
     cookie::set_flow(gw, &mut response, &flow);

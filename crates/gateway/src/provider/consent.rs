@@ -16,6 +16,7 @@ use crate::app::{Gateway, token_key};
 use crate::config::agencies::Agency;
 use crate::http::reject::{OAuthError, Reject};
 use crate::http::{cookie, response};
+use crate::ops::{Event, EventKind, Trail};
 use crate::pages::{self, Agency as PageAgency, Attribute, ConsentPage};
 
 /// The consent page: the released claims as they will be shared, from the assertion.
@@ -91,15 +92,25 @@ fn display_value(a: &CrossBorderAssertion, claim: SharedClaim) -> String {
 
 /// `POST /consent`: the citizen shares or declines. Either way the flow ends here.
 pub async fn decide(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
-    let mut response = decision(&gw, &headers, &body)
+    let mut trail = Trail::default();
+    let mut response = decision(&gw, &headers, &body, &mut trail)
         .await
-        .unwrap_or_else(IntoResponse::into_response);
+        .unwrap_or_else(|reject| {
+            gw.record(&Event::refused(&trail, &reject));
+            reject.into_response()
+        });
     cookie::clear_flow(&gw, &mut response);
     response
 }
 
-async fn decision(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Response, Reject> {
+async fn decision(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    body: &str,
+    trail: &mut Trail,
+) -> Result<Response, Reject> {
     let (form, flow) = FlowForm::read(gw, headers, body)?;
+    *trail = flow.trail(gw);
     let page = |e: StepError| Reject::from(e).lang(flow.lang());
     let code = flow
         .code
@@ -107,16 +118,24 @@ async fn decision(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
         .ok_or_else(|| page(StepError::Expired))?;
     match form.decision.as_deref() {
         // The stored grant becomes redeemable with the approval; no store round trip.
-        Some("allow") => Ok(code_redirect(gw, &flow, &gw.seals.approve(code, gw.now()))),
+        Some("allow") => {
+            gw.record(&Event::ok(EventKind::ConsentGiven, trail));
+            gw.record(&Event::ok(EventKind::CodeIssued, trail));
+            Ok(code_redirect(gw, &flow, &gw.seals.approve(code, gw.now())))
+        }
         Some("deny") => {
             gw.store
                 .delete(&keys::code(&token_key(code)))
                 .await
                 .map_err(|e| page(e.into()))?;
-            Err(flow.return_to(&gw.issuer).refuse(
-                OAuthError::AccessDenied,
-                "the citizen declined to share their identity",
-            ))
+            gw.record(&Event::ok(EventKind::ConsentDeclined, trail));
+            Err(flow
+                .return_to(&gw.issuer)
+                .refuse(
+                    OAuthError::AccessDenied,
+                    "the citizen declined to share their identity",
+                )
+                .because("consent_declined"))
         }
         _ => Err(page(StepError::DecisionMissing)),
     }

@@ -16,6 +16,7 @@ use crate::app::Gateway;
 use crate::http::params::{self, MAX_FORM};
 use crate::http::reject::{OAuthError, Reject};
 use crate::http::{cookie, response};
+use crate::ops::{Event, EventKind, Trail};
 
 /// A form of the citizen's pages: bound to the flow cookie by its id and CSRF token.
 #[derive(Debug, Deserialize)]
@@ -50,17 +51,24 @@ impl FlowForm {
 pub async fn choose(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
     let (form, flow) = match FlowForm::read(&gw, &headers, &body) {
         Ok(v) => v,
-        Err(reject) => return reject.into_response(),
+        Err(reject) => {
+            gw.record(&Event::refused(&Trail::default(), &reject));
+            return reject.into_response();
+        }
     };
+    let mut trail = flow.trail(&gw);
     let origin = form
         .country
         .and_then(|c| c.parse::<CountryCode>().ok())
         .filter(|c| c.gcc().is_some());
     let result = match origin {
-        Some(origin) => go_upstream(&gw, &flow, origin).await,
+        Some(origin) => go_upstream(&gw, &flow, origin, &mut trail).await,
         None => Err(Reject::from(StepError::NotGcc).lang(flow.lang())),
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    result.unwrap_or_else(|reject| {
+        gw.record(&Event::refused(&trail, &reject));
+        reject.into_response()
+    })
 }
 
 /// Decides the pair (policy rule, the national `acr` values that meet the LoA the agency and
@@ -69,7 +77,9 @@ pub async fn go_upstream(
     gw: &Gateway,
     flow: &Flow,
     origin: CountryCode,
+    trail: &mut Trail,
 ) -> Result<Response, Reject> {
+    trail.origin = Some(origin);
     let lang = flow.lang();
     let page = |e: StepError| Reject::from(e).lang(lang);
     let agency = gw
@@ -77,13 +87,15 @@ pub async fn go_upstream(
         .get(&flow.client_id)
         .ok_or_else(|| page(StepError::Expired))?;
     let rule = gw.decide(origin, agency.country).map_err(|_| {
-        flow.return_to(&gw.issuer).refuse(
-            OAuthError::AccessDenied,
-            format!(
-                "no agreement allows identities from {origin} for {}",
-                agency.country
-            ),
-        )
+        flow.return_to(&gw.issuer)
+            .refuse(
+                OAuthError::AccessDenied,
+                format!(
+                    "no agreement allows identities from {origin} for {}",
+                    agency.country
+                ),
+            )
+            .because("pair_refused")
     })?;
     let upstream = gw
         .upstreams
@@ -102,6 +114,7 @@ pub async fn go_upstream(
     state::put(gw.store.as_ref(), &key, &login, gw.ttls.login)
         .await
         .map_err(|e| page(e.into()))?;
+    gw.record(&Event::ok(EventKind::CountryChosen, trail));
     Ok(response::redirect(&url))
 }
 

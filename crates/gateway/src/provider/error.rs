@@ -42,6 +42,21 @@ pub enum StepError {
 }
 
 impl StepError {
+    /// A fixed code for operators (metric label, audit reason).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            StepError::Params(_) => "bad_parameters",
+            StepError::Expired => "flow_expired",
+            StepError::Forged => "flow_forged",
+            StepError::NotGcc => "not_gcc",
+            StepError::IdpUnavailable(_) => "idp_unavailable",
+            StepError::Store(_) => "store_unavailable",
+            StepError::Unverified { error, .. } => error.reason(),
+            StepError::Unmappable { error, .. } => error.reason(),
+            StepError::DecisionMissing => "decision_missing",
+        }
+    }
+
     fn page(&self) -> (StatusCode, OAuthError, Text) {
         use OAuthError::*;
         match self {
@@ -106,7 +121,7 @@ impl From<StepError> for Reject {
             _ => {}
         }
         let (status, error, text) = e.page();
-        let reject = Reject::page(status, error, text, Lang::default());
+        let reject = Reject::page(status, error, text, Lang::default()).because(e.reason());
         match e.detail() {
             Some(d) => reject.with_detail(d),
             None => reject,
@@ -139,10 +154,25 @@ impl From<ParamError> for TokenError {
     }
 }
 
+impl TokenError {
+    /// A fixed code for operators (metric label, audit reason).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::InvalidRequest(_) => "token_bad_request",
+            TokenError::InvalidClient { .. } => "client_authentication_failed",
+            TokenError::UnsupportedGrantType => "unsupported_grant_type",
+            TokenError::InvalidGrant(_) => "grant_invalid",
+            TokenError::Store(_) => "store_unavailable",
+            TokenError::Server(_) => "server_error",
+        }
+    }
+}
+
 impl From<TokenError> for Reject {
     fn from(e: TokenError) -> Reject {
         let description = e.to_string();
-        match e {
+        let reason = e.reason();
+        let reject = match e {
             TokenError::InvalidRequest(_) => Reject::json(
                 StatusCode::BAD_REQUEST,
                 OAuthError::InvalidRequest,
@@ -153,6 +183,7 @@ impl From<TokenError> for Reject {
                 error: OAuthError::InvalidClient,
                 description,
                 challenge: basic.then_some("Basic realm=\"jisr\""),
+                reason: None,
             },
             TokenError::UnsupportedGrantType => Reject::json(
                 StatusCode::BAD_REQUEST,
@@ -177,7 +208,8 @@ impl From<TokenError> for Reject {
                 OAuthError::ServerError,
                 description,
             ),
-        }
+        };
+        reject.because(reason)
     }
 }
 
@@ -194,9 +226,22 @@ pub enum BearerError {
     Store(#[from] StoreError),
 }
 
+impl BearerError {
+    /// A fixed code for operators (metric label, audit reason).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BearerError::Missing => "bearer_missing",
+            BearerError::Invalid => "bearer_invalid",
+            BearerError::Revoked => "bearer_revoked",
+            BearerError::Store(_) => "store_unavailable",
+        }
+    }
+}
+
 impl From<BearerError> for Reject {
     fn from(e: BearerError) -> Reject {
         let description = e.to_string();
+        let why = e.reason();
         let (status, error, challenge) = match &e {
             BearerError::Missing => (
                 StatusCode::UNAUTHORIZED,
@@ -222,6 +267,7 @@ impl From<BearerError> for Reject {
             error,
             description,
             challenge,
+            reason: Some(why),
         }
     }
 }

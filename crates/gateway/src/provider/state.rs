@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::http::reject::ReturnTo;
+use crate::ops::Trail;
 use crate::pages::Lang;
 use crate::upstream::PendingLogin;
 use jisr_store::{Store, StoreError};
@@ -32,9 +33,29 @@ pub struct Flow {
     pub csrf: String,
     /// Set at the callback while consent is pending: the code whose grant is stored.
     pub code: Option<String>,
+    /// The citizen's audit reference, once the national login is verified.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The citizen's country and level, once the national login is verified.
+    #[serde(default)]
+    pub origin: Option<jisr_mapping::CountryCode>,
+    #[serde(default)]
+    pub loa: Option<Loa>,
 }
 
 impl Flow {
+    /// What operators may know of this flow so far (origin and LoA are the caller's to add).
+    pub fn trail(&self, gw: &crate::app::Gateway) -> Trail {
+        Trail {
+            flow: Some(self.id.clone()),
+            client_id: Some(self.client_id.clone()),
+            destination: gw.agencies.get(&self.client_id).map(|a| a.country),
+            subject: self.subject.clone(),
+            origin: self.origin,
+            loa: self.loa,
+        }
+    }
+
     /// The language the citizen's pages lead with.
     pub fn lang(&self) -> Lang {
         Lang::from_ui_locales(Some(&self.lang))
@@ -70,6 +91,25 @@ pub struct CodeGrant {
     /// The citizen must approve first: only a code carrying the consent approval redeems it.
     pub consent: bool,
     pub assertion: CrossBorderAssertion,
+    /// The flow's id and the citizen's audit reference, for the events that follow.
+    #[serde(default)]
+    pub flow: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+}
+
+impl CodeGrant {
+    /// What operators may know of the flow this grant ends.
+    pub fn trail(&self) -> Trail {
+        Trail {
+            flow: Some(self.flow.clone()),
+            client_id: Some(self.client_id.clone()),
+            origin: Some(self.assertion.origin_country),
+            destination: Some(self.assertion.destination_country),
+            loa: Some(self.assertion.acr),
+            subject: self.subject.clone(),
+        }
+    }
 }
 
 /// What an access token carries, sealed: the grant it came from (for revocation) and the
@@ -80,6 +120,26 @@ pub struct AccessToken {
     pub client_id: String,
     pub exp: i64,
     pub assertion: CrossBorderAssertion,
+    /// The flow's id and the citizen's audit reference, for the userinfo event.
+    #[serde(default)]
+    pub flow: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+}
+
+/// Key prefixes, one per kind of state.
+impl AccessToken {
+    /// What operators may know of the flow this token came from.
+    pub fn trail(&self) -> Trail {
+        Trail {
+            flow: Some(self.flow.clone()),
+            client_id: Some(self.client_id.clone()),
+            origin: Some(self.assertion.origin_country),
+            destination: Some(self.assertion.destination_country),
+            loa: Some(self.assertion.acr),
+            subject: self.subject.clone(),
+        }
+    }
 }
 
 /// Key prefixes, one per kind of state.

@@ -19,6 +19,7 @@ use crate::app::{Gateway, token_key};
 use crate::http::params::{self, MAX_FORM};
 use crate::http::reject::Reject;
 use crate::http::response::no_store;
+use crate::ops::{Event, EventKind, Trail};
 
 /// The token request's parameters (RFC 6749 4.1.3, RFC 7636 4.5, RFC 7523 2.2).
 #[derive(Debug, Deserialize)]
@@ -35,13 +36,23 @@ pub struct TokenForm {
 
 /// `POST /token`.
 pub async fn token(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
-    match exchange(&gw, &headers, &body).await {
+    let mut trail = Trail::default();
+    match exchange(&gw, &headers, &body, &mut trail).await {
         Ok(r) => r,
-        Err(e) => Reject::from(e).into_response(),
+        Err(e) => {
+            let reject = Reject::from(e);
+            gw.record(&Event::refused(&trail, &reject));
+            reject.into_response()
+        }
     }
 }
 
-async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Response, TokenError> {
+async fn exchange(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    body: &str,
+    trail: &mut Trail,
+) -> Result<Response, TokenError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -53,6 +64,8 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
     }
     let form: TokenForm = params::parse(body, MAX_FORM)?;
     let agency = client_auth::authenticate(gw, headers, &form).await?;
+    trail.client_id = Some(agency.client_id.clone());
+    trail.destination = Some(agency.country);
 
     let missing = |what: &str| TokenError::InvalidRequest(format!("{what} is missing"));
     match form.grant_type.as_deref() {
@@ -96,6 +109,9 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
             "authorization code is unknown, expired or already used",
         ));
     };
+    if grant.client_id == agency.client_id {
+        *trail = grant.trail();
+    }
     match (grant.consent, approval) {
         (false, None) => {}
         (true, Some((_, approved_at)))
@@ -133,9 +149,11 @@ async fn exchange(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<Respo
         client_id: agency.client_id.clone(),
         exp: now + gw.ttls.access_token.as_secs() as i64,
         assertion: grant.assertion.clone(),
+        flow: grant.flow.clone(),
+        subject: grant.subject.clone(),
     });
     let id_token = id_token::issue(gw, agency, &grant, &access_token, now)?;
-    tracing::info!(target: "audit", client_id = %agency.client_id, origin = %grant.assertion.origin_country, destination = %grant.assertion.destination_country, "tokens issued");
+    gw.record(&Event::ok(EventKind::CodeRedeemed, trail));
 
     let body = json!({
         "access_token": access_token,

@@ -12,16 +12,26 @@ use super::seal::MAX_SEALED;
 use super::state::{AccessToken, keys};
 use crate::app::Gateway;
 use crate::http::reject::Reject;
+use crate::ops::{Event, EventKind, Trail};
 
 /// `GET|POST /userinfo` with `Authorization: Bearer`.
 pub async fn userinfo(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
-    match claims(&gw, &headers).await {
+    let mut trail = Trail::default();
+    match claims(&gw, &headers, &mut trail).await {
         Ok(r) => r,
-        Err(e) => Reject::from(e).into_response(),
+        Err(e) => {
+            let reject = Reject::from(e);
+            gw.record(&Event::refused(&trail, &reject));
+            reject.into_response()
+        }
     }
 }
 
-async fn claims(gw: &Gateway, headers: &HeaderMap) -> Result<Response, BearerError> {
+async fn claims(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    trail: &mut Trail,
+) -> Result<Response, BearerError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -35,10 +45,12 @@ async fn claims(gw: &Gateway, headers: &HeaderMap) -> Result<Response, BearerErr
         .open(token)
         .filter(|t: &AccessToken| t.exp > gw.now())
         .ok_or(BearerError::Invalid)?;
+    *trail = grant.trail();
     let live = gw.store.get(&keys::live_grant(&grant.grant)).await?;
     if live.as_deref() != Some(grant.client_id.as_bytes()) {
         return Err(BearerError::Revoked);
     }
+    gw.record(&Event::ok(EventKind::Userinfo, trail));
     let mut response = (StatusCode::OK, axum::Json(grant.assertion)).into_response();
     crate::http::response::no_store(&mut response);
     Ok(response)

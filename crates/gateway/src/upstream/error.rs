@@ -75,3 +75,48 @@ pub enum UpstreamError {
     #[error("configuration: {0}")]
     Config(String),
 }
+
+impl VerifyError {
+    /// A fixed code naming the check that refused (metric label, audit reason).
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            VerifyError::TooLarge { .. } => "id_token_too_large",
+            VerifyError::Malformed(_) => "id_token_malformed",
+            VerifyError::AlgNotAllowed { .. } => "id_token_alg_not_allowed",
+            VerifyError::UnsupportedHeader(_) => "id_token_header_unsupported",
+            VerifyError::WrongType { .. } => "id_token_wrong_type",
+            VerifyError::UnknownIssuer => "id_token_unknown_issuer",
+            VerifyError::UnknownKid => "id_token_unknown_kid",
+            VerifyError::KidRequired => "id_token_kid_required",
+            VerifyError::KeyUnusable(_) => "id_token_key_unusable",
+            VerifyError::BadSignature => "id_token_bad_signature",
+            VerifyError::JwksUnavailable => "jwks_unavailable",
+            VerifyError::IssuerMismatch => "id_token_issuer_mismatch",
+            VerifyError::AudienceMismatch => "id_token_audience_mismatch",
+            VerifyError::AuthorizedPartyMismatch => "id_token_azp_mismatch",
+            VerifyError::Expired => "id_token_expired",
+            VerifyError::NotYetValid => "id_token_not_yet_valid",
+            VerifyError::IssuedInFuture => "id_token_issued_in_future",
+            VerifyError::NonceMismatch => "id_token_nonce_mismatch",
+            VerifyError::AtHashMismatch => "id_token_at_hash_mismatch",
+            VerifyError::MissingClaim(_) => "id_token_claim_missing",
+        }
+    }
+}
+
+impl UpstreamError {
+    /// A fixed code naming what failed (metric label, audit reason).
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            UpstreamError::Unavailable { .. } => "idp_unavailable",
+            UpstreamError::Http(_) => "idp_http",
+            UpstreamError::Verify(v) => v.reason(),
+            UpstreamError::AuthorizationResponse(_) => "idp_bad_authorization_response",
+            UpstreamError::IdpError { .. } => "idp_ended_sign_in",
+            UpstreamError::Token(_) => "idp_token_endpoint",
+            UpstreamError::Userinfo(_) => "idp_userinfo",
+            UpstreamError::UnknownCountry(_) => "unknown_country",
+            UpstreamError::Config(_) => "idp_config",
+        }
+    }
+}
