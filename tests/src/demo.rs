@@ -42,6 +42,7 @@ pub async fn start(options: DemoOptions) -> Demo {
     jisr_demo::start(DemoOptions {
         gateway_port: 0,
         agency_port: 0,
+        admin_port: 0,
         ..options
     })
     .await

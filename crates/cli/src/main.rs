@@ -49,6 +49,9 @@ enum Command {
         /// The demo agency's port on 127.0.0.1.
         #[arg(long, default_value_t = 8081)]
         agency_port: u16,
+        /// The gateway's admin listener (metrics, operator dashboard) on 127.0.0.1.
+        #[arg(long, default_value_t = 8090)]
+        admin_port: u16,
         /// The demo agency's country (citizens of the other five states sign in to it).
         #[arg(long, default_value = "BH")]
         agency_country: String,
@@ -119,8 +122,9 @@ fn main() -> ExitCode {
         Command::Demo {
             port,
             agency_port,
+            admin_port,
             agency_country,
-        } => run_demo(port, agency_port, &agency_country),
+        } => run_demo(port, agency_port, admin_port, &agency_country),
         Command::Serve { config } => run_serve(&config),
         Command::Keys {
             action: KeysAction::Generate { alg, out },
@@ -314,7 +318,7 @@ fn run_devidp(country: &str, port: u16, alg: &str) -> ExitCode {
 }
 
 #[cfg(feature = "demo")]
-fn run_demo(port: u16, agency_port: u16, agency_country: &str) -> ExitCode {
+fn run_demo(port: u16, agency_port: u16, admin_port: u16, agency_country: &str) -> ExitCode {
     let country = match parse_country("--agency-country", agency_country).and_then(|c| {
         c.gcc()
             .map(|_| c)
@@ -330,6 +334,7 @@ fn run_demo(port: u16, agency_port: u16, agency_country: &str) -> ExitCode {
     let options = jisr_demo::DemoOptions {
         gateway_port: port,
         agency_port,
+        admin_port,
         agency_country: country,
         ..Default::default()
     };

@@ -638,6 +638,7 @@ fn main() {
         .block_on(jisr_demo::start(DemoOptions {
             gateway_port: 0,
             agency_port: 0,
+            admin_port: 0,
             gateway_runtime: Some(gateway_rt.handle().clone()),
             ..DemoOptions::default()
         }))

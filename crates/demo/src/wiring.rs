@@ -8,6 +8,7 @@ use std::sync::Arc;
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig};
 use jisr_gateway::app::{Clock, Gateway, random_token, system_clock};
 use jisr_gateway::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
+use jisr_gateway::config::gateway::admin::AdminSettings;
 use jisr_gateway::config::{Config, ServerConfig, StoreSettings, TokenConfig};
 use jisr_gateway::provider::keys::{SigningAlg as GatewayAlg, SigningKeys};
 use jisr_mapping::{CountryCode, Gcc, PairwiseKey, Policy};
@@ -26,6 +27,8 @@ pub const AGENCY_CLIENT_ID: &str = "demo-agency";
 pub struct DemoOptions {
     pub gateway_port: u16,
     pub agency_port: u16,
+    /// The gateway's admin listener (metrics, dashboard).
+    pub admin_port: u16,
     /// The demo agency's country (destination of the assertions).
     pub agency_country: CountryCode,
     pub gateway_alg: GatewayAlg,
@@ -46,6 +49,7 @@ impl Default for DemoOptions {
         DemoOptions {
             gateway_port: 8080,
             agency_port: 8081,
+            admin_port: 8090,
             agency_country: Gcc::Bahrain.code(),
             gateway_alg: GatewayAlg::ES256,
             clock: None,
@@ -61,6 +65,8 @@ impl Default for DemoOptions {
 pub struct Demo {
     pub gateway_url: String,
     pub agency_url: String,
+    /// The gateway's admin listener: `/metrics`, `/readyz`, the dashboard.
+    pub admin_url: String,
     pub gateway: Arc<Gateway>,
     pub idps: Vec<(CountryCode, DevIdp)>,
     /// The demo agency's client secret (also registered at the gateway).
@@ -110,6 +116,9 @@ impl Drop for Demo {
 pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let gateway_listener = TcpListener::bind(("127.0.0.1", options.gateway_port)).await?;
     let agency_listener = TcpListener::bind(("127.0.0.1", options.agency_port)).await?;
+    let admin_listener = TcpListener::bind(("127.0.0.1", options.admin_port)).await?;
+    let admin_addr = admin_listener.local_addr()?;
+    let admin_url = format!("http://{admin_addr}");
     let gateway_url = format!("http://{}", gateway_listener.local_addr()?);
     let agency_addr: SocketAddr = agency_listener.local_addr()?;
     let agency_url = format!("http://{agency_addr}");
@@ -178,6 +187,13 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         mapping,
         agencies,
         upstreams: upstream_configs,
+        admin: Some(AdminSettings {
+            listen: admin_addr,
+            public_url: admin_url.clone(),
+            login: None,
+            operators: Vec::new(),
+        }),
+        audit: None,
     };
     let store: Arc<dyn Store> = options
         .store
@@ -193,6 +209,14 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         Some(runtime) => runtime.spawn(server),
         None => tokio::spawn(server),
     };
+    let mut s = stopped.clone();
+    tokio::spawn(jisr_gateway::ops::admin::run(
+        admin_listener,
+        gateway.clone(),
+        async move {
+            let _ = s.wait_for(|v| *v).await;
+        },
+    ));
     let mut s = stopped.clone();
     tokio::spawn(agency::run(
         agency_listener,
@@ -213,6 +237,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     Ok(Demo {
         gateway_url,
         agency_url,
+        admin_url,
         gateway,
         idps,
         agency_secret,
@@ -233,6 +258,7 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
         "  Gateway (OpenID Provider): {}/.well-known/openid-configuration",
         demo.gateway_url
     );
+    println!("  Operators (metrics):     {}/metrics", demo.admin_url);
     for (country, idp) in &demo.idps {
         let hints: Vec<&str> = jisr_devidp::citizens(*country)
             .iter()

@@ -64,6 +64,8 @@ pub struct Gateway {
     pub clock: Clock,
     /// Metrics and the audit log: every step reports its events here.
     pub ops: crate::ops::Ops,
+    /// The operators' listener and dashboard sign-in, if configured.
+    pub admin: Option<crate::config::gateway::admin::AdminSettings>,
 }
 
 /// The sealing and approval keys, derived from the shared secret so every replica agrees.
@@ -197,6 +199,7 @@ impl Gateway {
             },
             clock,
             ops: crate::ops::Ops::default(),
+            admin: config.admin,
         })
     }
 }

@@ -67,6 +67,16 @@ pub async fn serve_until(
         .map_err(|e| ServeError::Start(e.to_string()))?;
     let gw = Arc::new(gw);
     gw.upstreams.spawn_discovery(shutdown.clone());
+    if let Some(admin) = &gw.admin {
+        let listener = TcpListener::bind(admin.listen).await?;
+        tracing::info!(listen = %admin.listen, "jisr admin listener (metrics, dashboard)");
+        let mut stopped = shutdown.clone();
+        tokio::spawn(crate::ops::admin::run(listener, gw.clone(), async move {
+            let _ = stopped.wait_for(|v| *v).await;
+        }));
+    } else {
+        tracing::warn!("no [admin] section: no metrics or dashboard listener");
+    }
     tracing::info!(issuer = %gw.issuer, %listen, tls = tls.is_some(), "jisr gateway listening");
     let mut stopped = shutdown.clone();
     let stopped = async move {

@@ -33,6 +33,8 @@ pub(super) struct Loaded {
     pub agency_count: Option<usize>,
     pub agencies: Option<Agencies>,
     pub problems: Vec<ConfigProblem>,
+    pub admin: Option<Option<crate::config::gateway::admin::AdminSettings>>,
+    pub audit: Option<Option<crate::config::gateway::audit::AuditSettings>>,
 }
 
 /// Reads `path` (a directory or its `gateway.toml`) with the environment `vars`.
@@ -85,6 +87,23 @@ pub(super) fn load(path: &Path, vars: &[(String, String)]) -> Loaded {
         l.secrets = g.resolve_secrets(&env).map_err(|p| problems.extend(p)).ok();
         l.keys = g.load_signing_keys().map_err(|p| problems.extend(p)).ok();
         l.tls = g.load_tls().map_err(|p| problems.extend(p)).ok();
+        let base = g.base_dir();
+        l.admin = match &g.admin {
+            None => Some(None),
+            Some(a) => a
+                .resolve(&l.file, base, &env)
+                .map(Some)
+                .map_err(|p| problems.push(p))
+                .ok(),
+        };
+        l.audit = match &g.audit {
+            None => Some(None),
+            Some(a) => a
+                .resolve(&l.file, base, &env)
+                .map(Some)
+                .map_err(|p| problems.push(p))
+                .ok(),
+        };
         l.problems.extend(problems);
     }
     match mapping::load(&countries, &policy) {
@@ -133,6 +152,8 @@ impl Loaded {
             self.mapping,
             self.upstreams,
             self.agencies,
+            self.admin,
+            self.audit,
         );
         match parts {
             (
@@ -143,6 +164,8 @@ impl Loaded {
                 Some(mapping),
                 Some(upstreams),
                 Some(agencies),
+                Some(admin),
+                Some(audit),
             ) if self.problems.is_empty() => Ok(Config {
                 server: gateway.server,
                 tls,
@@ -153,6 +176,8 @@ impl Loaded {
                 mapping,
                 agencies,
                 upstreams,
+                admin,
+                audit,
             }),
             // Every part that did not load reported why; this guards the invariant.
             _ if self.problems.is_empty() => Err(vec![invalid(

@@ -64,6 +64,10 @@ pub struct Config {
     /// One per country file with an `[idp]` table; `userinfo` already decided from the
     /// country's profile ([`crate::upstream::needs_userinfo`]).
     pub upstreams: Vec<UpstreamConfig>,
+    /// The operators' listener and dashboard sign-in (`[admin]`), if configured.
+    pub admin: Option<gateway::admin::AdminSettings>,
+    /// The audit log (`[audit]`), if configured.
+    pub audit: Option<gateway::audit::AuditSettings>,
 }
 
 impl Config {

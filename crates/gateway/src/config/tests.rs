@@ -359,6 +359,8 @@ fn a_config_made_in_code_builds_a_gateway() {
         mapping: MappingConfig::load_dir(&repo_config()).unwrap(),
         agencies: agencies::Agencies::from_list(vec![agency]).unwrap(),
         upstreams: Vec::new(),
+        admin: None,
+        audit: None,
     };
     let store = crate::serve::open_store(&config.store).unwrap();
     let gw = Gateway::from_config(config, store, Arc::new(|| 1_700_000_000)).unwrap();

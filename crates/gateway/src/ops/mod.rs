@@ -1,7 +1,9 @@
 //! Operators' side of the gateway. Each login step reports [`events::Event`]s to
 //! [`Ops::record`], which counts them ([`metrics`]) and writes them to the audit log
-//! ([`audit`]); [`health`] answers liveness and readiness.
+//! ([`audit`]); [`health`] answers liveness and readiness; [`admin`] is the operators'
+//! listener (metrics, health, dashboard).
 
+pub mod admin;
 pub mod audit;
 pub mod events;
 pub mod health;

@@ -12,7 +12,16 @@ use super::validate::{RawGateway, validate};
 use crate::config::files;
 
 /// The sections of `gateway.toml`; a `JISR_` variable is an override only under one of them.
-const SECTIONS: [&str; 6] = ["server", "store", "keys", "pairwise_key", "paths", "tokens"];
+const SECTIONS: [&str; 8] = [
+    "server",
+    "store",
+    "keys",
+    "pairwise_key",
+    "paths",
+    "tokens",
+    "admin",
+    "audit",
+];
 
 // ---- Loading -------------------------------------------------------------------------------
 

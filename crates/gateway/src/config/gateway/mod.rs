@@ -13,6 +13,8 @@
 //! Secrets are never in the TOML: a [`SecretSource`] names an environment variable or a file.
 //! [`material`] reads them, the signing keys and the TLS files, for [`super::Config::load`].
 
+pub mod admin;
+pub mod audit;
 mod load;
 pub mod material;
 mod validate;
@@ -41,6 +43,10 @@ pub struct GatewayConfig {
     pub pairwise_key: SecretSource,
     pub paths: PathsConfig,
     pub tokens: TokenConfig,
+    /// The operators' listener and dashboard sign-in; `None`: no admin listener.
+    pub admin: Option<admin::AdminConfig>,
+    /// The audit log; `None`: events are counted but not written (development only).
+    pub audit: Option<audit::AuditConfig>,
     file: PathBuf,
     base_dir: PathBuf,
 }

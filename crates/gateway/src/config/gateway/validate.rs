@@ -26,6 +26,10 @@ pub(super) struct RawGateway {
     paths: PathsConfig,
     #[serde(default)]
     tokens: TokenConfig,
+    #[serde(default)]
+    admin: Option<super::admin::RawAdmin>,
+    #[serde(default)]
+    audit: Option<super::audit::RawAudit>,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +201,13 @@ pub(super) fn validate(
         }
     }
 
+    let admin = raw
+        .admin
+        .and_then(|a| super::admin::validate(a, base_dir, &mut problems));
+    let audit = raw
+        .audit
+        .and_then(|a| super::audit::validate(a, base_dir, &mut problems));
+
     match (listen, public_url, store) {
         (Some(listen), Some(public_url), Some(store)) if problems.is_empty() => Ok(GatewayConfig {
             server: ServerConfig {
@@ -219,6 +230,8 @@ pub(super) fn validate(
                 agencies: base_dir.join(raw.paths.agencies),
             },
             tokens: t,
+            admin,
+            audit,
             file: file.to_owned(),
             base_dir: base_dir.to_owned(),
         }),
