@@ -105,6 +105,9 @@ pub struct Trail {
     pub loa: Option<Loa>,
     /// The citizen's audit reference (see [`super::audit::Audit::subject_ref`]).
     pub subject: Option<String>,
+    /// For operator actions: the operator's subject at the operator IdP (staff, not a
+    /// citizen), so the action is accountable.
+    pub operator: Option<String>,
 }
 
 /// One event of a flow, as [`super::Ops::record`] receives it.

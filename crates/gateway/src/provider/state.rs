@@ -53,6 +53,7 @@ impl Flow {
             subject: self.subject.clone(),
             origin: self.origin,
             loa: self.loa,
+            operator: None,
         }
     }
 
@@ -108,6 +109,7 @@ impl CodeGrant {
             destination: Some(self.assertion.destination_country),
             loa: Some(self.assertion.acr),
             subject: self.subject.clone(),
+            operator: None,
         }
     }
 }
@@ -138,6 +140,7 @@ impl AccessToken {
             destination: Some(self.assertion.destination_country),
             loa: Some(self.assertion.acr),
             subject: self.subject.clone(),
+            operator: None,
         }
     }
 }
