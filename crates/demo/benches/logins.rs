@@ -13,7 +13,11 @@
 //! gateway's server (and its calls to the IdPs), `jisr-idp` the development IdPs and the demo
 //! agency, `jisr-drv` the load driver. CPU per thread comes from `/proc/self/task/*/schedstat`.
 //!
-//! `cargo bench -p jisr-demo --bench logins [-- --logins 2000 --workers 8]`
+//! `cargo bench -p jisr-demo --bench logins [-- --logins 2000 --workers 8 --scrape-ms 0]`
+//!
+//! `--scrape-ms N` (N > 0) also has an operator's tools read the admin listener every N ms
+//! during the measured run (`/metrics` and `/readyz`, as Prometheus and a load balancer
+//! would), to show what watching the gateway costs the logins.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::HashMap;
@@ -44,6 +48,7 @@ struct Args {
     logins: usize,
     workers: usize,
     warmup: usize,
+    scrape_ms: usize,
 }
 
 fn args() -> Args {
@@ -51,6 +56,7 @@ fn args() -> Args {
         logins: 2000,
         workers: 8,
         warmup: 300,
+        scrape_ms: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -63,6 +69,7 @@ fn args() -> Args {
             "--logins" => args.logins = value("--logins"),
             "--workers" => args.workers = value("--workers").max(1),
             "--warmup" => args.warmup = value("--warmup"),
+            "--scrape-ms" => args.scrape_ms = value("--scrape-ms"),
             _ => {} // `--bench` and filters from cargo
         }
     }
@@ -233,6 +240,24 @@ impl Site {
                 .iter()
                 .map(|(c, idp)| (*c, idp.issuer().to_owned()))
                 .collect(),
+        }
+    }
+}
+
+static SCRAPES: AtomicUsize = AtomicUsize::new(0);
+
+/// An operator's tools reading the admin listener every `every` until aborted.
+async fn scrape(admin: String, every: Duration) {
+    let http = client(false);
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        for path in ["/metrics", "/readyz"] {
+            let r = http.get(format!("{admin}{path}")).send().await;
+            if let Ok(r) = r {
+                let _ = r.bytes().await;
+                SCRAPES.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -665,6 +690,13 @@ fn main() {
     std::thread::sleep(Duration::from_millis(500));
     let idle_gateway_us = (roles().gateway - idle.gateway) as f64 / 1000.0;
 
+    let scraping = (args.scrape_ms > 0).then(|| {
+        let (admin, every) = (
+            demo.admin_url.clone(),
+            Duration::from_millis(args.scrape_ms as u64),
+        );
+        driver_rt.spawn(scrape(admin, every))
+    });
     let cpu0 = roles();
     let mut run = driver_rt.block_on(load(
         site.clone(),
@@ -673,6 +705,10 @@ fn main() {
         args.workers,
     ));
     let cpu1 = roles();
+    let scrapes = scraping.map(|task| {
+        task.abort();
+        SCRAPES.load(Ordering::Relaxed)
+    });
     let after = baseline(&run.id_token);
     let trivial0 = roles();
     let trivial = driver_rt.block_on(trivial_requests(
@@ -730,6 +766,12 @@ fn main() {
         gateway + idps + driver
     );
     println!("| gateway CPU while idle, 0.5 s | {idle_gateway_us:.0} µs |");
+    if let Some(n) = scrapes {
+        println!(
+            "| operators' reads during the run (`/metrics` + `/readyz` every {} ms) | {n} |",
+            args.scrape_ms
+        );
+    }
     println!();
     println!("| baseline (this thread's CPU, µs) | before | after |");
     println!("|---|---|---|");
