@@ -19,6 +19,10 @@ use crate::app::Gateway;
 
 /// The admin router.
 pub fn router(gw: Arc<Gateway>) -> Router {
+    let measured = crate::ops::metrics::http::Listener {
+        name: "admin",
+        metrics: gw.ops.metrics.http.clone(),
+    };
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(health::healthz))
@@ -36,6 +40,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            measured,
+            crate::ops::metrics::http::track,
         ))
 }
 

@@ -34,11 +34,37 @@ pub use idtoken::Expect;
 use http::HttpClient;
 use jwks::JwksCache;
 
+use crate::ops::metrics::upstream::UpstreamMetrics;
+
+/// How a national IdP stands, for readiness and the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamState {
+    /// Discovered, keys usable, answering.
+    Ok,
+    /// Logins still work, but something needs attention: the JWKS is stale or its last
+    /// refresh failed while keys are cached.
+    Degraded,
+    /// Logins to this country cannot work now: no discovery, no usable JWKS, or the IdP did
+    /// not answer (connection failed or timed out) on its most recent call.
+    Down,
+}
+
+impl UpstreamState {
+    pub const fn name(self) -> &'static str {
+        match self {
+            UpstreamState::Ok => "ok",
+            UpstreamState::Degraded => "degraded",
+            UpstreamState::Down => "down",
+        }
+    }
+}
+
 /// The client toward one country's national IdP. Discovery writes the endpoints and status
 /// once in a while; every login reads them, without locking (`arc-swap`).
 pub struct Upstream {
     pub config: UpstreamConfig,
     http: HttpClient,
+    metrics: Arc<UpstreamMetrics>,
     endpoints: ArcSwapOption<Endpoints>,
     last_error: ArcSwapOption<String>,
     jwks: JwksCache,
@@ -46,7 +72,16 @@ pub struct Upstream {
 
 impl Upstream {
     pub fn new(config: UpstreamConfig) -> Result<Self, UpstreamError> {
-        let http = HttpClient::new(config.timeout)?;
+        Self::with_metrics(config, Arc::default())
+    }
+
+    /// [`Upstream::new`], reporting every call to `metrics`.
+    pub fn with_metrics(
+        config: UpstreamConfig,
+        metrics: Arc<UpstreamMetrics>,
+    ) -> Result<Self, UpstreamError> {
+        metrics.register(config.country);
+        let http = HttpClient::new(config.timeout)?.metered(config.country, metrics.clone());
         let jwks = JwksCache::new(http.clone(), config.jwks);
         let fixed = config.endpoints.as_ref().map(|e| {
             if let Some(uri) = &e.jwks_uri {
@@ -67,6 +102,7 @@ impl Upstream {
         Ok(Upstream {
             config,
             http,
+            metrics,
             endpoints: ArcSwapOption::new(fixed),
             last_error: ArcSwapOption::new(last_error),
             jwks,
@@ -115,6 +151,30 @@ impl Upstream {
     /// Whether discovery has succeeded.
     pub fn is_ready(&self) -> bool {
         self.endpoints.load().is_some()
+    }
+
+    /// Ok, degraded or down (see [`UpstreamState`]), with a fixed reason when not ok.
+    pub fn state(&self) -> (UpstreamState, Option<&'static str>) {
+        if !self.is_ready() {
+            return (UpstreamState::Down, Some("discovery_pending"));
+        }
+        if self
+            .metrics
+            .last_outcome(self.config.country)
+            .is_some_and(|o| o.unreachable())
+        {
+            return (UpstreamState::Down, Some("not_answering"));
+        }
+        let jwks = self.jwks.status();
+        match jwks.keys {
+            None if jwks.last_refresh_failed => (UpstreamState::Down, Some("jwks_unavailable")),
+            Some(0) => (UpstreamState::Down, Some("jwks_empty")),
+            Some(_) if jwks.last_refresh_failed => {
+                (UpstreamState::Degraded, Some("jwks_refresh_failed"))
+            }
+            Some(_) if !jwks.fresh => (UpstreamState::Degraded, Some("jwks_stale")),
+            _ => (UpstreamState::Ok, None),
+        }
     }
 
     /// The last discovery error, if the IdP is not ready.
@@ -178,6 +238,14 @@ pub struct Upstreams {
 impl Upstreams {
     /// Builds one client per country; issuers must be distinct.
     pub fn new(configs: Vec<UpstreamConfig>) -> Result<Self, UpstreamError> {
+        Self::with_metrics(configs, Arc::default())
+    }
+
+    /// [`Upstreams::new`], every client reporting its calls to `metrics`.
+    pub fn with_metrics(
+        configs: Vec<UpstreamConfig>,
+        metrics: Arc<UpstreamMetrics>,
+    ) -> Result<Self, UpstreamError> {
         let mut me = Upstreams::default();
         for config in configs {
             let country = config.country;
@@ -192,7 +260,10 @@ impl Upstreams {
             }
             if me
                 .by_country
-                .insert(country, Arc::new(Upstream::new(config)?))
+                .insert(
+                    country,
+                    Arc::new(Upstream::with_metrics(config, metrics.clone())?),
+                )
                 .is_some()
             {
                 return Err(UpstreamError::Config(format!(
