@@ -176,7 +176,7 @@ impl SigningKeys {
     pub fn with_expiry(self, expires: &[(String, i64)]) -> Result<Self, KeyError> {
         for (kid, _) in expires {
             if !self.inner.keys.iter().any(|k| &k.kid == kid) {
-                return Err(KeyError::UnknownActiveKid {
+                return Err(KeyError::UnknownExpiryKid {
                     kid: clip(kid),
                     available: self.inner.keys.iter().map(|k| k.kid.clone()).collect(),
                 });
