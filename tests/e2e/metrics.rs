@@ -19,9 +19,18 @@ use jisr_store::EncryptionKey;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-/// One scrape of the admin listener's `/metrics`.
+/// What Prometheus sends: OpenMetrics preferred.
+const PROMETHEUS_ACCEPT: &str =
+    "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// One scrape of the admin listener's `/metrics`, as Prometheus asks for it.
 async fn scrape(admin_url: &str) -> String {
-    let r = reqwest::get(format!("{admin_url}/metrics")).await.unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("{admin_url}/metrics"))
+        .header("accept", PROMETHEUS_ACCEPT)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
@@ -241,7 +250,29 @@ async fn metrics_count_a_completed_and_a_refused_login() {
         }
     }
 
-    // promtool accepts the real exposition.
+    // promtool (which reads the Prometheus text format, not OpenMetrics) accepts the real
+    // exposition as a client without OpenMetrics gets it: the same samples.
+    let r = reqwest::get(format!("{}/metrics", demo.admin_url))
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
+    );
+    let classic = r.text().await.unwrap();
+    assert!(!classic.contains("# EOF"));
+    assert!(
+        classic.contains("# TYPE jisr_logins_completed_total counter"),
+        "{classic}"
+    );
+    let classic_series: BTreeSet<&str> = classic
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit_once(' ').unwrap().0)
+        .collect();
+    assert!(classic_series.contains(format!("jisr_logins_completed_total{{{pair}}}").as_str()));
     if let Some(promtool) = promtool() {
         let mut child = tokio::process::Command::new(promtool)
             .args(["check", "metrics"])
@@ -251,7 +282,7 @@ async fn metrics_count_a_completed_and_a_refused_login() {
             .spawn()
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(text.as_bytes()).await.unwrap();
+        stdin.write_all(classic.as_bytes()).await.unwrap();
         drop(stdin);
         let out = child.wait_with_output().await.unwrap();
         assert!(
@@ -344,6 +375,8 @@ async fn random_input_does_not_grow_the_series() {
             sent.push(junk);
         }
     };
+    // The scrapes themselves are counted (route /metrics), from the first one on.
+    scrape(&demo.admin_url).await;
     burst(3).await;
     let first = scrape(&demo.admin_url).await;
     burst(40).await;

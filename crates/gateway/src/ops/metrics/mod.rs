@@ -309,10 +309,62 @@ impl Metrics {
         out
     }
 
+    /// The same exposition in the Prometheus text format 0.0.4, for scrapers and tools that
+    /// do not speak OpenMetrics (`promtool check metrics`, older agents).
+    pub fn render_text(&self, gw: &Gateway) -> String {
+        to_prometheus_text(&self.render(gw))
+    }
+
     /// Each configured country's recent upstream latency and errors (this replica).
     pub fn upstream_health(&self) -> Vec<UpstreamHealth> {
         self.upstream.health()
     }
+}
+
+/// OpenMetrics → Prometheus text 0.0.4: a counter family's `# HELP`/`# TYPE` name its
+/// samples (`…_total`), and `# UNIT` and `# EOF` go. The sample lines are the same.
+fn to_prometheus_text(open_metrics: &str) -> String {
+    let mut out = String::with_capacity(open_metrics.len());
+    let mut help: Option<&str> = None;
+    for line in open_metrics.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            if let Some(h) = help.replace(rest) {
+                push_line(&mut out, &["# HELP ", h]);
+            }
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let counter = rest
+                .strip_suffix(" counter")
+                .filter(|name| !name.ends_with("_total"));
+            match counter {
+                Some(name) => {
+                    if let Some(h) = help.take() {
+                        let text = h.strip_prefix(name).unwrap_or(h);
+                        push_line(&mut out, &["# HELP ", name, "_total", text]);
+                    }
+                    push_line(&mut out, &["# TYPE ", name, "_total counter"]);
+                }
+                None => {
+                    if let Some(h) = help.take() {
+                        push_line(&mut out, &["# HELP ", h]);
+                    }
+                    push_line(&mut out, &[line]);
+                }
+            }
+        } else if !(line.starts_with("# UNIT ") || line == "# EOF") {
+            push_line(&mut out, &[line]);
+        }
+    }
+    if let Some(h) = help {
+        push_line(&mut out, &["# HELP ", h]);
+    }
+    out
+}
+
+fn push_line(out: &mut String, parts: &[&str]) {
+    for p in parts {
+        out.push_str(p);
+    }
+    out.push('\n');
 }
 
 /// A registry of gauges read from the gateway now: build, keys, JWKS, readiness, audit.
@@ -374,9 +426,10 @@ fn scrape_time(gw: &Gateway) -> Registry {
         };
         let (s, _) = u.state();
         let status = u.jwks().status();
-        let usable = u.is_ready() && status.keys.is_some_and(|n| n > 0);
+        // Down covers no discovery, no usable JWKS after a fetch, and not answering; a JWKS
+        // not fetched yet (no login to that country since start) is not a fault.
         up.get_or_create(&l)
-            .set(i64::from(usable && s != UpstreamState::Down));
+            .set(i64::from(s != UpstreamState::Down));
         for candidate in [
             UpstreamState::Ok,
             UpstreamState::Degraded,
@@ -402,7 +455,7 @@ fn scrape_time(gw: &Gateway) -> Registry {
     }
     r.register(
         "jisr_upstream_up",
-        "1 when the national IdP is discovered, its JWKS usable and it answers",
+        "1 when the national IdP is discovered, its JWKS usable (or not needed yet) and it answers",
         up,
     );
     r.register(

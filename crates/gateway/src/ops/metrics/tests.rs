@@ -90,3 +90,14 @@ fn national_token_verifications_by_country_outcome_reason() {
         "{text}"
     );
 }
+
+#[test]
+fn prometheus_text_names_counter_families_by_their_samples() {
+    let om = "# HELP jisr_x Things.\n# TYPE jisr_x counter\njisr_x_total{a=\"b\"} 2\n\
+              # HELP jisr_g A gauge.\n# TYPE jisr_g gauge\n# UNIT jisr_g seconds\njisr_g 1\n# EOF\n";
+    assert_eq!(
+        to_prometheus_text(om),
+        "# HELP jisr_x_total Things.\n# TYPE jisr_x_total counter\njisr_x_total{a=\"b\"} 2\n\
+         # HELP jisr_g A gauge.\n# TYPE jisr_g gauge\njisr_g 1\n"
+    );
+}
