@@ -53,19 +53,27 @@ pub async fn track(State(listener): State<Listener>, request: Request, next: Nex
         .get::<MatchedPath>()
         .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
-    let m = &listener.metrics;
-    m.requests
-        .get_or_create(&HttpRequest {
-            listener: listener.name,
-            route: route.clone(),
-            status: response.status().as_u16(),
-        })
-        .inc();
-    m.duration
-        .get_or_create(&HttpRoute {
-            listener: listener.name,
-            route,
-        })
-        .observe(started.elapsed().as_secs_f64());
+    listener.metrics.record(
+        listener.name,
+        route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
+}
+
+impl HttpMetrics {
+    /// Counts one request of `listener` on `route` (a route template or [`UNMATCHED`]).
+    pub fn record(&self, listener: &'static str, route: String, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&HttpRequest {
+                listener,
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        self.duration
+            .get_or_create(&HttpRoute { listener, route })
+            .observe(seconds);
+    }
 }
