@@ -455,6 +455,13 @@ async fn readyz_reports_a_stopped_national_idp_down_and_stays_ready() {
     // The gateway's next call to the stopped IdP (here a discovery check) finds nobody.
     let om = demo.gateway.upstreams.get(cc("OM")).unwrap();
     assert!(om.discover().await.is_err());
+    // An IdP that answers 503 to its first JWKS fetch: no keys at all, so down too.
+    demo.idp(cc("KW")).unwrap().set_faults(jisr_devidp::Faults {
+        down: true,
+        ..Default::default()
+    });
+    let kw = demo.gateway.upstreams.get(cc("KW")).unwrap();
+    assert!(kw.jwks().keys().await.is_err());
 
     let (status, body) = readyz(&demo.admin_url).await;
     assert_eq!(
@@ -466,12 +473,31 @@ async fn readyz_reports_a_stopped_national_idp_down_and_stays_ready() {
         body["national_idps"]["OM"]["reason"], "not_answering",
         "{body}"
     );
+    assert_eq!(body["national_idps"]["KW"]["state"], "down", "{body}");
+    assert_eq!(
+        body["national_idps"]["KW"]["reason"], "jwks_unavailable",
+        "{body}"
+    );
     assert_eq!(body["national_idps"]["SA"]["state"], "ok", "{body}");
     let after = samples(&scrape(&demo.admin_url).await);
     assert_eq!(after[r#"jisr_upstream_up{country="OM"}"#], 0.0);
     assert_eq!(after[r#"jisr_upstream_up{country="SA"}"#], 1.0);
     assert_eq!(
         after[r#"jisr_upstream_requests_total{country="OM",call="discovery",outcome="transport_error"}"#],
+        1.0
+    );
+    assert_eq!(after[r#"jisr_upstream_up{country="KW"}"#], 0.0);
+    assert_eq!(
+        after[r#"jisr_upstream_requests_total{country="KW",call="jwks",outcome="http_error"}"#],
+        1.0
+    );
+    assert_eq!(
+        after[r#"jisr_jwks_refresh_failures_total{country="KW"}"#],
+        1.0
+    );
+    assert_eq!(after[r#"jisr_jwks_last_refresh_ok{country="KW"}"#], 0.0);
+    assert_eq!(
+        after[r#"jisr_upstream_state{country="KW",state="down"}"#],
         1.0
     );
 }
