@@ -34,7 +34,7 @@ pub use idtoken::Expect;
 use http::HttpClient;
 use jwks::JwksCache;
 
-use crate::ops::metrics::upstream::UpstreamMetrics;
+use crate::ops::metrics::upstream::{CallOutcome, UpstreamMetrics};
 
 /// How a national IdP stands, for readiness and the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,30 @@ pub enum UpstreamState {
 }
 
 impl UpstreamState {
+    /// The state, with a fixed reason when not ok, from whether discovery succeeded, how the
+    /// most recent call (within the metrics window) ended, and the JWKS cache.
+    pub fn of(
+        discovered: bool,
+        last_call: Option<CallOutcome>,
+        jwks: &jwks::JwksStatus,
+    ) -> (Self, Option<&'static str>) {
+        if !discovered {
+            return (UpstreamState::Down, Some("discovery_pending"));
+        }
+        if last_call.is_some_and(CallOutcome::unreachable) {
+            return (UpstreamState::Down, Some("not_answering"));
+        }
+        match jwks.keys {
+            None if jwks.last_refresh_failed => (UpstreamState::Down, Some("jwks_unavailable")),
+            Some(0) => (UpstreamState::Down, Some("jwks_empty")),
+            Some(_) if jwks.last_refresh_failed => {
+                (UpstreamState::Degraded, Some("jwks_refresh_failed"))
+            }
+            Some(_) if !jwks.fresh => (UpstreamState::Degraded, Some("jwks_stale")),
+            _ => (UpstreamState::Ok, None),
+        }
+    }
+
     pub const fn name(self) -> &'static str {
         match self {
             UpstreamState::Ok => "ok",
@@ -155,26 +179,11 @@ impl Upstream {
 
     /// Ok, degraded or down (see [`UpstreamState`]), with a fixed reason when not ok.
     pub fn state(&self) -> (UpstreamState, Option<&'static str>) {
-        if !self.is_ready() {
-            return (UpstreamState::Down, Some("discovery_pending"));
-        }
-        if self
-            .metrics
-            .last_outcome(self.config.country)
-            .is_some_and(|o| o.unreachable())
-        {
-            return (UpstreamState::Down, Some("not_answering"));
-        }
-        let jwks = self.jwks.status();
-        match jwks.keys {
-            None if jwks.last_refresh_failed => (UpstreamState::Down, Some("jwks_unavailable")),
-            Some(0) => (UpstreamState::Down, Some("jwks_empty")),
-            Some(_) if jwks.last_refresh_failed => {
-                (UpstreamState::Degraded, Some("jwks_refresh_failed"))
-            }
-            Some(_) if !jwks.fresh => (UpstreamState::Degraded, Some("jwks_stale")),
-            _ => (UpstreamState::Ok, None),
-        }
+        UpstreamState::of(
+            self.is_ready(),
+            self.metrics.last_outcome(self.config.country),
+            &self.jwks.status(),
+        )
     }
 
     /// The last discovery error, if the IdP is not ready.
@@ -336,4 +345,92 @@ pub fn needs_userinfo(
         || mapping
             .profile(country)
             .is_none_or(|p| p.reads(jisr_mapping::Source::Userinfo))
+}
+
+#[cfg(test)]
+mod state_tests {
+    use std::time::Duration;
+
+    use super::jwks::JwksStatus;
+    use super::*;
+
+    fn jwks(keys: Option<usize>, fresh: bool, last_refresh_failed: bool) -> JwksStatus {
+        JwksStatus {
+            keys,
+            age: keys.map(|_| Duration::from_secs(60)),
+            fresh,
+            last_refresh_failed,
+            failures: u64::from(last_refresh_failed),
+        }
+    }
+
+    #[test]
+    fn each_state_with_its_reason() {
+        use CallOutcome::{HttpError, Timeout, Transport};
+        use UpstreamState::{Degraded, Down};
+        let cases = [
+            (
+                false,
+                None,
+                jwks(None, false, false),
+                (Down, Some("discovery_pending")),
+            ),
+            (
+                true,
+                Some(Timeout),
+                jwks(Some(2), true, false),
+                (Down, Some("not_answering")),
+            ),
+            (
+                true,
+                Some(Transport),
+                jwks(Some(2), true, false),
+                (Down, Some("not_answering")),
+            ),
+            (
+                true,
+                Some(HttpError),
+                jwks(None, false, true),
+                (Down, Some("jwks_unavailable")),
+            ),
+            (
+                true,
+                None,
+                jwks(Some(0), true, false),
+                (Down, Some("jwks_empty")),
+            ),
+            (
+                true,
+                Some(HttpError),
+                jwks(Some(2), true, true),
+                (Degraded, Some("jwks_refresh_failed")),
+            ),
+            (
+                true,
+                None,
+                jwks(Some(2), false, false),
+                (Degraded, Some("jwks_stale")),
+            ),
+            // Not fetched yet (no login to that country since start): nothing is wrong.
+            (
+                true,
+                None,
+                jwks(None, false, false),
+                (UpstreamState::Ok, None),
+            ),
+            (
+                true,
+                Some(CallOutcome::Ok),
+                jwks(Some(2), true, false),
+                (UpstreamState::Ok, None),
+            ),
+        ];
+        for (discovered, last, status, expected) in cases {
+            assert_eq!(
+                UpstreamState::of(discovered, last, &status),
+                expected,
+                "{discovered} {last:?} {status:?}"
+            );
+        }
+    }
 }
