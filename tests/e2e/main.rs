@@ -9,10 +9,12 @@
 //! - `privacy`: no personal data or token in any log line.
 //! - `interop`: certified third-party software (openid-client, headless Chromium).
 //! - `tls`: `jisr serve` terminating TLS itself.
+//! - `metrics`: `/metrics` and `/readyz` on the admin listener; alert rules and dashboard.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod downstream;
 mod interop;
+mod metrics;
 mod privacy;
 mod replicas;
 mod tls;

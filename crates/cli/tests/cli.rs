@@ -684,7 +684,8 @@ fn serve_runs_from_a_config_directory() {
     assert!(jwks.unwrap().contains(&kid));
     let readyz = readyz.unwrap();
     assert!(
-        readyz.starts_with("HTTP/1.1 200") && readyz.contains("\"SA\":false"),
+        readyz.starts_with("HTTP/1.1 200")
+            && readyz.contains(r#""SA":{"reason":"discovery_pending","state":"down"}"#),
         "{readyz}"
     );
     assert!(

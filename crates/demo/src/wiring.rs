@@ -171,6 +171,13 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     aws_lc_rs::rand::fill(&mut pairwise)
         .map_err(|_| std::io::Error::other("no randomness for the pairwise key"))?;
     let pairwise = PairwiseKey::new(pairwise.to_vec()).map_err(std::io::Error::other)?;
+    let clock = options.clock.unwrap_or_else(system_clock);
+    // A demo key "retires" 90 days out, so the expiry metric and its alert have a value.
+    let keys = SigningKeys::generate(options.gateway_alg).map_err(std::io::Error::other)?;
+    let kid = keys.active_kid().to_owned();
+    let keys = keys
+        .with_expiry(&[(kid, clock() + 90 * 86_400)])
+        .map_err(std::io::Error::other)?;
     let config = Config {
         server: ServerConfig {
             listen: gateway_listener.local_addr()?,
@@ -181,7 +188,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         store: StoreSettings::Memory {
             max_entries: jisr_store::DEFAULT_MAX_ENTRIES,
         },
-        keys: SigningKeys::generate(options.gateway_alg).map_err(std::io::Error::other)?,
+        keys,
         pairwise_key: pairwise,
         tokens: TokenConfig::default(),
         mapping,
@@ -198,7 +205,6 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let store: Arc<dyn Store> = options
         .store
         .unwrap_or_else(|| Arc::new(MemoryStore::default()));
-    let clock = options.clock.unwrap_or_else(system_clock);
     let gateway = Arc::new(build(config.clone(), store, clock.clone()).await?);
 
     let mut s = stopped.clone();

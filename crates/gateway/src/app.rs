@@ -182,9 +182,14 @@ impl Gateway {
         clock: Clock,
     ) -> Result<Gateway, BuildError> {
         let t = config.tokens;
+        // The upstream clients and the store report to the gateway's metrics.
+        let issuer = config.issuer().to_owned();
+        let metrics = crate::ops::metrics::Metrics::default();
+        let upstreams = Upstreams::with_metrics(config.upstreams, metrics.upstream.clone())?;
+        let store = crate::ops::metrics::store::MeteredStore::wrap(store, metrics.store.clone());
         Ok(Gateway {
-            issuer: config.issuer().to_owned(),
-            upstreams: Upstreams::new(config.upstreams)?,
+            issuer,
+            upstreams,
             seals: Seals::from_secret(&config.pairwise_key),
             pairwise: config.pairwise_key,
             mapping: config.mapping,
@@ -198,7 +203,10 @@ impl Gateway {
                 login: Duration::from_secs(t.login_ttl_secs),
             },
             clock,
-            ops: crate::ops::Ops::default(),
+            ops: crate::ops::Ops {
+                metrics,
+                ..Default::default()
+            },
             admin: config.admin,
         })
     }

@@ -36,6 +36,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(gw: Arc<Gateway>) -> Router {
     let https = gw.is_https();
+    let measured = crate::ops::metrics::http::Listener {
+        name: "public",
+        metrics: gw.ops.metrics.http.clone(),
+    };
     let routes = Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -95,6 +99,11 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
         }))
+        // Outermost, so timeouts and refusals by the layers above are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            measured,
+            crate::ops::metrics::http::track,
+        ))
 }
 
 /// Serves until `shutdown` resolves. The caller binds the socket.

@@ -19,6 +19,10 @@ use crate::app::Gateway;
 
 /// The admin router.
 pub fn router(gw: Arc<Gateway>) -> Router {
+    let measured = crate::ops::metrics::http::Listener {
+        name: "admin",
+        metrics: gw.ops.metrics.http.clone(),
+    };
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(health::healthz))
@@ -37,6 +41,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            measured,
+            crate::ops::metrics::http::track,
+        ))
 }
 
 /// Serves the admin router until `shutdown` resolves. The caller binds the socket.
@@ -50,17 +58,26 @@ pub async fn run(
         .await
 }
 
-/// `GET /metrics`: the OpenMetrics text exposition.
-async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
-    let body = gw.ops.metrics.render(&gw);
-    (
-        [(
-            header::CONTENT_TYPE,
+/// `GET /metrics`: the OpenMetrics text exposition, or the Prometheus text format 0.0.4 for
+/// a client that does not accept OpenMetrics (Prometheus itself asks for OpenMetrics).
+async fn metrics(State(gw): State<Arc<Gateway>>, headers: axum::http::HeaderMap) -> Response {
+    let open_metrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let (content_type, body) = if open_metrics {
+        (
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+            gw.ops.metrics.render(&gw),
+        )
+    } else {
+        (
+            "text/plain; version=0.0.4; charset=utf-8",
+            gw.ops.metrics.render_text(&gw),
+        )
+    };
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 async fn not_found() -> Response {

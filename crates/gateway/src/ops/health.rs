@@ -1,29 +1,49 @@
-//! `/healthz` (the process answers) and `/readyz` (the store answers; national IdPs listed).
+//! `/healthz` (the process answers) and `/readyz` (the store answers and the signing keys are
+//! loaded; each national IdP's state listed).
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 
 use crate::app::Gateway;
 
-/// `GET /healthz`.
+/// `GET /healthz`: liveness only; never looks at dependencies.
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: ready when the store answers. National IdPs that are down do not make the
-/// gateway unready (other countries keep working), but they are listed.
+/// `GET /readyz`: 200 when the store answers and the signing keys are loaded, else 503.
+/// Each national IdP is listed as `ok`, `degraded` or `down` (see
+/// [`crate::upstream::UpstreamState`]); a country that is down never makes the gateway
+/// unready, since the other countries keep working.
 pub async fn readyz(State(gw): State<Arc<Gateway>>) -> Response {
-    let store = gw.store.health().await;
-    let mut countries = serde_json::Map::new();
-    for c in gw.upstreams.countries() {
-        let ready = gw.upstreams.get(c).is_some_and(|u| u.is_ready());
-        countries.insert(c.to_string(), serde_json::Value::Bool(ready));
+    let store = gw.store.health().await.is_ok();
+    let keys = !gw.keys.inventory().is_empty();
+    let mut countries: Vec<_> = gw.upstreams.countries().collect();
+    countries.sort();
+    let mut idps = serde_json::Map::new();
+    for c in countries {
+        let Some(u) = gw.upstreams.get(c) else {
+            continue;
+        };
+        let (state, reason) = u.state();
+        let mut entry = json!({ "state": state.name() });
+        if let Some(reason) = reason {
+            entry["reason"] = Value::from(reason);
+        }
+        idps.insert(c.to_string(), entry);
     }
-    let body = serde_json::json!({ "store": store.is_ok(), "national_idps": countries });
-    let status = if store.is_ok() {
+    let ready = store && keys;
+    let body = json!({
+        "ready": ready,
+        "store": store,
+        "signing_keys": keys,
+        "national_idps": idps,
+    });
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

@@ -1,11 +1,14 @@
 //! The HTTP client toward national IdPs: rustls, no redirects, a timeout on every call, and
 //! bodies read up to a size limit so a hostile or broken IdP cannot exhaust memory or time.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use jisr_mapping::CountryCode;
 use reqwest::header::{CACHE_CONTROL, HeaderMap};
 
 use super::error::UpstreamError;
+use crate::ops::metrics::upstream::{CallOutcome, UpstreamMetrics};
 
 /// Largest discovery document, JWKS, token or userinfo response accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -45,6 +48,8 @@ impl Fetched {
 pub struct HttpClient {
     inner: reqwest::Client,
     timeout: Duration,
+    /// Where each call is counted and timed, under its country.
+    meter: Option<(CountryCode, Arc<UpstreamMetrics>)>,
 }
 
 impl HttpClient {
@@ -57,7 +62,19 @@ impl HttpClient {
             .user_agent(concat!("jisr/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| UpstreamError::Http(format!("cannot build HTTP client: {e}")))?;
-        Ok(HttpClient { inner, timeout })
+        Ok(HttpClient {
+            inner,
+            timeout,
+            meter: None,
+        })
+    }
+
+    /// The same client, reporting every call to `metrics` under `country`.
+    pub fn metered(self, country: CountryCode, metrics: Arc<UpstreamMetrics>) -> Self {
+        HttpClient {
+            meter: Some((country, metrics)),
+            ..self
+        }
     }
 
     pub fn reqwest(&self) -> &reqwest::Client {
@@ -65,11 +82,25 @@ impl HttpClient {
     }
 
     /// Sends `request` and reads the body up to [`MAX_BODY_BYTES`], all within the timeout.
+    /// `what` (`discovery`, `jwks`, `token`, `userinfo`) names the call in errors and metrics.
     pub async fn send(
         &self,
         request: reqwest::RequestBuilder,
         what: &'static str,
     ) -> Result<Fetched, UpstreamError> {
+        let started = Instant::now();
+        let (result, outcome) = self.send_unmetered(request, what).await;
+        if let Some((country, metrics)) = &self.meter {
+            metrics.call(*country, what, started.elapsed(), outcome);
+        }
+        result
+    }
+
+    async fn send_unmetered(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &'static str,
+    ) -> (Result<Fetched, UpstreamError>, CallOutcome) {
         let work = async {
             let response = request.send().await.map_err(|e| transport(what, &e))?;
             let status = response.status().as_u16();
@@ -78,17 +109,13 @@ impl HttpClient {
                 .content_length()
                 .is_some_and(|n| n > MAX_BODY_BYTES as u64)
             {
-                return Err(UpstreamError::Http(format!(
-                    "{what}: response larger than {MAX_BODY_BYTES} bytes"
-                )));
+                return Err(too_large(what));
             }
             let mut body = Vec::new();
             let mut response = response;
             while let Some(chunk) = response.chunk().await.map_err(|e| transport(what, &e))? {
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(UpstreamError::Http(format!(
-                        "{what}: response larger than {MAX_BODY_BYTES} bytes"
-                    )));
+                    return Err(too_large(what));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -98,14 +125,24 @@ impl HttpClient {
                 headers,
             })
         };
-        tokio::time::timeout(self.timeout, work)
-            .await
-            .map_err(|_| {
-                UpstreamError::Http(format!(
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok(fetched)) => {
+                let outcome = if fetched.status >= 400 {
+                    CallOutcome::HttpError
+                } else {
+                    CallOutcome::Ok
+                };
+                (Ok(fetched), outcome)
+            }
+            Ok(Err((e, outcome))) => (Err(e), outcome),
+            Err(_) => (
+                Err(UpstreamError::Http(format!(
                     "{what}: no answer within {} ms",
                     self.timeout.as_millis()
-                ))
-            })?
+                ))),
+                CallOutcome::Timeout,
+            ),
+        }
     }
 
     /// GET `url`, expecting 200.
@@ -142,7 +179,21 @@ impl HttpClient {
     }
 }
 
-fn transport(what: &'static str, e: &reqwest::Error) -> UpstreamError {
+fn too_large(what: &'static str) -> (UpstreamError, CallOutcome) {
+    (
+        UpstreamError::Http(format!(
+            "{what}: response larger than {MAX_BODY_BYTES} bytes"
+        )),
+        CallOutcome::Transport,
+    )
+}
+
+fn transport(what: &'static str, e: &reqwest::Error) -> (UpstreamError, CallOutcome) {
+    let outcome = if e.is_timeout() {
+        CallOutcome::Timeout
+    } else {
+        CallOutcome::Transport
+    };
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -152,5 +203,5 @@ fn transport(what: &'static str, e: &reqwest::Error) -> UpstreamError {
     } else {
         "request failed"
     };
-    UpstreamError::Http(format!("{what}: {kind}"))
+    (UpstreamError::Http(format!("{what}: {kind}")), outcome)
 }

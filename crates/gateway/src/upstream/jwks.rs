@@ -3,7 +3,7 @@
 //! Cache-Control age passes, and still usable (stale-if-error) for a while when the IdP is down.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -104,6 +104,24 @@ pub struct JwksCache {
     /// Held while fetching (single flight); remembers the last attempt (rate limit).
     refresh: Mutex<Option<Instant>>,
     fetches: AtomicU64,
+    /// Refreshes that failed (nothing usable fetched), and whether the last one did.
+    failures: AtomicU64,
+    last_failed: AtomicBool,
+}
+
+/// The cache as operators see it (metrics, readiness).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JwksStatus {
+    /// Usable keys in the cached set; `None` before the first successful fetch.
+    pub keys: Option<usize>,
+    /// Time since the cached set was fetched.
+    pub age: Option<Duration>,
+    /// Whether the cached set is within its max-age.
+    pub fresh: bool,
+    /// Whether the last refresh attempt failed.
+    pub last_refresh_failed: bool,
+    /// Failed refreshes since start.
+    pub failures: u64,
 }
 
 impl JwksCache {
@@ -115,6 +133,20 @@ impl JwksCache {
             current: ArcSwapOption::empty(),
             refresh: Mutex::new(None),
             fetches: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            last_failed: AtomicBool::new(false),
+        }
+    }
+
+    /// Key count, age, freshness and refresh failures, read without locking.
+    pub fn status(&self) -> JwksStatus {
+        let current = self.snapshot();
+        JwksStatus {
+            keys: current.as_ref().map(|s| s.keys.len()),
+            age: current.as_ref().map(|s| s.fetched_at.elapsed()),
+            fresh: current.as_ref().is_some_and(|s| s.fresh()),
+            last_refresh_failed: self.last_failed.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
         }
     }
 
@@ -175,9 +207,12 @@ impl JwksCache {
             Ok(set) => {
                 let set = Arc::new(set);
                 self.current.store(Some(set.clone()));
+                self.last_failed.store(false, Ordering::Relaxed);
                 Ok(set)
             }
             Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                self.last_failed.store(true, Ordering::Relaxed);
                 tracing::warn!(reason = ?reason, error = %e, "JWKS refresh failed");
                 match current {
                     Some(set)

@@ -34,11 +34,61 @@ pub use idtoken::Expect;
 use http::HttpClient;
 use jwks::JwksCache;
 
+use crate::ops::metrics::upstream::{CallOutcome, UpstreamMetrics};
+
+/// How a national IdP stands, for readiness and the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamState {
+    /// Discovered, keys usable, answering.
+    Ok,
+    /// Logins still work, but something needs attention: the JWKS is stale or its last
+    /// refresh failed while keys are cached.
+    Degraded,
+    /// Logins to this country cannot work now: no discovery, no usable JWKS, or the IdP did
+    /// not answer (connection failed or timed out) on its most recent call.
+    Down,
+}
+
+impl UpstreamState {
+    /// The state, with a fixed reason when not ok, from whether discovery succeeded, how the
+    /// most recent call (within the metrics window) ended, and the JWKS cache.
+    pub fn of(
+        discovered: bool,
+        last_call: Option<CallOutcome>,
+        jwks: &jwks::JwksStatus,
+    ) -> (Self, Option<&'static str>) {
+        if !discovered {
+            return (UpstreamState::Down, Some("discovery_pending"));
+        }
+        if last_call.is_some_and(CallOutcome::unreachable) {
+            return (UpstreamState::Down, Some("not_answering"));
+        }
+        match jwks.keys {
+            None if jwks.last_refresh_failed => (UpstreamState::Down, Some("jwks_unavailable")),
+            Some(0) => (UpstreamState::Down, Some("jwks_empty")),
+            Some(_) if jwks.last_refresh_failed => {
+                (UpstreamState::Degraded, Some("jwks_refresh_failed"))
+            }
+            Some(_) if !jwks.fresh => (UpstreamState::Degraded, Some("jwks_stale")),
+            _ => (UpstreamState::Ok, None),
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            UpstreamState::Ok => "ok",
+            UpstreamState::Degraded => "degraded",
+            UpstreamState::Down => "down",
+        }
+    }
+}
+
 /// The client toward one country's national IdP. Discovery writes the endpoints and status
 /// once in a while; every login reads them, without locking (`arc-swap`).
 pub struct Upstream {
     pub config: UpstreamConfig,
     http: HttpClient,
+    metrics: Arc<UpstreamMetrics>,
     endpoints: ArcSwapOption<Endpoints>,
     last_error: ArcSwapOption<String>,
     jwks: JwksCache,
@@ -46,7 +96,16 @@ pub struct Upstream {
 
 impl Upstream {
     pub fn new(config: UpstreamConfig) -> Result<Self, UpstreamError> {
-        let http = HttpClient::new(config.timeout)?;
+        Self::with_metrics(config, Arc::default())
+    }
+
+    /// [`Upstream::new`], reporting every call to `metrics`.
+    pub fn with_metrics(
+        config: UpstreamConfig,
+        metrics: Arc<UpstreamMetrics>,
+    ) -> Result<Self, UpstreamError> {
+        metrics.register(config.country);
+        let http = HttpClient::new(config.timeout)?.metered(config.country, metrics.clone());
         let jwks = JwksCache::new(http.clone(), config.jwks);
         let fixed = config.endpoints.as_ref().map(|e| {
             if let Some(uri) = &e.jwks_uri {
@@ -67,6 +126,7 @@ impl Upstream {
         Ok(Upstream {
             config,
             http,
+            metrics,
             endpoints: ArcSwapOption::new(fixed),
             last_error: ArcSwapOption::new(last_error),
             jwks,
@@ -115,6 +175,15 @@ impl Upstream {
     /// Whether discovery has succeeded.
     pub fn is_ready(&self) -> bool {
         self.endpoints.load().is_some()
+    }
+
+    /// Ok, degraded or down (see [`UpstreamState`]), with a fixed reason when not ok.
+    pub fn state(&self) -> (UpstreamState, Option<&'static str>) {
+        UpstreamState::of(
+            self.is_ready(),
+            self.metrics.last_outcome(self.config.country),
+            &self.jwks.status(),
+        )
     }
 
     /// The last discovery error, if the IdP is not ready.
@@ -178,6 +247,14 @@ pub struct Upstreams {
 impl Upstreams {
     /// Builds one client per country; issuers must be distinct.
     pub fn new(configs: Vec<UpstreamConfig>) -> Result<Self, UpstreamError> {
+        Self::with_metrics(configs, Arc::default())
+    }
+
+    /// [`Upstreams::new`], every client reporting its calls to `metrics`.
+    pub fn with_metrics(
+        configs: Vec<UpstreamConfig>,
+        metrics: Arc<UpstreamMetrics>,
+    ) -> Result<Self, UpstreamError> {
         let mut me = Upstreams::default();
         for config in configs {
             let country = config.country;
@@ -192,7 +269,10 @@ impl Upstreams {
             }
             if me
                 .by_country
-                .insert(country, Arc::new(Upstream::new(config)?))
+                .insert(
+                    country,
+                    Arc::new(Upstream::with_metrics(config, metrics.clone())?),
+                )
                 .is_some()
             {
                 return Err(UpstreamError::Config(format!(
@@ -265,4 +345,92 @@ pub fn needs_userinfo(
         || mapping
             .profile(country)
             .is_none_or(|p| p.reads(jisr_mapping::Source::Userinfo))
+}
+
+#[cfg(test)]
+mod state_tests {
+    use std::time::Duration;
+
+    use super::jwks::JwksStatus;
+    use super::*;
+
+    fn jwks(keys: Option<usize>, fresh: bool, last_refresh_failed: bool) -> JwksStatus {
+        JwksStatus {
+            keys,
+            age: keys.map(|_| Duration::from_secs(60)),
+            fresh,
+            last_refresh_failed,
+            failures: u64::from(last_refresh_failed),
+        }
+    }
+
+    #[test]
+    fn each_state_with_its_reason() {
+        use CallOutcome::{HttpError, Timeout, Transport};
+        use UpstreamState::{Degraded, Down};
+        let cases = [
+            (
+                false,
+                None,
+                jwks(None, false, false),
+                (Down, Some("discovery_pending")),
+            ),
+            (
+                true,
+                Some(Timeout),
+                jwks(Some(2), true, false),
+                (Down, Some("not_answering")),
+            ),
+            (
+                true,
+                Some(Transport),
+                jwks(Some(2), true, false),
+                (Down, Some("not_answering")),
+            ),
+            (
+                true,
+                Some(HttpError),
+                jwks(None, false, true),
+                (Down, Some("jwks_unavailable")),
+            ),
+            (
+                true,
+                None,
+                jwks(Some(0), true, false),
+                (Down, Some("jwks_empty")),
+            ),
+            (
+                true,
+                Some(HttpError),
+                jwks(Some(2), true, true),
+                (Degraded, Some("jwks_refresh_failed")),
+            ),
+            (
+                true,
+                None,
+                jwks(Some(2), false, false),
+                (Degraded, Some("jwks_stale")),
+            ),
+            // Not fetched yet (no login to that country since start): nothing is wrong.
+            (
+                true,
+                None,
+                jwks(None, false, false),
+                (UpstreamState::Ok, None),
+            ),
+            (
+                true,
+                Some(CallOutcome::Ok),
+                jwks(Some(2), true, false),
+                (UpstreamState::Ok, None),
+            ),
+        ];
+        for (discovered, last, status, expected) in cases {
+            assert_eq!(
+                UpstreamState::of(discovered, last, &status),
+                expected,
+                "{discovered} {last:?} {status:?}"
+            );
+        }
+    }
 }

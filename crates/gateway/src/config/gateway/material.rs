@@ -118,7 +118,9 @@ impl GatewayConfig {
         if !problems.is_empty() {
             return Err(problems);
         }
-        SigningKeys::load(files, self.keys.active.as_deref()).map_err(|e| {
+        let loaded = SigningKeys::load(files, self.keys.active.as_deref())
+            .and_then(|keys| keys.with_expiry(&self.keys.expires));
+        loaded.map_err(|e| {
             let at = |path: &Path| {
                 files
                     .iter()
@@ -127,6 +129,7 @@ impl GatewayConfig {
             };
             let key = match &e {
                 KeyError::UnknownActiveKid { .. } => Some("keys.active".to_owned()),
+                KeyError::UnknownExpiryKid { .. } => Some("keys.expires".to_owned()),
                 KeyError::Invalid { path, .. } | KeyError::Read { path, .. } => at(path),
                 KeyError::DuplicateKey { second, .. } => at(second),
                 _ => None,

@@ -128,6 +128,9 @@ pub struct KeysConfig {
     /// The `kid` that signs new tokens; `None`: the first key. Others are published for
     /// verification only (rotation).
     pub active: Option<String>,
+    /// `[keys] expires`: when each key (by kid) is to be retired, seconds since the epoch
+    /// (00:00 UTC of the configured date). Exported as a metric for expiry alerts.
+    pub expires: Vec<(String, i64)>,
 }
 
 /// Where the other config files are (resolved against the directory of `gateway.toml`).

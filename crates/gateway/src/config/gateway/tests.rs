@@ -143,9 +143,14 @@ fn env_override_switches_the_store_and_problems_name_the_variable() {
 fn every_problem_names_its_key() {
     let cases: &[(&str, &str, &str)] = &[
         (
+            "files = [\"keys/a.pem\"]",
+            "files = [\"keys/a.pem\"]\nexpires = { k1 = \"30/06/2027\" }",
+            "keys.expires.k1: \"30/06/2027\" is not a date (YYYY-MM-DD)",
+        ),
+        (
             "pairwise_key",
             "colour = 1\npairwise_key",
-            "colour: unknown field `colour`, expected one of `server`, `store`, `keys`, `pairwise_key`, `paths`, `tokens`",
+            "colour: unknown field `colour`, expected one of `server`, `store`, `keys`, `pairwise_key`, `paths`, `tokens`, `admin`, `audit`",
         ),
         (
             "[keys]",
@@ -431,4 +436,16 @@ fn store_urls_are_redacted_in_debug() {
         "redis://redis.example/0"
     );
     assert_eq!(validate::redact_url("not a url"), "<not a url>");
+}
+
+#[test]
+fn key_expiry_dates_are_utc_midnight() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = BASE.replace(
+        "files = [\"keys/a.pem\"]",
+        "files = [\"keys/a.pem\"]\nexpires = { k1 = \"2027-06-30\" }",
+    );
+    let file = write(dir.path(), &text);
+    let cfg = GatewayConfig::load_with(&file, [("PK", "x")]).unwrap_or_else(|p| panic!("{p:#?}"));
+    assert_eq!(cfg.keys.expires, [("k1".to_owned(), 1_814_313_600)]);
 }

@@ -72,6 +72,9 @@ struct RawKeys {
     files: Vec<PathBuf>,
     #[serde(default)]
     active: Option<String>,
+    /// When each key is to be retired, by kid: `"YYYY-MM-DD"` (00:00 UTC that day).
+    #[serde(default)]
+    expires: std::collections::BTreeMap<String, String>,
 }
 
 /// `(key, problem)` pairs; the loader names the file (or the overriding variable).
@@ -182,6 +185,22 @@ pub(super) fn validate(
         );
     }
 
+    let mut expires = Vec::new();
+    for (kid, date) in &raw.keys.expires {
+        match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+            Ok(day) if !kid.trim().is_empty() => expires.push((
+                kid.clone(),
+                day.and_hms_opt(0, 0, 0)
+                    .map_or(0, |t| t.and_utc().timestamp()),
+            )),
+            Ok(_) => bad("keys.expires", "a kid must not be empty".into()),
+            Err(_) => bad(
+                &format!("keys.expires.{kid}"),
+                format!("{date:?} is not a date (YYYY-MM-DD)"),
+            ),
+        }
+    }
+
     let t = raw.tokens;
     for (key, value, range) in [
         ("code_ttl_secs", t.code_ttl_secs, 1..=60),
@@ -222,6 +241,7 @@ pub(super) fn validate(
             keys: KeysConfig {
                 files: raw.keys.files.iter().map(|f| base_dir.join(f)).collect(),
                 active: raw.keys.active,
+                expires,
             },
             pairwise_key: raw.pairwise_key.under(base_dir),
             paths: PathsConfig {

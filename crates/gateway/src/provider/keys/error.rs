@@ -65,6 +65,11 @@ pub enum KeyError {
         available.join(", ")
     )]
     UnknownActiveKid { kid: String, available: Vec<String> },
+    #[error(
+        "an expiry is set for {kid:?}, which is not among the loaded keys ({})",
+        available.join(", ")
+    )]
+    UnknownExpiryKid { kid: String, available: Vec<String> },
     #[error("cannot generate a {alg:?} key: {reason}")]
     Generate { alg: Algorithm, reason: String },
     #[error("refusing to overwrite the existing key file {}", path.display())]

@@ -36,11 +36,23 @@ use pkcs8::Key;
 #[derive(Clone)]
 pub struct SigningKeys {
     inner: Arc<Inner>,
+    /// When each key (by kid) is to be retired, seconds since the epoch, if configured.
+    expires: Arc<[(String, i64)]>,
 }
 
 struct Inner {
     keys: Vec<Key>,
     active: usize,
+}
+
+/// One signing key as operators see it: no key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: Algorithm,
+    pub active: bool,
+    /// When the key is to be retired (`[keys] expires`), seconds since the epoch.
+    pub expires_at: Option<i64>,
 }
 
 impl fmt::Debug for SigningKeys {
@@ -93,6 +105,7 @@ impl SigningKeys {
         };
         Ok(SigningKeys {
             inner: Arc::new(Inner { keys, active }),
+            expires: Arc::new([]),
         })
     }
 
@@ -106,6 +119,7 @@ impl SigningKeys {
                 keys: vec![key],
                 active: 0,
             }),
+            expires: Arc::new([]),
         })
     }
 
@@ -155,6 +169,42 @@ impl SigningKeys {
             }
         }
         algs
+    }
+
+    /// The same keys with retirement times (seconds since the epoch) by kid. A kid that
+    /// names no loaded key is refused, so a typo cannot silence an expiry alert.
+    pub fn with_expiry(self, expires: &[(String, i64)]) -> Result<Self, KeyError> {
+        for (kid, _) in expires {
+            if !self.inner.keys.iter().any(|k| &k.kid == kid) {
+                return Err(KeyError::UnknownExpiryKid {
+                    kid: clip(kid),
+                    available: self.inner.keys.iter().map(|k| k.kid.clone()).collect(),
+                });
+            }
+        }
+        Ok(SigningKeys {
+            inner: self.inner,
+            expires: expires.into(),
+        })
+    }
+
+    /// Every key's kid, alg, whether it signs, and its retirement time if configured.
+    pub fn inventory(&self) -> Vec<KeyInfo> {
+        self.inner
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| KeyInfo {
+                kid: k.kid.clone(),
+                alg: k.alg,
+                active: i == self.inner.active,
+                expires_at: self
+                    .expires
+                    .iter()
+                    .find(|(kid, _)| *kid == k.kid)
+                    .map(|(_, t)| *t),
+            })
+            .collect()
     }
 
     fn active(&self) -> &Key {

@@ -562,3 +562,20 @@ fn debug_shows_kids_only_and_keys_are_shareable() {
         )
     );
 }
+
+#[test]
+fn expiry_is_kept_per_kid_and_unknown_kids_are_refused() {
+    let keys = SigningKeys::generate(SigningAlg::ES256).unwrap();
+    let kid = keys.active_kid().to_owned();
+    let err = keys
+        .clone()
+        .with_expiry(&[("not-a-kid".to_owned(), 1)])
+        .unwrap_err();
+    assert!(matches!(err, KeyError::UnknownExpiryKid { ref kid, .. } if kid == "not-a-kid"));
+    let keys = keys.with_expiry(&[(kid.clone(), 1_814_313_600)]).unwrap();
+    let inventory = keys.inventory();
+    assert_eq!(inventory.len(), 1);
+    assert_eq!(inventory[0].kid, kid);
+    assert!(inventory[0].active);
+    assert_eq!(inventory[0].expires_at, Some(1_814_313_600));
+}
