@@ -51,7 +51,7 @@ fn bad(status: StatusCode, error: &'static str) -> Response {
 async fn act(gw: &Gateway, headers: &HeaderMap, body: &str, on: bool) -> Response {
     let s = match session::require(gw, headers, Want::Api, Role::Admin) {
         Ok(s) => s,
-        Err(denied) => return denied,
+        Err(denied) => return denied.into_response(),
     };
     let Ok(form) = serde_urlencoded::from_str::<ActionForm>(body) else {
         return bad(StatusCode::BAD_REQUEST, "invalid_form");

@@ -479,7 +479,7 @@ pub async fn dashboard(
 ) -> Response {
     let s = match session::require(&gw, &headers, Want::Page, Role::Viewer) {
         Ok(s) => s,
-        Err(denied) => return denied,
+        Err(denied) => return denied.into_response(),
     };
     gw.ops.fleet.start();
     let o = overview::build(&gw).await;

@@ -150,8 +150,8 @@ pub fn require(
     headers: &HeaderMap,
     want: Want,
     min: Role,
-) -> Result<Session, Response> {
-    check(current(gw, headers), want, min).map_err(IntoResponse::into_response)
+) -> Result<Session, Denied> {
+    check(current(gw, headers), want, min)
 }
 
 impl IntoResponse for Denied {
