@@ -1,0 +1,268 @@
+//! The operators' dashboard on the admin listener: sign-in through the development operator
+//! IdP (operator mode of the dev IdP), roles, the fleet matrix fed by a real login,
+//! suspend/resume, and no personal data in anything the dashboard answers.
+
+use jisr_demo::Demo;
+use jisr_e2e::agency::{request, token};
+use jisr_e2e::browser::{Browser, hidden, location, query};
+use jisr_e2e::cc;
+use jisr_e2e::demo::demo_for;
+use jisr_e2e::signin::sign_in;
+use serde_json::Value;
+
+/// Signs `account` in at the operator IdP; returns the browser and the callback's answer.
+async fn operator(demo: &Demo, account: &str) -> (Browser, reqwest::Response) {
+    let browser = Browser::new();
+    let to_idp = location(&browser.get(&format!("{}/login?lang=en", demo.admin_url)).await);
+    assert!(
+        to_idp.starts_with(&format!("{}/authorize?", demo.operator_idp.issuer())),
+        "{to_idp}"
+    );
+    let q = query(&to_idp);
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q.contains_key("nonce") && q.contains_key("state"));
+    let callback = location(&browser.get(&format!("{to_idp}&login_hint={account}")).await);
+    assert!(
+        callback.starts_with(&format!("{}/login/callback?", demo.admin_url)),
+        "{callback}"
+    );
+    let answer = browser.get(&callback).await;
+    (browser, answer)
+}
+
+/// A signed-in operator's browser (the callback must have set a session).
+async fn signed_in(demo: &Demo, account: &str) -> Browser {
+    let (browser, answer) = operator(demo, account).await;
+    assert_eq!(location(&answer), "/?lang=en", "{account}");
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("jisr_ops="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    browser
+}
+
+async fn overview(demo: &Demo, browser: &Browser) -> (String, Value) {
+    let r = browser.get(&format!("{}/api/overview", demo.admin_url)).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let v = serde_json::from_str(&text).unwrap();
+    (text, v)
+}
+
+fn cell<'a>(o: &'a Value, origin: &str, destination: &str) -> Option<&'a Value> {
+    o["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["origin"] == origin && c["destination"] == destination)
+}
+
+/// Polls the overview until `done` holds (the aggregates are written off the login path).
+async fn overview_until(
+    demo: &Demo,
+    browser: &Browser,
+    done: impl Fn(&Value) -> bool,
+) -> (String, Value) {
+    for _ in 0..50 {
+        let (text, v) = overview(demo, browser).await;
+        if done(&v) {
+            return (text, v);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the overview never showed what was expected");
+}
+
+async fn csrf_of(demo: &Demo, browser: &Browser) -> String {
+    let page = browser.get(&format!("{}/?lang=en", demo.admin_url)).await;
+    assert_eq!(page.status(), 200);
+    hidden(&page.text().await.unwrap(), "csrf")
+}
+
+#[tokio::test]
+async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
+    let demo = demo_for("BH").await;
+    let admin_url = demo.admin_url.clone();
+    let anonymous = Browser::new();
+    let mut answers: Vec<String> = Vec::new();
+
+    // Anonymous: the page sends to sign-in, the API and the actions answer 401.
+    let page = anonymous.get(&format!("{admin_url}/")).await;
+    assert_eq!(location(&page), "/login");
+    let api = anonymous.get(&format!("{admin_url}/api/overview")).await;
+    assert_eq!(api.status(), 401);
+    let act = anonymous
+        .post(&format!("{admin_url}/actions/suspend"), &[("origin", "SA")])
+        .await;
+    assert_eq!(act.status(), 401);
+
+    // Signed in at the operator IdP but on no allow-list: 403, and no session.
+    let (stranger, answer) = operator(&demo, "ops-stranger").await;
+    assert_eq!(answer.status(), 403);
+    let api = stranger.get(&format!("{admin_url}/api/overview")).await;
+    assert_eq!(api.status(), 401, "a refused operator gets no session");
+
+    // A viewer sees the dashboard (with its own CSP) and the API.
+    let viewer = signed_in(&demo, "ops-viewer").await;
+    let page = viewer.get(&format!("{admin_url}/?lang=en")).await;
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{csp}");
+    assert!(page.text().await.unwrap().contains("ops-viewer"));
+
+    // A completed login SA -> BH, with its personal data as canaries.
+    let citizen = jisr_devidp::citizens(cc("SA"))[0];
+    let req = request(&demo, &[]);
+    let back = sign_in(&demo, &Browser::new(), &req, "SA", citizen.id, "allow").await;
+    let code = query(&back)["code"].clone();
+    let (status, tokens) = token(&demo, &code, &req).await;
+    assert_eq!(status, 200, "{tokens}");
+    let (text, o) = overview_until(&demo, &viewer, |o| {
+        cell(o, "SA", "BH").is_some_and(|c| c["completed"] == 1)
+    })
+    .await;
+    answers.push(text);
+    let sa_bh = cell(&o, "SA", "BH").unwrap();
+    assert_eq!(sa_bh["refused"], 0);
+    assert_eq!(o["scope"], "memory");
+    assert!(cell(&o, "KW", "BH").is_none(), "only the pair that had logins");
+    assert!(
+        o["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "code_issued" && e["origin"] == "SA" && e["agency"] == "demo-agency")
+    );
+    let series = o["series"].as_array().unwrap();
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0]["points"].as_array().unwrap().len(), 60);
+
+    // The viewer cannot suspend, even with a good CSRF token.
+    let csrf = csrf_of(&demo, &viewer).await;
+    let act = viewer
+        .post(
+            &format!("{admin_url}/actions/suspend"),
+            &[("csrf", &csrf), ("origin", "SA")],
+        )
+        .await;
+    assert_eq!(act.status(), 403);
+
+    // The admin suspends SA; without the CSRF token it does not happen.
+    let admin = signed_in(&demo, "ops-admin").await;
+    let act = admin
+        .post(&format!("{admin_url}/actions/suspend"), &[("origin", "SA")])
+        .await;
+    assert_eq!(act.status(), 403, "no CSRF token");
+    let csrf = csrf_of(&demo, &admin).await;
+    let act = admin
+        .post(
+            &format!("{admin_url}/actions/suspend"),
+            &[("csrf", &csrf), ("origin", "SA"), ("lang", "en")],
+        )
+        .await;
+    assert_eq!(location(&act), "/?lang=en");
+
+    // A citizen of SA: the picker shows SA unavailable; choosing it anyway is refused.
+    let browser = Browser::new();
+    let req = request(&demo, &[("ui_locales", "en")]);
+    let picker = browser.get(&req.url).await.text().await.unwrap();
+    assert!(
+        picker.contains("value=\"SA\" class=\"country\" disabled"),
+        "SA offered while suspended"
+    );
+    let (flow, fcsrf) = (hidden(&picker, "flow"), hidden(&picker, "csrf"));
+    let refused = browser
+        .post(
+            &format!("{}/login/country", demo.gateway_url),
+            &[("flow", &flow), ("csrf", &fcsrf), ("country", "SA")],
+        )
+        .await;
+    assert_eq!(refused.status(), 503);
+    assert!(
+        refused.text().await.unwrap().contains(">temporarily_unavailable<"),
+        "refused with temporarily_unavailable"
+    );
+    let (text, o) = overview_until(&demo, &admin, |o| {
+        cell(o, "SA", "BH").is_some_and(|c| c["refused"] == 1)
+    })
+    .await;
+    answers.push(text);
+    let sa_bh = cell(&o, "SA", "BH").unwrap();
+    assert_eq!(sa_bh["reasons"][0], serde_json::json!(["suspended", 1]));
+    assert_eq!(sa_bh["suspended"], true);
+    assert_eq!(o["suspended"], serde_json::json!([{"scope": "country", "origin": "SA"}]));
+    let action = o["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "operator_action")
+        .expect("the suspension is on the dashboard");
+    assert_eq!(action["reason"], "suspend_country");
+
+    // Other countries still go through; the page in both languages shows the suspension.
+    for lang in ["en", "ar"] {
+        let page = admin
+            .get(&format!("{admin_url}/?lang={lang}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(&format!("<html lang=\"{lang}\"")));
+        assert!(page.contains("/actions/resume"), "{lang}: resume form for admins");
+        answers.push(page);
+    }
+    assert!(
+        viewer
+            .get(&format!("{admin_url}/?lang=en"))
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("only administrators change them")
+    );
+
+    // Resume: SA is offered again.
+    let act = admin
+        .post(
+            &format!("{admin_url}/actions/resume"),
+            &[("csrf", &csrf), ("origin", "SA")],
+        )
+        .await;
+    assert_eq!(location(&act), "/?lang=ar");
+    let (text, o) = overview(&demo, &admin).await;
+    answers.push(text);
+    assert_eq!(o["suspended"], serde_json::json!([]));
+    let picker = Browser::new()
+        .get(&request(&demo, &[]).url)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!picker.contains("value=\"SA\" class=\"country\" disabled"));
+
+    // Nothing the dashboard answered carries the citizen's data or tokens.
+    let canaries = [
+        citizen.given_en,
+        citizen.given_ar,
+        citizen.family_ar,
+        citizen.id,
+        citizen.sub,
+        citizen.birthdate,
+        code.as_str(),
+        tokens["access_token"].as_str().unwrap(),
+        tokens["id_token"].as_str().unwrap(),
+    ];
+    for answer in &answers {
+        for canary in canaries {
+            assert!(!answer.contains(canary), "personal data on the dashboard: {canary:?}");
+        }
+    }
+
+    // Sign out ends the session.
+    let csrf = csrf_of(&demo, &viewer).await;
+    let out = viewer
+        .post(&format!("{admin_url}/logout"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&out), "/login");
+    let api = viewer.get(&format!("{admin_url}/api/overview")).await;
+    assert_eq!(api.status(), 401);
+}
