@@ -266,3 +266,86 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
     let api = viewer.get(&format!("{admin_url}/api/overview")).await;
     assert_eq!(api.status(), 401);
 }
+
+/// Headless Chromium signs in as `ops-admin` and photographs the dashboard in Arabic and
+/// English (`target/screenshots/dashboard-{ar,en}.png`) after real traffic: two completed
+/// logins and one refused by a suspended pair, which stays suspended on the pictures.
+#[tokio::test]
+async fn chromium_signs_in_and_screenshots_the_dashboard() {
+    crate::interop::require_node_modules();
+    crate::interop::require_chromium();
+    let demo = demo_for("BH").await;
+    for origin in ["SA", "OM", "SA"] {
+        let citizen = jisr_devidp::citizens(cc(origin))[0];
+        let req = request(&demo, &[]);
+        let back = sign_in(&demo, &Browser::new(), &req, origin, citizen.id, "allow").await;
+        assert!(query(&back).contains_key("code"), "{origin}: {back}");
+    }
+    let admin = signed_in(&demo, "ops-admin").await;
+    let csrf = csrf_of(&demo, &admin).await;
+    let act = admin
+        .post(
+            &format!("{}/actions/suspend", demo.admin_url),
+            &[("csrf", &csrf), ("origin", "KW"), ("destination", "BH")],
+        )
+        .await;
+    assert!(act.status().is_redirection());
+    let req = request(&demo, &[]);
+    let picker = Browser::new();
+    let html = picker.get(&req.url).await.text().await.unwrap();
+    let refused = picker
+        .post(
+            &format!("{}/login/country", demo.gateway_url),
+            &[
+                ("flow", &hidden(&html, "flow")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("country", "KW"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 503);
+    overview_until(&demo, &admin, |o| {
+        cell(o, "KW", "BH").is_some_and(|c| c["refused"] == 1)
+            && cell(o, "SA", "BH").is_some_and(|c| c["completed"] == 2)
+    })
+    .await;
+
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("screenshots");
+    let out = crate::interop::node(
+        "dashboard-flow.mjs",
+        &[
+            "--admin",
+            &demo.admin_url,
+            "--screenshots",
+            target.to_str().unwrap(),
+            "--chromium",
+            crate::interop::CHROMIUM,
+        ],
+        &[],
+        std::time::Duration::from_secs(120),
+    )
+    .await;
+    eprintln!("{out:#}");
+    assert_eq!(out["idp_origin"], demo.operator_idp.issuer());
+    for (lang, dir) in [("ar", "rtl"), ("en", "ltr")] {
+        let v = &out["views"][lang];
+        assert_eq!(v["lang"], lang);
+        assert_eq!(v["dir"], dir);
+        assert_eq!(v["body_direction"], dir);
+        assert_eq!(v["matrix_rows"], 6);
+        assert_eq!(v["charts"], 3, "SA→BH, OM→BH and KW→BH: {lang}");
+        assert_eq!(
+            v["panels"],
+            serde_json::json!(["matrix", "series", "idps", "keys", "actions", "events"])
+        );
+        let shot = out["screenshots"][lang].as_str().unwrap();
+        assert!(std::fs::metadata(shot).is_ok_and(|m| m.len() > 10_000), "{shot}");
+    }
+    assert!(out["views"]["en"]["text"].as_str().unwrap().contains("suspended"));
+    assert!(out["api_polls"].as_array().unwrap().iter().all(|s| s == 200));
+    assert_eq!(out["csp_violations"], serde_json::json!([]));
+    assert_eq!(out["failed_resources"], serde_json::json!([]));
+}
