@@ -105,6 +105,12 @@ async function main() {
     shots[lang] = join(args.screenshots, `dashboard-${lang}.png`);
     await page.screenshot({ path: shots[lang], fullPage: true });
   }
+  // A phone, in Arabic: the panels stack.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${admin}/?lang=ar`, { waitUntil: 'load' });
+  await page.waitForSelector('#matrix');
+  shots.phone = join(args.screenshots, 'dashboard-ar-phone.png');
+  await page.screenshot({ path: shots.phone, fullPage: true });
   const cspViolations = consoleMessages.filter((m) => /Content Security Policy/i.test(m.text));
   const summary = {
     chromium: browser.version(),

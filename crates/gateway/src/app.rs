@@ -204,7 +204,7 @@ impl Gateway {
             }
             _ => Arc::new(jisr_store::fleet::MemoryFleet::default()),
         };
-        Ok(Gateway {
+        let gateway = Gateway {
             issuer: config.issuer().to_owned(),
             upstreams: Upstreams::new(config.upstreams)?,
             seals: Seals::from_secret(&config.pairwise_key),
@@ -225,6 +225,10 @@ impl Gateway {
                 ..crate::ops::Ops::default()
             },
             admin: config.admin,
-        })
+        };
+        // Inside a runtime (serve, the demo): the fleet task starts now, so suspensions are
+        // read before the first login; elsewhere it starts with the first event.
+        gateway.ops.fleet.start();
+        Ok(gateway)
     }
 }

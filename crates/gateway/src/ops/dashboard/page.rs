@@ -108,7 +108,7 @@ const EN: Texts = Texts {
     state: "State",
     ready: "ready",
     not_ready: "not ready",
-    jwks: "Keys fetched",
+    jwks: "Key fetches (age)",
     key_ids: "Key ids",
     latency: "Latency p50 / p95",
     calls_errors: "Calls / errors",
@@ -132,7 +132,7 @@ const EN: Texts = Texts {
     resume: "Resume",
     none_suspended: "Nothing is suspended.",
     viewer_note: "Viewers see suspensions; only administrators change them.",
-    ago: "s ago",
+    ago: " s ago",
 };
 
 const AR: Texts = Texts {
@@ -157,7 +157,7 @@ const AR: Texts = Texts {
     state: "الحالة",
     ready: "جاهز",
     not_ready: "غير جاهز",
-    jwks: "مرات جلب المفاتيح",
+    jwks: "مرات جلب المفاتيح (العمر)",
     key_ids: "معرّفات المفاتيح",
     latency: "زمن الاستجابة p50 / p95",
     calls_errors: "الطلبات / الأخطاء",
@@ -181,7 +181,7 @@ const AR: Texts = Texts {
     resume: "استئناف",
     none_suspended: "لا شيء معلّق.",
     viewer_note: "يرى المراقبون التعليقات؛ والمشرفون وحدهم يغيّرونها.",
-    ago: " ث مضت",
+    ago: " ث",
 };
 
 impl Lang {
@@ -320,7 +320,12 @@ fn chart(points: &[(i64, u64, u64)]) -> Vec<Bar> {
 fn render(o: &Overview, s: &Session, lang: Lang) -> String {
     let t = lang.texts();
     let name = |c: &str| country_name(c, lang);
-    let pair = |o: &str, d: &str| format!("{} → {}", name(o), name(d));
+    // The arrow points the way the language reads: origin first.
+    let arrow = match lang {
+        Lang::Ar => "←",
+        Lang::En => "→",
+    };
+    let pair = |o: &str, d: &str| format!("{} {arrow} {}", name(o), name(d));
     let columns = o
         .countries
         .iter()
@@ -372,7 +377,7 @@ fn render(o: &Overview, s: &Session, lang: Lang) -> String {
             name: name(&u.country),
             jwks_age: u
                 .jwks_age_secs
-                .map(|a| format!("{} · {a}{}", u.jwks_fetches, t.ago))
+                .map(|a| format!("{} ({a}{})", u.jwks_fetches, t.ago))
                 .unwrap_or_else(|| u.jwks_fetches.to_string()),
             latency: match (u.p50_ms, u.p95_ms) {
                 (Some(a), Some(b)) => format!("{a:.0} / {b:.0} ms"),
@@ -412,7 +417,7 @@ fn render(o: &Overview, s: &Session, lang: Lang) -> String {
         .iter()
         .map(|x| match x {
             Suspension::Country { origin } => SuspensionView {
-                label: format!("{} → {}", name(origin), t.all_destinations),
+                label: format!("{} {arrow} {}", name(origin), t.all_destinations),
                 origin: origin.clone(),
                 destination: String::new(),
             },
