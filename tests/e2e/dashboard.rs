@@ -13,7 +13,11 @@ use serde_json::Value;
 /// Signs `account` in at the operator IdP; returns the browser and the callback's answer.
 async fn operator(demo: &Demo, account: &str) -> (Browser, reqwest::Response) {
     let browser = Browser::new();
-    let to_idp = location(&browser.get(&format!("{}/login?lang=en", demo.admin_url)).await);
+    let to_idp = location(
+        &browser
+            .get(&format!("{}/login?lang=en", demo.admin_url))
+            .await,
+    );
     assert!(
         to_idp.starts_with(&format!("{}/authorize?", demo.operator_idp.issuer())),
         "{to_idp}"
@@ -36,12 +40,17 @@ async fn signed_in(demo: &Demo, account: &str) -> Browser {
     assert_eq!(location(&answer), "/?lang=en", "{account}");
     let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("jisr_ops="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     browser
 }
 
 async fn overview(demo: &Demo, browser: &Browser) -> (String, Value) {
-    let r = browser.get(&format!("{}/api/overview", demo.admin_url)).await;
+    let r = browser
+        .get(&format!("{}/api/overview", demo.admin_url))
+        .await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     let v = serde_json::from_str(&text).unwrap();
@@ -106,7 +115,10 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
     let page = viewer.get(&format!("{admin_url}/?lang=en")).await;
     assert_eq!(page.status(), 200);
     let csp = page.headers()["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
     assert!(page.text().await.unwrap().contains("ops-viewer"));
 
     // A completed login SA -> BH, with its personal data as canaries.
@@ -124,13 +136,18 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
     let sa_bh = cell(&o, "SA", "BH").unwrap();
     assert_eq!(sa_bh["refused"], 0);
     assert_eq!(o["scope"], "memory");
-    assert!(cell(&o, "KW", "BH").is_none(), "only the pair that had logins");
+    assert!(
+        cell(&o, "KW", "BH").is_none(),
+        "only the pair that had logins"
+    );
     assert!(
         o["events"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["kind"] == "code_issued" && e["origin"] == "SA" && e["agency"] == "demo-agency")
+            .any(|e| e["kind"] == "code_issued"
+                && e["origin"] == "SA"
+                && e["agency"] == "demo-agency")
     );
     let series = o["series"].as_array().unwrap();
     assert_eq!(series.len(), 1);
@@ -178,7 +195,11 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
         .await;
     assert_eq!(refused.status(), 503);
     assert!(
-        refused.text().await.unwrap().contains(">temporarily_unavailable<"),
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains(">temporarily_unavailable<"),
         "refused with temporarily_unavailable"
     );
     let (text, o) = overview_until(&demo, &admin, |o| {
@@ -189,7 +210,10 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
     let sa_bh = cell(&o, "SA", "BH").unwrap();
     assert_eq!(sa_bh["reasons"][0], serde_json::json!(["suspended", 1]));
     assert_eq!(sa_bh["suspended"], true);
-    assert_eq!(o["suspended"], serde_json::json!([{"scope": "country", "origin": "SA"}]));
+    assert_eq!(
+        o["suspended"],
+        serde_json::json!([{"scope": "country", "origin": "SA"}])
+    );
     let action = o["events"]
         .as_array()
         .unwrap()
@@ -207,7 +231,10 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
             .await
             .unwrap();
         assert!(page.contains(&format!("<html lang=\"{lang}\"")));
-        assert!(page.contains("/actions/resume"), "{lang}: resume form for admins");
+        assert!(
+            page.contains("/actions/resume"),
+            "{lang}: resume form for admins"
+        );
         answers.push(page);
     }
     assert!(
@@ -253,7 +280,10 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
     ];
     for answer in &answers {
         for canary in canaries {
-            assert!(!answer.contains(canary), "personal data on the dashboard: {canary:?}");
+            assert!(
+                !answer.contains(canary),
+                "personal data on the dashboard: {canary:?}"
+            );
         }
     }
 
@@ -342,10 +372,24 @@ async fn chromium_signs_in_and_screenshots_the_dashboard() {
             serde_json::json!(["matrix", "series", "idps", "keys", "actions", "events"])
         );
         let shot = out["screenshots"][lang].as_str().unwrap();
-        assert!(std::fs::metadata(shot).is_ok_and(|m| m.len() > 10_000), "{shot}");
+        assert!(
+            std::fs::metadata(shot).is_ok_and(|m| m.len() > 10_000),
+            "{shot}"
+        );
     }
-    assert!(out["views"]["en"]["text"].as_str().unwrap().contains("suspended"));
-    assert!(out["api_polls"].as_array().unwrap().iter().all(|s| s == 200));
+    assert!(
+        out["views"]["en"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("suspended")
+    );
+    assert!(
+        out["api_polls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s == 200)
+    );
     assert_eq!(out["csp_violations"], serde_json::json!([]));
     assert_eq!(out["failed_resources"], serde_json::json!([]));
 }

@@ -50,7 +50,12 @@ pub(crate) fn require_chromium() {
 
 /// Runs `node <script> <args>` in `tests/interop/` and parses the JSON it prints. Panics with
 /// the script's own error report when it fails or outlives `timeout`.
-pub(crate) async fn node(script: &str, args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Value {
+pub(crate) async fn node(
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> Value {
     let mut command = tokio::process::Command::new("node");
     command
         .arg(script)

@@ -39,7 +39,7 @@ fn cell(origin: &str, what: Counted) -> Cell {
 }
 
 async fn aggregates(fleet: Arc<dyn Fleet>) {
-    let t0 = 1_800_000_000 - 1_800_000_000 % 60; // on a minute
+    let t0 = 1_800_000_000; // a whole minute (divisible by 60)
     fleet
         .write(&[
             event(t0 + 1, "SA", Some(Tally::Completed), None),
