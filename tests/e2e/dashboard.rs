@@ -393,3 +393,101 @@ async fn chromium_signs_in_and_screenshots_the_dashboard() {
     assert_eq!(out["csp_violations"], serde_json::json!([]));
     assert_eq!(out["failed_resources"], serde_json::json!([]));
 }
+
+/// Redis mode: two replicas share the fleet's aggregates and suspensions. A login on replica
+/// B shows on the dashboard (served by A); a suspension made on A reaches B's picker and
+/// country choice within the refresh period, without B asking Redis per login.
+#[tokio::test]
+async fn fleet_view_spans_replicas_on_redis() {
+    use jisr_e2e::store::{Keyspace, redis_url, require_redis};
+    use jisr_gateway::config::StoreSettings;
+    use std::time::Duration;
+
+    let url = redis_url();
+    require_redis(&url).await;
+    let keyspace = Keyspace::new(&url);
+    let key = jisr_store::EncryptionKey::generate();
+    let store_a = keyspace.store(&key, Duration::from_secs(1));
+    let store_b = keyspace.store(&key, Duration::from_secs(1));
+    let demo = jisr_e2e::demo::start(jisr_demo::DemoOptions {
+        store: Some(store_a),
+        store_settings: Some(StoreSettings::Redis(
+            keyspace.config(&key, Duration::from_secs(1)),
+        )),
+        ..jisr_demo::DemoOptions::default()
+    })
+    .await;
+    let b = demo.start_replica(store_b).await.unwrap();
+    let admin = signed_in(&demo, "ops-admin").await;
+
+    // A login entirely on replica B is counted in the fleet view served by A.
+    let citizen = jisr_devidp::citizens(cc("OM"))[0];
+    let req = request(&demo, &[]);
+    let browser = Browser::new();
+    let callback =
+        jisr_e2e::signin::to_national_idp(&demo, &browser, &req, (&b, &b), "OM", citizen.id)
+            .await
+            .unwrap();
+    let back = jisr_e2e::signin::finish_login(&browser, &callback, &b, &b, "allow").await;
+    assert!(query(&back).contains_key("code"), "{back}");
+    let (_, o) = overview_until(&demo, &admin, |o| {
+        cell(o, "OM", "BH").is_some_and(|c| c["completed"] == 1)
+    })
+    .await;
+    assert_eq!(o["scope"], "redis");
+
+    // Suspended on A: B stops offering and accepting OM within the refresh period.
+    let csrf = csrf_of(&demo, &admin).await;
+    let act = admin
+        .post(
+            &format!("{}/actions/suspend", demo.admin_url),
+            &[("csrf", &csrf), ("origin", "OM"), ("destination", "BH")],
+        )
+        .await;
+    assert!(act.status().is_redirection());
+    let mut offered = true;
+    for _ in 0..40 {
+        let req = request(&demo, &[]);
+        let picker = Browser::new()
+            .get(&jisr_e2e::browser::via(&b, &req.url))
+            .await
+            .text()
+            .await
+            .unwrap();
+        offered = !picker.contains("value=\"OM\" class=\"country\" disabled");
+        if !offered {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !offered,
+        "replica B still offers OM 4 s after the suspension"
+    );
+    let browser = Browser::new();
+    let req = request(&demo, &[]);
+    let html = browser
+        .get(&jisr_e2e::browser::via(&b, &req.url))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let refused = browser
+        .post(
+            &format!("{b}/login/country"),
+            &[
+                ("flow", &hidden(&html, "flow")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("country", "OM"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 503, "B refuses the suspended pair");
+    overview_until(&demo, &admin, |o| {
+        cell(o, "OM", "BH").is_some_and(|c| c["refused"] == 1 && c["suspended"] == true)
+    })
+    .await;
+    demo.shutdown();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    keyspace.finish();
+}

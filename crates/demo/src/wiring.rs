@@ -39,6 +39,9 @@ pub struct DemoOptions {
     pub extra_agencies: Vec<Agency>,
     /// The flow-state store; `None` is a fresh in-memory store.
     pub store: Option<Arc<dyn Store>>,
+    /// The gateway's `[store]` as configured, which the dashboard's fleet aggregates and
+    /// suspensions follow; `None` is memory (this replica). Redis makes them fleet-wide.
+    pub store_settings: Option<StoreSettings>,
     /// The release policy; `None` is the shipped `config/policy.toml`.
     pub policy: Option<Policy>,
     /// Runs the gateway's server on this runtime instead of the current one, so a benchmark
@@ -57,6 +60,7 @@ impl Default for DemoOptions {
             clock: None,
             extra_agencies: Vec::new(),
             store: None,
+            store_settings: None,
             policy: None,
             gateway_runtime: None,
         }
@@ -184,9 +188,9 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             tls: None,
         },
         tls: None,
-        store: StoreSettings::Memory {
+        store: options.store_settings.unwrap_or(StoreSettings::Memory {
             max_entries: jisr_store::DEFAULT_MAX_ENTRIES,
-        },
+        }),
         keys: SigningKeys::generate(options.gateway_alg).map_err(std::io::Error::other)?,
         pairwise_key: pairwise,
         tokens: TokenConfig::default(),
