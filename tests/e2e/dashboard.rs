@@ -491,3 +491,94 @@ async fn fleet_view_spans_replicas_on_redis() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     keyspace.finish();
 }
+
+/// The operator IdP's ID token is checked strictly: each fault of the development IdP makes
+/// the sign-in fail (403, no session), named after the OpenID RP tests they mirror.
+#[tokio::test]
+async fn operator_sign_in_rp_id_token_checks() {
+    let demo = demo_for("BH").await;
+    let faults = [
+        (
+            "rp_id_token_sig_none",
+            jisr_devidp::Faults {
+                alg_none: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "rp_id_token_bad_sig",
+            jisr_devidp::Faults {
+                wrong_signature: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "rp_id_token_iss_mismatch",
+            jisr_devidp::Faults {
+                wrong_iss: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "rp_id_token_aud_mismatch",
+            jisr_devidp::Faults {
+                wrong_aud: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "rp_id_token_expired",
+            jisr_devidp::Faults {
+                expired: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "rp_id_token_iat_future",
+            jisr_devidp::Faults {
+                iat_future: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "rp_nonce_invalid",
+            jisr_devidp::Faults {
+                nonce_mismatch: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "rp_id_token_hs256_with_public_key",
+            jisr_devidp::Faults {
+                hs256_with_public_key: true,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, fault) in faults {
+        demo.operator_idp.set_faults(fault);
+        let (browser, answer) = operator(&demo, "ops-admin").await;
+        assert_eq!(answer.status(), 403, "{name}");
+        assert!(
+            answer
+                .headers()
+                .get("set-cookie")
+                .is_none_or(|c| !c.to_str().unwrap().starts_with("jisr_ops=")),
+            "{name}: no session"
+        );
+        let api = browser
+            .get(&format!("{}/api/overview", demo.admin_url))
+            .await;
+        assert_eq!(api.status(), 401, "{name}");
+    }
+    demo.operator_idp.set_faults(jisr_devidp::Faults::default());
+    signed_in(&demo, "ops-admin").await;
+
+    // The callback without the browser's sign-in cookie (another browser) is refused.
+    let first = Browser::new();
+    let to_idp = location(&first.get(&format!("{}/login", demo.admin_url)).await);
+    let callback = location(&first.get(&format!("{to_idp}&login_hint=ops-admin")).await);
+    let other = Browser::new();
+    let answer = other.get(&callback).await;
+    assert_eq!(answer.status(), 400, "rp_state_from_another_browser");
+}

@@ -2,7 +2,7 @@
 //! and the JWKS cache are the upstream module's (`upstream::discovery`, `upstream::jwks`),
 //! the ID token is verified with jsonwebtoken: signature with a key of the issuer's JWKS
 //! (by `kid`, refreshed once on an unknown one), `alg` from the accepted table, then `iss`,
-//! `aud`, `exp`/`iat` (60 s leeway) and the `nonce` of this sign-in.
+//! `aud`, `exp`/`iat` (30 s leeway) and the `nonce` of this sign-in.
 
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use crate::upstream::http::HttpClient;
 use crate::upstream::jwks::{JwksCache, Refresh};
 
 /// Clock skew tolerated on `exp` and `iat`.
-pub const LEEWAY_SECS: u64 = 60;
+pub const LEEWAY_SECS: u64 = 30;
 
 /// Why an operator sign-in failed; shown to the operator as one line, logged.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -230,7 +230,11 @@ impl OperatorIdp {
         if !crate::alg::accepts(alg) {
             return Err(bad("algorithm not accepted"));
         }
-        if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() {
+        if header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+            || header.x5c.is_some()
+        {
             return Err(bad("key material in the header is not accepted"));
         }
         let kid = header.kid.as_deref();
@@ -239,12 +243,16 @@ impl OperatorIdp {
             .keys()
             .await
             .map_err(|e| LoginError::Unavailable(e.to_string()))?;
+        // By kid; without one, only when the set holds a single key that fits.
         let pick = |set: &crate::upstream::jwks::KeySet| {
-            set.keys
+            let mut fitting = set
+                .keys
                 .iter()
-                .filter(|k| k.fits(alg))
-                .find(|k| kid.is_none() || k.kid.as_deref() == kid)
-                .map(|k| k.decoding.clone())
+                .filter(|k| k.fits(alg) && (kid.is_none() || k.kid.as_deref() == kid));
+            match (fitting.next(), fitting.next(), kid) {
+                (Some(k), None, _) | (Some(k), Some(_), Some(_)) => Some(k.decoding.clone()),
+                _ => None,
+            }
         };
         let key = match pick(&set) {
             Some(key) => key,
