@@ -266,13 +266,12 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
     );
     println!("  Operators' dashboard:    {}/", demo.admin_url);
     println!("  Operators (metrics):     {}/metrics", demo.admin_url);
+    println!(
+        "  Operator IdP (development): {}  accounts:",
+        demo.operator_idp.issuer()
+    );
     for o in jisr_devidp::operators::operators() {
-        println!(
-            "    operator account {:<13} groups {:<15} {}",
-            o.id,
-            o.groups.join(","),
-            o.note
-        );
+        println!("    {:<13} {}", o.id, o.note);
     }
     for (country, idp) in &demo.idps {
         let hints: Vec<&str> = jisr_devidp::citizens(*country)

@@ -81,7 +81,11 @@ async fn serve_app(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    tracing::info!(country = %app.country, alg = %app.alg, issuer = %app.issuer, "devidp listening");
+    if app.operators {
+        tracing::info!(alg = %app.alg, issuer = %app.issuer, "devidp listening (operator mode)");
+    } else {
+        tracing::info!(country = %app.country, alg = %app.alg, issuer = %app.issuer, "devidp listening");
+    }
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown)
         .await
