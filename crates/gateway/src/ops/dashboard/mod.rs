@@ -5,6 +5,7 @@
 //! - [`login`]: `/login`, `/login/callback`, `/logout`.
 //! - [`overview`]: what the dashboard shows, as one value: `GET /api/overview` (JSON).
 //! - [`page`]: the page itself (askama, Arabic right-to-left or English), `GET /`.
+//! - [`texts`]: every sentence of the dashboard in Arabic and English.
 //! - [`actions`]: suspend and resume a country or a pair (admins, CSRF-protected forms).
 //!
 //! Nothing shown carries personal data: countries, agency ids, fixed reason codes, key ids
@@ -16,6 +17,7 @@ pub mod oidc;
 pub mod overview;
 pub mod page;
 pub mod session;
+pub mod texts;
 
 use std::sync::Arc;
 

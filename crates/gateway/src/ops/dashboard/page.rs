@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::overview::{self, KeyStatus, Overview, StoreStatus, UpstreamStatus};
 use super::session::{self, Session, Want};
+use super::texts::Texts;
 use crate::app::Gateway;
 use crate::config::gateway::admin::Role;
 use crate::http::response;
@@ -33,163 +34,6 @@ pub fn lang(tag: Option<&str>) -> Lang {
     match tag {
         Some("en") => Lang::En,
         _ => Lang::Ar,
-    }
-}
-
-/// Every sentence of the dashboard, per language.
-pub struct Texts {
-    pub title: &'static str,
-    pub switch: &'static str,
-    pub signed_in_as: &'static str,
-    pub sign_out: &'static str,
-    pub fleet: &'static str,
-    pub replica: &'static str,
-    pub updated: &'static str,
-    pub matrix: &'static str,
-    pub matrix_note: &'static str,
-    pub origin_dest: &'static str,
-    pub completed: &'static str,
-    pub refused: &'static str,
-    pub suspended: &'static str,
-    pub series: &'static str,
-    pub series_note: &'static str,
-    pub no_traffic: &'static str,
-    pub idps: &'static str,
-    pub country: &'static str,
-    pub state: &'static str,
-    pub ready: &'static str,
-    pub not_ready: &'static str,
-    pub jwks: &'static str,
-    pub key_ids: &'static str,
-    pub latency: &'static str,
-    pub calls_errors: &'static str,
-    pub keys: &'static str,
-    pub active: &'static str,
-    pub expiry_unknown: &'static str,
-    pub store: &'static str,
-    pub store_ok: &'static str,
-    pub store_down: &'static str,
-    pub dropped: &'static str,
-    pub events: &'static str,
-    pub time: &'static str,
-    pub event: &'static str,
-    pub agency: &'static str,
-    pub outcome: &'static str,
-    pub reason: &'static str,
-    pub actions: &'static str,
-    pub actions_note: &'static str,
-    pub all_destinations: &'static str,
-    pub suspend: &'static str,
-    pub resume: &'static str,
-    pub none_suspended: &'static str,
-    pub viewer_note: &'static str,
-    pub ago: &'static str,
-}
-
-const EN: Texts = Texts {
-    title: "Jisr operations",
-    switch: "العربية",
-    signed_in_as: "Signed in as",
-    sign_out: "Sign out",
-    fleet: "Fleet view: every gateway replica sharing the store",
-    replica: "Replica view: this gateway process only",
-    updated: "Updated",
-    matrix: "Logins in the last hour",
-    matrix_note: "Rows: the citizen's country. Columns: the agency's country. Green: completed, red: refused, with the top reasons.",
-    origin_dest: "From ↓ / To →",
-    completed: "completed",
-    refused: "refused",
-    suspended: "suspended",
-    series: "Logins per minute",
-    series_note: "Last 60 minutes, oldest on the left. Green: completed, red: refused.",
-    no_traffic: "No logins in the last hour.",
-    idps: "National identity providers",
-    country: "Country",
-    state: "State",
-    ready: "ready",
-    not_ready: "not ready",
-    jwks: "Key fetches (age)",
-    key_ids: "Key ids",
-    latency: "Latency p50 / p95",
-    calls_errors: "Calls / errors",
-    keys: "Gateway signing keys",
-    active: "active",
-    expiry_unknown: "no expiry set",
-    store: "Flow-state store",
-    store_ok: "answering",
-    store_down: "NOT answering",
-    dropped: "Events not counted on this replica (queue full or store down)",
-    events: "Latest events",
-    time: "Time (UTC)",
-    event: "Event",
-    agency: "Agency",
-    outcome: "Outcome",
-    reason: "Reason",
-    actions: "Suspend or resume",
-    actions_note: "A suspended country (or pair) is refused at the country choice with temporarily_unavailable; the picker shows it unavailable. Applies to every replica within seconds.",
-    all_destinations: "all destinations",
-    suspend: "Suspend",
-    resume: "Resume",
-    none_suspended: "Nothing is suspended.",
-    viewer_note: "Viewers see suspensions; only administrators change them.",
-    ago: " s ago",
-};
-
-const AR: Texts = Texts {
-    title: "عمليات جسر",
-    switch: "English",
-    signed_in_as: "مسجّل الدخول باسم",
-    sign_out: "تسجيل الخروج",
-    fleet: "عرض الأسطول: جميع نسخ البوابة التي تتشارك المخزن",
-    replica: "عرض النسخة: عملية البوابة هذه فقط",
-    updated: "آخر تحديث",
-    matrix: "عمليات الدخول في الساعة الأخيرة",
-    matrix_note: "الصفوف: دولة المواطن. الأعمدة: دولة الجهة. الأخضر: مكتملة، الأحمر: مرفوضة، مع أهم الأسباب.",
-    origin_dest: "من ↓ / إلى ←",
-    completed: "مكتملة",
-    refused: "مرفوضة",
-    suspended: "معلّق",
-    series: "عمليات الدخول في الدقيقة",
-    series_note: "آخر ٦٠ دقيقة، الأقدم على اليسار. الأخضر: مكتملة، الأحمر: مرفوضة.",
-    no_traffic: "لا توجد عمليات دخول في الساعة الأخيرة.",
-    idps: "مزودو الهوية الوطنيون",
-    country: "الدولة",
-    state: "الحالة",
-    ready: "جاهز",
-    not_ready: "غير جاهز",
-    jwks: "مرات جلب المفاتيح (العمر)",
-    key_ids: "معرّفات المفاتيح",
-    latency: "زمن الاستجابة p50 / p95",
-    calls_errors: "الطلبات / الأخطاء",
-    keys: "مفاتيح توقيع البوابة",
-    active: "نشط",
-    expiry_unknown: "بلا تاريخ انتهاء",
-    store: "مخزن حالة الجلسات",
-    store_ok: "يستجيب",
-    store_down: "لا يستجيب",
-    dropped: "أحداث لم تُحتسب في هذه النسخة (الطابور ممتلئ أو المخزن متوقف)",
-    events: "أحدث الأحداث",
-    time: "الوقت (UTC)",
-    event: "الحدث",
-    agency: "الجهة",
-    outcome: "النتيجة",
-    reason: "السبب",
-    actions: "تعليق أو استئناف",
-    actions_note: "تُرفض الدولة المعلّقة (أو الزوج المعلّق) عند اختيار الدولة بالرمز temporarily_unavailable وتظهر غير متاحة. يسري على جميع النسخ خلال ثوانٍ.",
-    all_destinations: "جميع الوجهات",
-    suspend: "تعليق",
-    resume: "استئناف",
-    none_suspended: "لا شيء معلّق.",
-    viewer_note: "يرى المراقبون التعليقات؛ والمشرفون وحدهم يغيّرونها.",
-    ago: " ث",
-};
-
-impl Lang {
-    fn texts(self) -> &'static Texts {
-        match self {
-            Lang::Ar => &AR,
-            Lang::En => &EN,
-        }
     }
 }
 
@@ -505,33 +349,6 @@ pub enum Notice {
     SignInExpired,
     SignInFailed,
     NotAnOperator,
-}
-
-impl Notice {
-    fn text(self) -> (&'static str, &'static str) {
-        match self {
-            Notice::NotConfigured => (
-                "Operator sign-in is not configured ([admin.login]).",
-                "لم يُضبط تسجيل دخول المشغلين ([admin.login]).",
-            ),
-            Notice::IdpDown => (
-                "The operators' identity provider cannot be reached. Try again shortly.",
-                "لا يمكن الوصول إلى مزود هوية المشغلين. حاول مرة أخرى بعد قليل.",
-            ),
-            Notice::SignInExpired => (
-                "This sign-in has expired or was started in another browser. Sign in again.",
-                "انتهت صلاحية تسجيل الدخول هذا أو بدأ في متصفح آخر. سجّل الدخول مرة أخرى.",
-            ),
-            Notice::SignInFailed => (
-                "The sign-in could not be verified.",
-                "تعذّر التحقق من تسجيل الدخول.",
-            ),
-            Notice::NotAnOperator => (
-                "You are signed in, but you are not on the operators' list of this gateway.",
-                "تم تسجيل دخولك، لكنك لست ضمن قائمة مشغلي هذه البوابة.",
-            ),
-        }
-    }
 }
 
 #[derive(Template)]
