@@ -221,6 +221,7 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
         .find(|e| e["kind"] == "operator_action")
         .expect("the suspension is on the dashboard");
     assert_eq!(action["reason"], "suspend_country");
+    assert_eq!(action["operator"], "ops-admin");
 
     // Other countries still go through; the page in both languages shows the suspension.
     for lang in ["en", "ar"] {

@@ -43,6 +43,10 @@ pub fn fleet_event(event: &Event<'_>, now: i64) -> FleetEvent {
         .to_owned(),
         reason: event.reason.map(str::to_owned),
         tally,
+        // Staff, not citizens: only operator actions name who acted.
+        operator: (event.kind == EventKind::OperatorAction)
+            .then(|| t.operator.clone())
+            .flatten(),
     }
 }
 

@@ -50,6 +50,9 @@ pub struct FleetEvent {
     pub reason: Option<String>,
     /// Whether (and how) it counts in the matrix; only with both countries known.
     pub tally: Option<Tally>,
+    /// For operator actions: the operator's subject at the operator IdP (staff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 /// One counter of one minute: a pair and what was counted.

@@ -27,6 +27,7 @@ fn event(at: i64, origin: &str, tally: Option<Tally>, reason: Option<&str>) -> F
         .into(),
         reason: reason.map(str::to_owned),
         tally,
+        operator: None,
     }
 }
 

@@ -253,7 +253,11 @@ fn render(o: &Overview, s: &Session, lang: Lang) -> String {
             agency: e.agency.clone().unwrap_or_else(|| "—".into()),
             refused: e.outcome == "refused",
             outcome: e.outcome.clone(),
-            reason: e.reason.clone().unwrap_or_default(),
+            reason: match (&e.reason, &e.operator) {
+                (Some(r), Some(op)) => format!("{r} · {op}"),
+                (Some(r), None) => r.clone(),
+                _ => String::new(),
+            },
         })
         .collect();
     let suspended = o
