@@ -18,7 +18,7 @@ use jisr_e2e::cc;
 use jisr_gateway::config::agencies::{Agency, AgencyAuth, Secret};
 use serde_json::Value;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 const NODE_CLIENT_ID: &str = "openid-client-rp";
 /// Never contacted: the Node script is the browser and stops at this redirect.
 const NODE_REDIRECT_URI: &str = "http://127.0.0.1:9/openid-client/callback";
@@ -28,7 +28,7 @@ fn interop_dir() -> PathBuf {
 }
 
 /// Fails (does not skip) when the Node dependencies are not installed.
-fn require_node_modules() {
+pub(crate) fn require_node_modules() {
     let dir = interop_dir();
     for package in ["openid-client", "playwright-core"] {
         let manifest = dir.join("node_modules").join(package).join("package.json");
@@ -41,7 +41,7 @@ fn require_node_modules() {
 }
 
 /// Fails (does not skip) when Chromium is not installed.
-fn require_chromium() {
+pub(crate) fn require_chromium() {
     assert!(
         Path::new(CHROMIUM).is_file(),
         "{CHROMIUM} is missing: run scripts/prerequisites (it installs Debian's chromium)"
@@ -50,7 +50,12 @@ fn require_chromium() {
 
 /// Runs `node <script> <args>` in `tests/interop/` and parses the JSON it prints. Panics with
 /// the script's own error report when it fails or outlives `timeout`.
-async fn node(script: &str, args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Value {
+pub(crate) async fn node(
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> Value {
     let mut command = tokio::process::Command::new("node");
     command
         .arg(script)

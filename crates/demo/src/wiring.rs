@@ -8,7 +8,9 @@ use std::sync::Arc;
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig};
 use jisr_gateway::app::{Clock, Gateway, random_token, system_clock};
 use jisr_gateway::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
-use jisr_gateway::config::gateway::admin::AdminSettings;
+use jisr_gateway::config::gateway::admin::{
+    AdminSettings, OperatorGrant, OperatorLogin, OperatorMatch, Role,
+};
 use jisr_gateway::config::{Config, ServerConfig, StoreSettings, TokenConfig};
 use jisr_gateway::provider::keys::{SigningAlg as GatewayAlg, SigningKeys};
 use jisr_mapping::{CountryCode, Gcc, PairwiseKey, Policy};
@@ -37,6 +39,9 @@ pub struct DemoOptions {
     pub extra_agencies: Vec<Agency>,
     /// The flow-state store; `None` is a fresh in-memory store.
     pub store: Option<Arc<dyn Store>>,
+    /// The gateway's `[store]` as configured, which the dashboard's fleet aggregates and
+    /// suspensions follow; `None` is memory (this replica). Redis makes them fleet-wide.
+    pub store_settings: Option<StoreSettings>,
     /// The release policy; `None` is the shipped `config/policy.toml`.
     pub policy: Option<Policy>,
     /// Runs the gateway's server on this runtime instead of the current one, so a benchmark
@@ -55,6 +60,7 @@ impl Default for DemoOptions {
             clock: None,
             extra_agencies: Vec::new(),
             store: None,
+            store_settings: None,
             policy: None,
             gateway_runtime: None,
         }
@@ -69,6 +75,9 @@ pub struct Demo {
     pub admin_url: String,
     pub gateway: Arc<Gateway>,
     pub idps: Vec<(CountryCode, DevIdp)>,
+    /// The operators' development IdP (dashboard sign-in; accounts in
+    /// `jisr_devidp::operators`).
+    pub operator_idp: DevIdp,
     /// The demo agency's client secret (also registered at the gateway).
     pub agency_secret: String,
     /// What the gateway was built from; replicas are built from the same.
@@ -152,6 +161,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         upstream_configs.push(upstream);
         idps.push((country, idp));
     }
+    let (operator_idp, admin) = operator_sign_in(&admin_url, admin_addr).await?;
     let agency_secret = random_token(24);
     let agency_country = options.agency_country;
     let sector_names = ("Ministry of Health (demo)", "وزارة الصحة (تجريبي)");
@@ -185,21 +195,16 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             tls: None,
         },
         tls: None,
-        store: StoreSettings::Memory {
+        store: options.store_settings.unwrap_or(StoreSettings::Memory {
             max_entries: jisr_store::DEFAULT_MAX_ENTRIES,
-        },
+        }),
         keys,
         pairwise_key: pairwise,
         tokens: TokenConfig::default(),
         mapping,
         agencies,
         upstreams: upstream_configs,
-        admin: Some(AdminSettings {
-            listen: admin_addr,
-            public_url: admin_url.clone(),
-            login: None,
-            operators: Vec::new(),
-        }),
+        admin: Some(admin),
         audit: None,
     };
     let store: Arc<dyn Store> = options
@@ -246,6 +251,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         admin_url,
         gateway,
         idps,
+        operator_idp,
         agency_secret,
         config,
         clock,
@@ -264,7 +270,15 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
         "  Gateway (OpenID Provider): {}/.well-known/openid-configuration",
         demo.gateway_url
     );
+    println!("  Operators' dashboard:    {}/", demo.admin_url);
     println!("  Operators (metrics):     {}/metrics", demo.admin_url);
+    println!(
+        "  Operator IdP (development): {}  accounts:",
+        demo.operator_idp.issuer()
+    );
+    for o in jisr_devidp::operators::operators() {
+        println!("    {:<13} {}", o.id, o.note);
+    }
     for (country, idp) in &demo.idps {
         let hints: Vec<&str> = jisr_devidp::citizens(*country)
             .iter()
@@ -281,6 +295,46 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
     tokio::signal::ctrl_c().await?;
     demo.shutdown();
     Ok(())
+}
+
+/// The operators' development IdP (operator mode of the dev IdP) and the `[admin]` settings
+/// that sign in with it: group `jisr-admins` administers, `jisr-viewers` views.
+async fn operator_sign_in(
+    admin_url: &str,
+    admin_addr: SocketAddr,
+) -> std::io::Result<(DevIdp, AdminSettings)> {
+    let secret = random_token(24);
+    let callback = format!("{admin_url}/login/callback");
+    let idp = jisr_devidp::spawn(DevIdpConfig {
+        clients: vec![DevClient::secret_basic(
+            "jisr-dashboard",
+            &secret,
+            &[&callback],
+        )],
+        ..DevIdpConfig::operator_idp(jisr_devidp::SigningAlg::ES256)
+    })
+    .await?;
+    let admin = AdminSettings {
+        listen: admin_addr,
+        public_url: admin_url.to_owned(),
+        login: Some(OperatorLogin {
+            issuer: idp.issuer().parse().map_err(std::io::Error::other)?,
+            client_id: "jisr-dashboard".into(),
+            client_secret: secret,
+            groups_claim: "groups".into(),
+        }),
+        operators: vec![
+            OperatorGrant {
+                who: OperatorMatch::Group(jisr_devidp::operators::ADMIN_GROUP.into()),
+                role: Role::Admin,
+            },
+            OperatorGrant {
+                who: OperatorMatch::Group(jisr_devidp::operators::VIEWER_GROUP.into()),
+                role: Role::Viewer,
+            },
+        ],
+    };
+    Ok((idp, admin))
 }
 
 /// The gateway from `config` (the one builder, [`Gateway::from_config`]), with every national

@@ -74,6 +74,10 @@ pub struct DevIdpConfig {
     pub faults: Faults,
     /// Whether `/admin/faults` exists.
     pub admin: bool,
+    /// Operator mode: signs in the invented staff of [`crate::operators`] (ID tokens with
+    /// `groups`) instead of citizens, for the gateway's dashboard. `country` then only
+    /// chooses the acr values advertised.
+    pub operators: bool,
 }
 
 impl DevIdpConfig {
@@ -86,6 +90,15 @@ impl DevIdpConfig {
             clients: Vec::new(),
             faults: Faults::default(),
             admin: false,
+            operators: false,
+        }
+    }
+
+    /// An operator IdP (see [`DevIdpConfig::operators`]) with no clients.
+    pub fn operator_idp(alg: SigningAlg) -> Self {
+        DevIdpConfig {
+            operators: true,
+            ..DevIdpConfig::new(jisr_mapping::Gcc::Bahrain.code(), alg)
         }
     }
 }

@@ -6,6 +6,8 @@
 //!   [`Faults`] that make it misbehave on purpose.
 //! - [`clock`]: the one owner of the current time ([`Clock`]), manual in expiry tests.
 //! - [`citizens`]: the invented people each country's IdP can sign in.
+//! - [`operators`]: operator mode, the invented staff accounts (with `groups`) of the
+//!   dashboard's development operator IdP.
 //! - [`claims`]: each country's claim shapes, acr values and amr, mirroring
 //!   `config/countries/<cc>.toml`.
 //! - `keys`: key generation with aws-lc-rs, public JWKs, rotation and same-kid replacement.
@@ -25,6 +27,7 @@ pub mod config;
 mod http;
 mod jws;
 mod keys;
+pub mod operators;
 mod state;
 
 use std::future::Future;
@@ -78,7 +81,11 @@ async fn serve_app(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    tracing::info!(country = %app.country, alg = %app.alg, issuer = %app.issuer, "devidp listening");
+    if app.operators {
+        tracing::info!(alg = %app.alg, issuer = %app.issuer, "devidp listening (operator mode)");
+    } else {
+        tracing::info!(country = %app.country, alg = %app.alg, issuer = %app.issuer, "devidp listening");
+    }
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown)
         .await

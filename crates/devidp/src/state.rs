@@ -11,11 +11,28 @@ use crate::citizens::Citizen;
 use crate::clock::Clock;
 use crate::config::{DevClient, DevIdpConfig, Faults, SigningAlg};
 use crate::keys::{KeyError, KeyRing, b64};
+use crate::operators::Operator;
 
 /// Authorization codes live this long.
 pub const CODE_TTL: i64 = 60;
 /// Access tokens live this long (the `expires_in` of the token response).
 pub const ACCESS_TOKEN_TTL: i64 = 300;
+
+/// Who signed in: a synthetic citizen, or in operator mode a staff account.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Who {
+    Citizen(&'static Citizen),
+    Operator(&'static Operator),
+}
+
+impl Who {
+    pub fn sub(self) -> &'static str {
+        match self {
+            Who::Citizen(c) => c.sub,
+            Who::Operator(o) => o.id,
+        }
+    }
+}
 
 /// One issued, not yet redeemed authorization code.
 #[derive(Clone, Debug)]
@@ -24,7 +41,7 @@ pub(crate) struct CodeGrant {
     pub redirect_uri: String,
     pub code_challenge: String,
     pub nonce: Option<String>,
-    pub citizen: &'static Citizen,
+    pub who: Who,
     /// The acr issued (the `userType` for AE).
     pub level: String,
     pub auth_time: i64,
@@ -34,7 +51,7 @@ pub(crate) struct CodeGrant {
 /// What an access token grants at userinfo.
 #[derive(Clone, Debug)]
 pub(crate) struct TokenGrant {
-    pub citizen: &'static Citizen,
+    pub who: Who,
     pub level: String,
     pub expires_at: i64,
 }
@@ -100,6 +117,8 @@ pub(crate) struct App {
     pub issuer: String,
     pub clients: Vec<DevClient>,
     pub admin: bool,
+    /// Operator mode: staff accounts instead of citizens (see [`crate::operators`]).
+    pub operators: bool,
     pub clock: Clock,
     pub faults: RwLock<Faults>,
     pub keys: Mutex<KeyRing>,
@@ -115,6 +134,7 @@ impl App {
             issuer: issuer.trim_end_matches('/').to_owned(),
             clients: config.clients,
             admin: config.admin,
+            operators: config.operators,
             clock,
             faults: RwLock::new(config.faults),
             keys: Mutex::new(KeyRing::new(config.alg)?),

@@ -72,6 +72,10 @@ pub struct Gateway {
 pub struct Seals {
     pub flow: seal::TextSealer,
     pub access_token: seal::TextSealer,
+    /// The operator's dashboard session cookie.
+    pub operator_session: seal::TextSealer,
+    /// The operator sign-in in progress (state, nonce, PKCE verifier).
+    pub operator_login: seal::TextSealer,
     approval: aws_lc_rs::hmac::Key,
 }
 
@@ -80,6 +84,14 @@ impl Seals {
         Seals {
             flow: seal::TextSealer::new("jisr-flow-v1", secret.derive("flow-cookie")),
             access_token: seal::TextSealer::new("jisr-at-v1", secret.derive("access-token")),
+            operator_session: seal::TextSealer::new(
+                "jisr-ops-session-v1",
+                secret.derive("operator-session"),
+            ),
+            operator_login: seal::TextSealer::new(
+                "jisr-ops-login-v1",
+                secret.derive("operator-login"),
+            ),
             approval: aws_lc_rs::hmac::Key::new(
                 aws_lc_rs::hmac::HMAC_SHA256,
                 &secret.derive("consent-approval"),
@@ -171,6 +183,8 @@ pub fn token_key(token: &str) -> String {
 pub enum BuildError {
     #[error("{0}")]
     Upstreams(#[from] crate::upstream::UpstreamError),
+    #[error("fleet aggregates: {0}")]
+    Fleet(#[from] jisr_store::StoreError),
 }
 
 impl Gateway {
@@ -187,7 +201,15 @@ impl Gateway {
         let metrics = crate::ops::metrics::Metrics::default();
         let upstreams = Upstreams::with_metrics(config.upstreams, metrics.upstream.clone())?;
         let store = crate::ops::metrics::store::MeteredStore::wrap(store, metrics.store.clone());
-        Ok(Gateway {
+        // Dashboard aggregates live where the flow state lives: this replica's memory, or
+        // the Redis every replica shares.
+        let fleet: Arc<dyn jisr_store::fleet::Fleet> = match &config.store {
+            crate::config::StoreSettings::Redis(redis) => {
+                Arc::new(jisr_store::RedisStore::new(redis.clone())?)
+            }
+            _ => Arc::new(jisr_store::fleet::MemoryFleet::default()),
+        };
+        let gateway = Gateway {
             issuer,
             upstreams,
             seals: Seals::from_secret(&config.pairwise_key),
@@ -205,9 +227,14 @@ impl Gateway {
             clock,
             ops: crate::ops::Ops {
                 metrics,
-                ..Default::default()
+                fleet: crate::ops::fleet::FleetFeed::new(fleet),
+                ..crate::ops::Ops::default()
             },
             admin: config.admin,
-        })
+        };
+        // Inside a runtime (serve, the demo): the fleet task starts now, so suspensions are
+        // read before the first login; elsewhere it starts with the first event.
+        gateway.ops.fleet.start();
+        Ok(gateway)
     }
 }

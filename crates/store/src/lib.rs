@@ -9,11 +9,14 @@
 //! - `memory`: [`MemoryStore`], bounded in-process backend for `demo` and single-node use.
 //! - `redis_store`: [`RedisStore`] and [`RedisConfig`], the shared backend for replicas: atomic
 //!   commands, per-operation timeout, reconnection, AEAD encryption of values at rest.
+//! - [`fleet`]: the dashboard's fleet aggregates ([`fleet::Fleet`]): per-minute pair counters,
+//!   latest events, suspensions; [`fleet::MemoryFleet`] per replica, `RedisStore` fleet-wide.
 //! - [`seal`]: the one AES-256-GCM [`seal::Sealer`] (version byte, random nonce, context as
 //!   associated data), used for Redis values and by the gateway for its cookie and tokens.
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod fleet;
 pub mod limits;
 mod memory;
 mod redis_store;

@@ -11,7 +11,8 @@ use super::page;
 use super::params::Params;
 use crate::citizens;
 use crate::claims::{AE_USER_TYPES, acr_values, default_acr, oauth2_only};
-use crate::state::{App, CODE_TTL, CodeGrant};
+use crate::operators;
+use crate::state::{App, CODE_TTL, CodeGrant, Who};
 
 pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
     let params = match Params::parse(query.as_deref().unwrap_or_default(), "query string") {
@@ -95,18 +96,26 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
         if get("prompt") == Some("none") {
             return fail("login_required", "no citizen is signed in");
         }
-        return page::chooser(app.country, params.all());
+        return page::chooser(app.country, app.operators, params.all());
     };
-    let Some(citizen) = citizens::find(app.country, hint) else {
+    let who = if app.operators {
+        operators::find(hint).map(Who::Operator)
+    } else {
+        citizens::find(app.country, hint).map(Who::Citizen)
+    };
+    let Some(who) = who else {
         return fail(
             "access_denied",
-            "login_hint names no synthetic citizen of this IdP",
+            "login_hint names no synthetic person of this IdP",
         );
     };
 
     let level = match forced {
         Some(loa) => loa.to_owned(),
-        None if oauth2_only(app.country) => citizen.user_type.to_owned(),
+        None if oauth2_only(app.country) => match who {
+            Who::Citizen(c) => c.user_type.to_owned(),
+            Who::Operator(_) => String::new(),
+        },
         None => {
             let supported = acr_values(app.country);
             get("acr_values")
@@ -126,7 +135,7 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
             redirect_uri: redirect_uri.to_owned(),
             code_challenge: challenge.to_owned(),
             nonce: get("nonce").map(str::to_owned),
-            citizen,
+            who,
             level,
             auth_time: now,
             expires_at: now + CODE_TTL,

@@ -12,7 +12,8 @@ use super::OAuthError;
 use crate::claims::{acr_values, claims_supported, oauth2_only, scopes_supported, userinfo_claims};
 use crate::config::{Faults, SigningAlg};
 use crate::jws::remove_claims;
-use crate::state::App;
+use crate::operators;
+use crate::state::{App, Who};
 
 fn cacheable(body: Value) -> Response {
     let mut response = Json(body).into_response();
@@ -81,10 +82,17 @@ pub(super) async fn userinfo(
         .token(token, app.clock.now())
         .ok_or_else(|| OAuthError::InvalidToken("the access token is unknown or expired".into()))?;
     let faults = app.faults();
-    let mut claims = userinfo_claims(app.country, grant.citizen, &grant.level);
+    let mut claims = match grant.who {
+        Who::Citizen(c) => userinfo_claims(app.country, c, &grant.level),
+        Who::Operator(o) => {
+            let mut m = operators::claims(o);
+            m.insert("sub".into(), json!(o.id));
+            m
+        }
+    };
     remove_claims(&mut claims, &faults.missing_claims);
     if faults.userinfo_other_sub {
-        claims.insert("sub".into(), json!(format!("{}-other", grant.citizen.sub)));
+        claims.insert("sub".into(), json!(format!("{}-other", grant.who.sub())));
     }
     let mut response = Json(Value::Object(claims)).into_response();
     response

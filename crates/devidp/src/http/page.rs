@@ -13,6 +13,8 @@ use crate::citizens::citizens;
 struct Chooser {
     name_en: &'static str,
     name_ar: &'static str,
+    /// Operator mode: the links are staff accounts.
+    operators: bool,
     citizens: Vec<CitizenLink>,
 }
 
@@ -32,37 +34,67 @@ struct ErrorPage<'a> {
     description: &'a str,
 }
 
-/// The synthetic citizens as links: each is this same request plus their `login_hint`.
-pub(super) fn chooser(country: CountryCode, params: &[(String, String)]) -> Response {
+/// This same request plus `login_hint`.
+fn with_hint(params: &[(String, String)], hint: &str) -> String {
+    let mut query: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(k, _)| k != "login_hint")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    query.push(("login_hint", hint));
+    format!(
+        "/authorize?{}",
+        serde_urlencoded::to_string(&query).unwrap_or_default()
+    )
+}
+
+/// The synthetic citizens (or, in operator mode, staff accounts) as links: each is this same
+/// request plus their `login_hint`.
+pub(super) fn chooser(
+    country: CountryCode,
+    operators: bool,
+    params: &[(String, String)],
+) -> Response {
+    if operators {
+        let people = crate::operators::operators()
+            .iter()
+            .map(|o| CitizenLink {
+                href: with_hint(params, o.id),
+                given_en: o.name_en,
+                family_en: "",
+                given_ar: o.name_ar,
+                family_ar: "",
+                id: o.id,
+                note: o.note,
+            })
+            .collect();
+        let page = Chooser {
+            name_en: "Jisr operators",
+            name_ar: "مشغلو جسر",
+            operators: true,
+            citizens: people,
+        };
+        return render(StatusCode::OK, &page);
+    }
     let (name_en, name_ar) = country
         .gcc()
         .map_or(("", ""), |g| (g.name_en(), g.name_ar()));
     let citizens = citizens(country)
         .iter()
-        .map(|c| {
-            let mut query: Vec<(&str, &str)> = params
-                .iter()
-                .filter(|(k, _)| k != "login_hint")
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            query.push(("login_hint", c.id));
-            CitizenLink {
-                href: format!(
-                    "/authorize?{}",
-                    serde_urlencoded::to_string(&query).unwrap_or_default()
-                ),
-                given_en: c.given_en,
-                family_en: c.family_en,
-                given_ar: c.given_ar,
-                family_ar: c.family_ar,
-                id: c.id,
-                note: c.note,
-            }
+        .map(|c| CitizenLink {
+            href: with_hint(params, c.id),
+            given_en: c.given_en,
+            family_en: c.family_en,
+            given_ar: c.given_ar,
+            family_ar: c.family_ar,
+            id: c.id,
+            note: c.note,
         })
         .collect();
     let page = Chooser {
         name_en,
         name_ar,
+        operators: false,
         citizens,
     };
     render(StatusCode::OK, &page)
@@ -113,7 +145,7 @@ mod tests {
             "{html}"
         );
         let params = vec![("state".to_owned(), "a\"><b>&c".to_owned())];
-        let html = text(chooser("BH".parse().unwrap(), &params)).await;
+        let html = text(chooser("BH".parse().unwrap(), false, &params)).await;
         assert!(!html.contains("\"><b>"), "{html}");
         assert!(
             html.contains("state=a%22%3E%3Cb%3E%26c&#38;login_hint="),

@@ -18,7 +18,8 @@ use crate::claims::{amr_for, id_token_claims, oauth2_only};
 use crate::config::{ClientAuth, DevClient};
 use crate::jws::{self, IdTokenInput};
 use crate::keys::{b64, sha256};
-use crate::state::{ACCESS_TOKEN_TTL, App, TokenGrant};
+use crate::operators;
+use crate::state::{ACCESS_TOKEN_TTL, App, TokenGrant, Who};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -69,7 +70,7 @@ pub(super) async fn token(
         .issue_token(
             now,
             TokenGrant {
-                citizen: grant.citizen,
+                who: grant.who,
                 level: grant.level.clone(),
                 expires_at: now + ACCESS_TOKEN_TTL,
             },
@@ -93,14 +94,17 @@ pub(super) async fn token(
             IdTokenInput {
                 issuer: &app.issuer,
                 client_id: &client.client_id,
-                sub: grant.citizen.sub,
+                sub: grant.who.sub(),
                 nonce: grant.nonce.as_deref(),
                 acr: &grant.level,
                 amr: &amr,
                 auth_time: grant.auth_time,
                 now,
                 access_token: &access_token,
-                country_claims: id_token_claims(app.country, grant.citizen),
+                country_claims: match grant.who {
+                    Who::Citizen(c) => id_token_claims(app.country, c),
+                    Who::Operator(o) => operators::claims(o),
+                },
             },
         );
         let id_token = jws::sign(&key, &faults, &payload)

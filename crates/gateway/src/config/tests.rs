@@ -192,8 +192,10 @@ fn config_load_needs_every_secret_and_key_file() {
     }
 }
 
-#[test]
-fn the_loaded_config_builds_a_gateway_and_a_replica() {
+// In a runtime, as `serve` builds it: with a Redis `[store]` the fleet aggregates open a
+// Redis connection manager, which needs one.
+#[tokio::test]
+async fn the_loaded_config_builds_a_gateway_and_a_replica() {
     let dir = copy_config();
     let d = dir.path();
     write_deployment_files(d);

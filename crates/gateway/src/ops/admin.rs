@@ -27,6 +27,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(super::dashboard::routes())
         .fallback(not_found)
         .with_state(gw)
         .layer(SetResponseHeaderLayer::overriding(

@@ -1,13 +1,17 @@
 //! Operators' side of the gateway. Each login step reports [`events::Event`]s to
 //! [`Ops::record`], which counts them ([`metrics`]) and writes them to the audit log
-//! ([`audit`]); [`health`] answers liveness and readiness; [`admin`] is the operators'
-//! listener (metrics, health, dashboard).
+//! ([`audit`]) and feeds the dashboard's fleet aggregates ([`fleet`]); [`health`] answers
+//! liveness and readiness; [`admin`] is the operators' listener (metrics, health, and the
+//! [`dashboard`]); [`suspend`] is each replica's copy of the suspended countries and pairs.
 
 pub mod admin;
 pub mod audit;
+pub mod dashboard;
 pub mod events;
+pub mod fleet;
 pub mod health;
 pub mod metrics;
+pub mod suspend;
 
 pub use events::{Event, EventKind, Outcome, Trail};
 
@@ -16,6 +20,10 @@ pub use events::{Event, EventKind, Outcome, Trail};
 pub struct Ops {
     pub metrics: metrics::Metrics,
     pub audit: audit::Audit,
+    /// The dashboard's aggregates (off the login path) and the suspension cache.
+    pub fleet: fleet::FleetFeed,
+    /// Operator sign-in state (the operator IdP client, built on first use).
+    pub dashboard: dashboard::Dashboard,
 }
 
 impl Ops {
@@ -25,5 +33,6 @@ impl Ops {
     pub fn record(&self, event: &Event<'_>, now: i64) {
         self.metrics.observe(event);
         self.audit.append(event, now);
+        self.fleet.offer(event, now);
     }
 }

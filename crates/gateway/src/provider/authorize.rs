@@ -275,7 +275,8 @@ fn country_options(gw: &Gateway, destination: CountryCode) -> Vec<CountryOption>
         .map(|origin| CountryOption {
             country: origin,
             available: gw.upstreams.get(origin).is_some_and(|u| u.is_ready())
-                && gw.decide(origin, destination).is_ok(),
+                && gw.decide(origin, destination).is_ok()
+                && !gw.ops.fleet.suspensions.blocks(origin, destination),
         })
         .collect()
 }

@@ -97,6 +97,9 @@ pub async fn go_upstream(
             )
             .because("pair_refused")
     })?;
+    if gw.ops.fleet.suspensions.blocks(origin, agency.country) {
+        return Err(page(StepError::Suspended(origin)));
+    }
     let upstream = gw
         .upstreams
         .get(origin)

@@ -25,6 +25,9 @@ pub enum StepError {
     NotGcc,
     #[error("the national IdP of {0} is not available")]
     IdpUnavailable(CountryCode),
+    /// An operator suspended logins from this country (or this pair) for now.
+    #[error("logins from {0} are suspended by the operators")]
+    Suspended(CountryCode),
     #[error("the state store is unavailable: {0}")]
     Store(#[from] StoreError),
     #[error("national login of {country} failed verification: {error}")]
@@ -50,6 +53,7 @@ impl StepError {
             StepError::Forged => "flow_forged",
             StepError::NotGcc => "not_gcc",
             StepError::IdpUnavailable(_) => "idp_unavailable",
+            StepError::Suspended(_) => "suspended",
             StepError::Store(_) => "store_unavailable",
             StepError::Unverified { error, .. } => error.reason(),
             StepError::Unmappable { error, .. } => error.reason(),
@@ -68,7 +72,7 @@ impl StepError {
             StepError::Expired => (StatusCode::BAD_REQUEST, InvalidRequest, messages::EXPIRED),
             StepError::Forged => (StatusCode::FORBIDDEN, AccessDenied, messages::FORGED),
             StepError::NotGcc => (StatusCode::BAD_REQUEST, InvalidRequest, messages::NOT_GCC),
-            StepError::IdpUnavailable(_) => (
+            StepError::IdpUnavailable(_) | StepError::Suspended(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 TemporarilyUnavailable,
                 messages::IDP_UNAVAILABLE,

@@ -82,6 +82,11 @@ pub struct KeySet {
 }
 
 impl KeySet {
+    /// How long ago this set was fetched (for the operators' dashboard).
+    pub fn age(&self) -> Duration {
+        self.fetched_at.elapsed()
+    }
+
     fn fresh(&self) -> bool {
         self.fetched_at.elapsed() < self.max_age
     }
@@ -158,6 +163,11 @@ impl JwksCache {
     /// How many times the JWKS was fetched (for tests and metrics).
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The set in hand, without fetching (for the operators' dashboard).
+    pub fn cached(&self) -> Option<Arc<KeySet>> {
+        self.snapshot()
     }
 
     fn snapshot(&self) -> Option<Arc<KeySet>> {

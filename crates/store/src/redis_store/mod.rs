@@ -1,6 +1,7 @@
 //! `RedisStore`: the shared backend for multi-replica deployments.
 
 mod config;
+mod fleet;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -137,6 +138,16 @@ impl RedisStore {
             .fetch_add(cmd.get_packed_command().len() as u64, Ordering::Relaxed);
         let mut conn = self.connection();
         tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut conn)).await
+    }
+
+    /// Sends one pipeline within the timeout, counting it as one round trip.
+    async fn query_pipe<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, StoreError> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.bytes_written
+            .fetch_add(pipe.get_packed_pipeline().len() as u64, Ordering::Relaxed);
+        let mut conn = self.connection();
+        let outcome = tokio::time::timeout(self.timeout, pipe.query_async::<T>(&mut conn)).await;
+        self.settle(outcome)
     }
 
     /// Turns a sent command's outcome into the store's error vocabulary and tracks outages.

@@ -1,0 +1,150 @@
+//! Operator sign-in: `/login` sends the browser to the operator IdP (code flow, PKCE, state,
+//! nonce; what to check on return rides in a sealed cookie), `/login/callback` verifies the
+//! answer ([`super::oidc`]), looks the operator up in the `[admin]` allow-list and sets the
+//! session, `/logout` ends it.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::oidc::PendingSignIn;
+use super::page;
+use super::session::{self, LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECS, Session};
+use crate::app::Gateway;
+use crate::http::response;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StartParams {
+    lang: Option<String>,
+}
+
+/// `GET /login`.
+pub async fn start(State(gw): State<Arc<Gateway>>, Query(q): Query<StartParams>) -> Response {
+    let lang = page::lang(q.lang.as_deref());
+    let idp = match gw.ops.dashboard.idp(&gw).await {
+        None => {
+            return page::notice(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                page::Notice::NotConfigured,
+            );
+        }
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "operator IdP discovery failed");
+            return page::notice(StatusCode::SERVICE_UNAVAILABLE, lang, page::Notice::IdpDown);
+        }
+        Some(Ok(idp)) => idp,
+    };
+    match idp.begin(gw.now(), lang.tag()) {
+        Ok((url, pending)) => {
+            let mut r = response::redirect(&url);
+            let sealed = gw.seals.operator_login.seal(&pending);
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                session::cookie_header(&gw, LOGIN_COOKIE, sealed, 600),
+            );
+            r
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "operator sign-in could not start");
+            page::notice(StatusCode::SERVICE_UNAVAILABLE, lang, page::Notice::IdpDown)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /login/callback`.
+pub async fn callback(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackParams>,
+) -> Response {
+    let pending: Option<PendingSignIn> =
+        session::read(&headers, LOGIN_COOKIE, &gw.seals.operator_login);
+    let lang = page::lang(pending.as_ref().map(|p| p.lang.as_str()));
+    let Some(pending) = pending else {
+        return page::notice(StatusCode::BAD_REQUEST, lang, page::Notice::SignInExpired);
+    };
+    let Some(Ok(idp)) = gw.ops.dashboard.idp(&gw).await else {
+        return page::notice(StatusCode::SERVICE_UNAVAILABLE, lang, page::Notice::IdpDown);
+    };
+    let verified = idp
+        .complete(
+            &pending,
+            q.code.as_deref(),
+            q.state.as_deref(),
+            q.iss.as_deref(),
+            q.error.as_deref(),
+            gw.now(),
+        )
+        .await;
+    let operator = match verified {
+        Ok(op) => op,
+        Err(e) => {
+            tracing::warn!(target: "audit", error = %e, "operator sign-in refused");
+            return page::notice(StatusCode::FORBIDDEN, lang, page::Notice::SignInFailed);
+        }
+    };
+    let role = gw
+        .admin
+        .as_ref()
+        .and_then(|a| a.role_of(&operator.subject, &operator.groups));
+    let Some(role) = role else {
+        tracing::warn!(target: "audit", operator = %operator.subject, "signed-in subject is not on the operators' allow-list");
+        let mut r = page::notice(StatusCode::FORBIDDEN, lang, page::Notice::NotAnOperator);
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            session::cookie_header(&gw, LOGIN_COOKIE, String::new(), 0),
+        );
+        return r;
+    };
+    tracing::info!(target: "audit", operator = %operator.subject, role = role.name(), "operator signed in");
+    let s = Session::new(operator.subject, role, gw.now());
+    let mut r = response::redirect(&format!("/?lang={}", lang.tag()));
+    let h = r.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        session::cookie_header(
+            &gw,
+            SESSION_COOKIE,
+            gw.seals.operator_session.seal(&s),
+            SESSION_SECS,
+        ),
+    );
+    h.append(
+        header::SET_COOKIE,
+        session::cookie_header(&gw, LOGIN_COOKIE, String::new(), 0),
+    );
+    r
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutForm {
+    csrf: Option<String>,
+}
+
+/// `POST /logout` (with the session's CSRF token).
+pub async fn logout(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
+    let form: LogoutForm = serde_urlencoded::from_str(&body).unwrap_or_default();
+    if let Some(s) = session::current(&gw, &headers)
+        && !s.csrf_ok(form.csrf.as_deref())
+    {
+        return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
+    }
+    let mut r = response::redirect("/login");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        session::cookie_header(&gw, SESSION_COOKIE, String::new(), 0),
+    );
+    r
+}
