@@ -171,6 +171,8 @@ pub fn token_key(token: &str) -> String {
 pub enum BuildError {
     #[error("{0}")]
     Upstreams(#[from] crate::upstream::UpstreamError),
+    #[error("{0}")]
+    Audit(#[from] crate::ops::audit::AuditError),
 }
 
 impl Gateway {
@@ -182,6 +184,13 @@ impl Gateway {
         clock: Clock,
     ) -> Result<Gateway, BuildError> {
         let t = config.tokens;
+        let sectors = config
+            .agencies
+            .iter()
+            .map(|a| (a.client_id.clone(), a.sector.clone()))
+            .collect();
+        let audit =
+            crate::ops::audit::Audit::from_settings(config.audit.as_ref(), sectors, clock())?;
         Ok(Gateway {
             issuer: config.issuer().to_owned(),
             upstreams: Upstreams::new(config.upstreams)?,
@@ -198,7 +207,10 @@ impl Gateway {
                 login: Duration::from_secs(t.login_ttl_secs),
             },
             clock,
-            ops: crate::ops::Ops::default(),
+            ops: crate::ops::Ops {
+                audit,
+                ..Default::default()
+            },
             admin: config.admin,
         })
     }

@@ -67,6 +67,9 @@ pub async fn serve_until(
         .map_err(|e| ServeError::Start(e.to_string()))?;
     let gw = Arc::new(gw);
     gw.upstreams.spawn_discovery(shutdown.clone());
+    gw.ops
+        .audit
+        .spawn_checkpoints(gw.clock.clone(), shutdown.clone());
     if let Some(admin) = &gw.admin {
         let listener = TcpListener::bind(admin.listen).await?;
         tracing::info!(listen = %admin.listen, "jisr admin listener (metrics, dashboard)");
