@@ -111,6 +111,11 @@ impl Demo {
     pub fn shutdown(&self) {
         let _ = self.stop.send(true);
     }
+
+    /// The configuration the demo's gateway runs on (tests build variants of it).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
 }
 
 impl Drop for Demo {
