@@ -219,7 +219,10 @@ fn a_forged_checkpoint_is_reported() {
     let message = crate::record::checkpoint_message("gw-1", r.seq, &r.prev);
     l[5] = reseal(&l[5], |r| r.sig = Some(other.sign(&message).into()));
     rewrite(&files[0], &l);
-    let problem = verify(&files, std::slice::from_ref(&p)).unwrap().problem.unwrap();
+    let problem = verify(&files, std::slice::from_ref(&p))
+        .unwrap()
+        .problem
+        .unwrap();
     assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
     assert_eq!(problem.line, 6);
     assert!(problem.detail.contains("signature does not verify"));

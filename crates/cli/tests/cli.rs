@@ -740,3 +740,129 @@ fn map_pairwise_key_file_accepts_encoded_keys() {
         stderr(&out)
     );
 }
+
+/// An audit log of `n` completed SA→BH logins in January 2026, written by the library as
+/// the gateway would, with the key `jisr audit keygen` made.
+fn audit_log(dir: &Path, key_pem: &[u8], n: i64) -> Vec<PathBuf> {
+    use jisr_audit::{AuditLog, Entry, LogConfig, OnFailure, SigningKey};
+    let log = AuditLog::open(
+        LogConfig {
+            dir: Some(dir.to_owned()),
+            stdout: false,
+            replica: "gw-1".into(),
+            checkpoint_every: 4,
+            checkpoint_secs: 60,
+            max_file_bytes: 1 << 20,
+            on_failure: OnFailure::Refuse,
+            buffer_records: 10,
+        },
+        SigningKey::from_pkcs8(key_pem).unwrap(),
+        1_767_225_600,
+    )
+    .unwrap();
+    for i in 0..n {
+        log.append(&Entry {
+            time: 1_767_225_600 + i,
+            event: "code_issued",
+            outcome: "ok",
+            origin: Some("SA"),
+            destination: Some("BH"),
+            sector: Some("health"),
+            ..Entry::default()
+        });
+    }
+    log.close(1_767_225_700);
+    jisr_audit::log::replica_files(dir, "gw-1").unwrap()
+}
+
+#[test]
+fn audit_keygen_verify_and_stats() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("audit-signing.pem");
+    let out = jisr()
+        .args(["audit", "keygen", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let public = tmp.path().join("audit-public.pem");
+    fs::write(&public, &out.stdout).unwrap();
+    assert!(stdout(&out).starts_with("-----BEGIN PUBLIC KEY-----"));
+
+    let files = audit_log(&tmp.path().join("log"), &fs::read(&key).unwrap(), 11);
+    let out = jisr()
+        .args(["audit", "verify", "--public-key"])
+        .arg(&public)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "replica gw-1: 14 records verified (seq 0..=13), 3 signed checkpoints\nintact\n"
+    );
+
+    let text = fs::read_to_string(&files[0]).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.contains("\"seq\":2,")).collect();
+    fs::write(&files[0], lines.join("\n") + "\n").unwrap();
+    let out = jisr()
+        .args(["audit", "verify", "--public-key"])
+        .arg(&public)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(&format!(
+            "PROBLEM {}:3: removed: record seq 2 is missing before seq 3",
+            files[0].display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = jisr()
+        .args([
+            "stats",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+            "--min-count",
+            "5",
+        ])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "table,month,origin,destination,sector,reason,count\nlogins,2026-01,SA,BH,health,,10\n"
+    );
+    let out = jisr()
+        .args([
+            "stats",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+            "--format",
+            "json",
+            "--min-count",
+            "11",
+        ])
+        .args(&files)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["logins"][0]["suppressed"], true);
+    assert_eq!(json["logins"][0]["count"], Value::Null);
+}
