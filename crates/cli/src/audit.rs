@@ -12,8 +12,8 @@ pub enum AuditAction {
     /// Check audit files: every hash, the chain of each replica, every checkpoint signature.
     /// Exit 0 when intact; 1 with the first problem (file:line: kind: detail).
     Verify {
-        /// Take the public key from the gateway's `[audit] signing_key`.
-        #[arg(long, conflicts_with = "public_key", env = "JISR_CONFIG")]
+        /// Take the public key from the gateway's `[audit] signing_key` (on the gateway host).
+        #[arg(long, conflicts_with = "public_key")]
         config: Option<PathBuf>,
         /// The checkpoint public key(s), PEM (repeat for keys used over time).
         #[arg(long)]
