@@ -8,6 +8,7 @@
 //!   subject key that turns a national identifier into a reference.
 //! - [`log`]: the writer the gateway appends to: chain, checkpoints, rotating files and
 //!   stdout, and what happens when a sink fails (refuse or buffer).
+//! - [`files`]: the names of a replica's files and where its chain stands on disk.
 //! - [`verify`]: checks files against the chain and the checkpoint signatures and names
 //!   the first problem with its file and line.
 //! - [`query`]: a person's flows ([`query::find`]) and suppressed statistics
@@ -17,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod files;
 pub mod keys;
 pub mod log;
 pub mod query;
