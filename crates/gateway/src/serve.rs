@@ -81,6 +81,7 @@ pub async fn serve_until(
         tracing::warn!("no [admin] section: no metrics or dashboard listener");
     }
     tracing::info!(issuer = %gw.issuer, %listen, tls = tls.is_some(), "jisr gateway listening");
+    let (audit, clock) = (gw.ops.audit.clone(), gw.clock.clone());
     let mut stopped = shutdown.clone();
     let stopped = async move {
         let _ = stopped.wait_for(|v| *v).await;
@@ -112,5 +113,7 @@ pub async fn serve_until(
                 .await?;
         }
     }
+    // Signs the chain head before the process exits.
+    audit.close(clock());
     Ok(())
 }

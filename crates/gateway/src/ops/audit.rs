@@ -126,6 +126,13 @@ impl Audit {
         self.inner.as_ref().map(|i| i.log.counters())
     }
 
+    /// On clean shutdown: writes what waits and signs the chain head.
+    pub fn close(&self, now: i64) {
+        if let Some(inner) = &self.inner {
+            inner.log.close(now);
+        }
+    }
+
     /// Every second: retries held records, probes a failing sink, and signs the chain head
     /// when `checkpoint_secs` passed with records written. On shutdown: a last checkpoint.
     pub fn spawn_checkpoints(
