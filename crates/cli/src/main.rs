@@ -368,7 +368,7 @@ fn run_demo(port: u16, agency_port: u16, admin_port: u16, agency_country: &str) 
         agency_port,
         admin_port,
         agency_country: country,
-        audit_dir: Some(PathBuf::from("jisr-demo-audit")),
+        audit_dir: Some(demo_audit_dir()),
         ..Default::default()
     };
     match runtime().and_then(|rt| rt.block_on(jisr_demo::run(options))) {
@@ -377,6 +377,16 @@ fn run_demo(port: u16, agency_port: u16, admin_port: u16, agency_country: &str) 
             eprintln!("error: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `./jisr-demo-audit`, or the same under the temp dir when the current one is read-only.
+#[cfg(feature = "demo")]
+fn demo_audit_dir() -> PathBuf {
+    let here = PathBuf::from("jisr-demo-audit");
+    match std::fs::create_dir_all(&here) {
+        Ok(()) => here,
+        Err(_) => std::env::temp_dir().join("jisr-demo-audit"),
     }
 }
 
