@@ -31,7 +31,10 @@ pub fn replica_files(dir: &Path, replica: &str) -> io::Result<Vec<PathBuf>> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         if let Some(seq) = entry.file_name().to_str().and_then(|n| seq_of(n, replica)) {
-            files.push((seq, entry.path()));
+            // Regular files only (a link to a device is not a log file).
+            if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file()) {
+                files.push((seq, entry.path()));
+            }
         }
     }
     files.sort();
@@ -55,8 +58,8 @@ pub(crate) fn read_tail(dir: &Path, replica: &str) -> Result<Tail, LogError> {
         Err(e) => return Ok(Tail::Unavailable(e)),
     };
     for path in files.iter().rev() {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
+        let (start, bytes) = match tail_of(path) {
+            Ok(t) => t,
             Err(e) => return Ok(Tail::Unavailable(e)),
         };
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -66,7 +69,7 @@ pub(crate) fn read_tail(dir: &Path, replica: &str) -> Result<Tail, LogError> {
             let cut = OpenOptions::new()
                 .write(true)
                 .open(path)
-                .and_then(|f| f.set_len(complete as u64));
+                .and_then(|f| f.set_len(start + complete as u64));
             if let Err(e) = cut {
                 return Ok(Tail::Unavailable(e));
             }
@@ -93,4 +96,24 @@ pub(crate) fn read_tail(dir: &Path, replica: &str) -> Result<Tail, LogError> {
         seq: 0,
         prev: String::new(),
     }))
+}
+
+/// The end of `path`, from `offset`, long enough to hold its last complete line (64 KiB
+/// usually does): the whole file need not be read at every start.
+fn tail_of(path: &Path) -> io::Result<(u64, Vec<u8>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut window = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))?;
+        let mut bytes = Vec::new();
+        (&mut file).take(len - start).read_to_end(&mut bytes)?;
+        // Two newlines: the last complete line lies whole in the window.
+        if start == 0 || bytes.iter().filter(|&&b| b == b'\n').count() >= 2 {
+            return Ok((start, bytes));
+        }
+        window = window.saturating_mul(4);
+    }
 }

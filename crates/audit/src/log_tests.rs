@@ -376,3 +376,44 @@ fn a_stdout_only_log_writes_nothing_to_disk() {
     assert_eq!(log.counters().written(), 1);
     assert!(log.accepting());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_fails_the_write_and_the_record_waits_for_the_next_file() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    // The first file of the chain is /dev/full: every write to it fails with ENOSPC.
+    let first = dir.path().join(file_name("gw-1", 0));
+    std::os::unix::fs::symlink("/dev/full", &first).unwrap();
+    let log = AuditLog::open(config(dir.path()), k, 0).unwrap();
+    assert!(log.accepting());
+    log.append(&entry(1, "a"));
+    assert!(!log.accepting());
+    assert!(!log.counters().healthy());
+    assert_eq!(log.counters().buffered(), 1);
+    assert_eq!(log.counters().written(), 0);
+    std::fs::remove_file(&first).unwrap();
+    log.tick(2);
+    assert!(log.accepting());
+    assert_eq!(log.counters().written(), 1);
+    log.close(3);
+    let report = verify(&replica_files(dir.path(), "gw-1").unwrap(), &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert_eq!(report.replicas[0].records, 2);
+}
+
+#[test]
+fn the_chain_continues_from_the_end_of_a_file_larger_than_the_tail_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = SigningKey::generate_pem().unwrap();
+    let signer = || SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    let files = write(dir.path(), 400, config(dir.path()), signer());
+    assert!(std::fs::metadata(&files[0]).unwrap().len() > 64 * 1024);
+    let files = write(dir.path(), 3, config(dir.path()), signer());
+    assert_eq!(files.len(), 2);
+    let report = verify(&files, &[signer().public().clone()]).unwrap();
+    assert!(report.intact(), "{report}");
+}
