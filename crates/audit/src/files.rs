@@ -88,7 +88,7 @@ pub(crate) fn read_tail(dir: &Path, replica: &str) -> Result<Tail, LogError> {
             return Err(corrupt("its hash or replica does not match".into()));
         }
         return Ok(Tail::Chain(Chain {
-            seq: record.seq + 1,
+            seq: record.seq.saturating_add(1),
             prev: record.hash.map(|h| h.into_owned()).unwrap_or_default(),
         }));
     }

@@ -500,7 +500,7 @@ impl AuditLog {
         }
         self.counters.written.fetch_add(1, Ordering::Relaxed);
         st.chain = Some(Chain {
-            seq: seq + 1,
+            seq: seq.saturating_add(1),
             prev: hash,
         });
         Ok(())

@@ -212,7 +212,7 @@ fn verify_replica(
         };
         let at = group.iter().find(|x| sound(x)).unwrap_or(&group[0]);
         if seq > expected {
-            let detail = if expected + 1 == seq {
+            let detail = if expected.saturating_add(1) == seq {
                 format!("record seq {expected} is missing before seq {seq}")
             } else {
                 format!(
@@ -269,7 +269,7 @@ fn verify_replica(
         summary.last_seq = Some(seq);
         summary.unsigned_tail = since_checkpoint;
         prev = at.record.hash.as_deref().unwrap_or_default().to_owned();
-        expected = seq + 1;
+        expected = seq.saturating_add(1);
         i += same;
     }
     (summary, None)
@@ -285,7 +285,7 @@ mod tests {
         fn verify_never_panics_on_arbitrary_lines(lines in proptest::collection::vec(
             prop_oneof![
                 ".*",
-                r#"\{"v":1,"seq":[0-9]{1,3},"time":"x","replica":"r","event":"(checkpoint|e)","prev":"[a-z]{0,3}"(,"kid":"[a-z]{0,3}")?(,"sig":"[a-z]{0,3}")?,"hash":"[a-z]{0,3}"\}"#,
+                r#"\{"v":1,"seq":([0-9]{1,3}|18446744073709551615|18446744073709551614),"time":"x","replica":"r","event":"(checkpoint|e)","prev":"[a-z]{0,3}"(,"kid":"[a-z]{0,3}")?(,"sig":"[a-z]{0,3}")?,"hash":"[a-z]{0,3}"\}"#,
             ],
             0..20,
         )) {
