@@ -2,6 +2,8 @@
 //! share (starting the demo, the browser, the agency's side, Redis keyspaces) is the
 //! `jisr_e2e` library in `tests/src/`.
 //!
+//! - `audit`: the audit log of a login: events, verification, find, no personal data,
+//!   and what a failing sink does to new logins.
 //! - `dashboard`: the operators' dashboard (sign-in, roles, fleet matrix, suspend/resume).
 //! - `downstream`: the cross-border sign-in through the gateway for agencies, and the demo.
 //! - `upstream`: the gateway's Relying Party against development national IdPs, named after
@@ -13,6 +15,7 @@
 //! - `metrics`: `/metrics` and `/readyz` on the admin listener; alert rules and dashboard.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+mod audit;
 mod dashboard;
 mod downstream;
 mod interop;

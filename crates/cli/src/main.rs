@@ -1,6 +1,8 @@
 //! `jisr`: the one binary. Argument handling only; the work happens in the library crates.
 #![forbid(unsafe_code)]
 
+mod audit;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -100,6 +102,28 @@ enum Command {
         #[arg(long, env = "JISR_PAIRWISE_KEY_FILE")]
         pairwise_key_file: Option<PathBuf>,
     },
+    /// The audit log: verify its integrity, find a person's records, make a signing key.
+    Audit {
+        #[command(subcommand)]
+        action: audit::AuditAction,
+    },
+    /// Statistics from audit files: completed logins per month, origin, destination and
+    /// sector, and refusals per month and reason. Counts under --min-count are withheld.
+    Stats {
+        /// First day (UTC), YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day (UTC, inclusive), YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value_t = 10)]
+        min_count: u64,
+        /// csv or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Run one development national IdP (synthetic citizens, fault switches) on 127.0.0.1.
     #[cfg(feature = "demo")]
     Devidp {
@@ -126,6 +150,14 @@ fn main() -> ExitCode {
             agency_country,
         } => run_demo(port, agency_port, admin_port, &agency_country),
         Command::Serve { config } => run_serve(&config),
+        Command::Audit { action } => audit::run(action),
+        Command::Stats {
+            from,
+            to,
+            min_count,
+            format,
+            files,
+        } => audit::stats(&from, &to, min_count, &format, &files),
         Command::Keys {
             action: KeysAction::Generate { alg, out },
         } => keys_generate(&alg, &out),
@@ -336,6 +368,7 @@ fn run_demo(port: u16, agency_port: u16, admin_port: u16, agency_country: &str) 
         agency_port,
         admin_port,
         agency_country: country,
+        audit_dir: Some(demo_audit_dir()),
         ..Default::default()
     };
     match runtime().and_then(|rt| rt.block_on(jisr_demo::run(options))) {
@@ -344,6 +377,16 @@ fn run_demo(port: u16, agency_port: u16, admin_port: u16, agency_country: &str) 
             eprintln!("error: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `./jisr-demo-audit`, or the same under the temp dir when the current one is read-only.
+#[cfg(feature = "demo")]
+fn demo_audit_dir() -> PathBuf {
+    let here = PathBuf::from("jisr-demo-audit");
+    match std::fs::create_dir_all(&here) {
+        Ok(()) => here,
+        Err(_) => std::env::temp_dir().join("jisr-demo-audit"),
     }
 }
 

@@ -741,3 +741,283 @@ fn map_pairwise_key_file_accepts_encoded_keys() {
         stderr(&out)
     );
 }
+
+/// An audit log of `n` completed SA→BH logins in January 2026, written by the library as
+/// the gateway would, with the key `jisr audit keygen` made.
+fn audit_log(dir: &Path, key_pem: &[u8], n: i64) -> Vec<PathBuf> {
+    use jisr_audit::{AuditLog, Entry, LogConfig, OnFailure, SigningKey};
+    let log = AuditLog::open(
+        LogConfig {
+            dir: Some(dir.to_owned()),
+            stdout: false,
+            replica: "gw-1".into(),
+            checkpoint_every: 4,
+            checkpoint_secs: 60,
+            max_file_bytes: 1 << 20,
+            on_failure: OnFailure::Refuse,
+            buffer_records: 10,
+        },
+        SigningKey::from_pkcs8(key_pem).unwrap(),
+        1_767_225_600,
+    )
+    .unwrap();
+    for i in 0..n {
+        log.append(&Entry {
+            time: 1_767_225_600 + i,
+            event: "code_issued",
+            outcome: "ok",
+            origin: Some("SA"),
+            destination: Some("BH"),
+            sector: Some("health"),
+            ..Entry::default()
+        });
+    }
+    log.close(1_767_225_700);
+    jisr_audit::log::replica_files(dir, "gw-1").unwrap()
+}
+
+#[test]
+fn audit_keygen_verify_and_stats() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("audit-signing.pem");
+    let out = jisr()
+        .args(["audit", "keygen", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let public = tmp.path().join("audit-public.pem");
+    fs::write(&public, &out.stdout).unwrap();
+    assert!(stdout(&out).starts_with("-----BEGIN PUBLIC KEY-----"));
+
+    let files = audit_log(&tmp.path().join("log"), &fs::read(&key).unwrap(), 11);
+    let out = jisr()
+        .args(["audit", "verify", "--public-key"])
+        .arg(&public)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "replica gw-1: 14 records verified (seq 0..=13), 3 signed checkpoints\nintact\n"
+    );
+
+    let text = fs::read_to_string(&files[0]).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.contains("\"seq\":2,")).collect();
+    fs::write(&files[0], lines.join("\n") + "\n").unwrap();
+    let out = jisr()
+        .args(["audit", "verify", "--public-key"])
+        .arg(&public)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(&format!(
+            "PROBLEM {}:3: removed: record seq 2 is missing before seq 3",
+            files[0].display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = jisr()
+        .args([
+            "stats",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+            "--min-count",
+            "5",
+        ])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "table,month,origin,destination,sector,reason,count\nlogins,2026-01,SA,BH,health,,10\n"
+    );
+    let out = jisr()
+        .args([
+            "stats",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+            "--format",
+            "json",
+            "--min-count",
+            "11",
+        ])
+        .args(&files)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["logins"][0]["suppressed"], true);
+    assert_eq!(json["logins"][0]["count"], Value::Null);
+}
+
+/// A minimal configuration directory (SA only, one BH agency, in-memory store) with an
+/// `[audit]` section: its keys in files. Returns the signing key PEM and the subject key.
+fn config_with_audit(d: &Path) -> (Vec<u8>, Vec<u8>) {
+    fs::create_dir_all(d.join("countries")).unwrap();
+    fs::create_dir_all(d.join("keys")).unwrap();
+    let sa = fs::read_to_string(root().join("config/countries/sa.toml"))
+        .unwrap()
+        .replace(
+            r#"client_auth = { method = "private_key_jwt", key_file = "../secrets/sa-client-key.pem", alg = "ES256" }"#,
+            r#"client_auth = { method = "client_secret_basic", secret = { env = "SA_SECRET" } }"#,
+        );
+    fs::write(d.join("countries/sa.toml"), sa).unwrap();
+    fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\norigin = \"SA\"\ndestination = \"*\"\nmin_loa = \"substantial\"\nidentifier = \"pairwise\"\nconsent = true\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("agencies.toml"),
+        "[[agency]]\nclient_id = \"bh-test\"\nname_en = \"Test\"\nname_ar = \"اختبار\"\ncountry = \"BH\"\nsector = \"health\"\nredirect_uris = [\"http://127.0.0.1:9/cb\"]\nauth = { method = \"client_secret_basic\", secret = { env = \"AGENCY_SECRET\" } }\n",
+    )
+    .unwrap();
+    let out = jisr()
+        .args(["keys", "generate", "--out"])
+        .arg(d.join("keys"))
+        .output()
+        .unwrap();
+    let key_file = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let signing = jisr_audit::SigningKey::generate_pem().unwrap().into_bytes();
+    fs::write(d.join("audit-signing.pem"), &signing).unwrap();
+    let subject = vec![0x5au8; 32];
+    fs::write(d.join("audit-subject.key"), &subject).unwrap();
+    fs::write(
+        d.join("gateway.toml"),
+        format!(
+            "pairwise_key = {{ env = \"PAIRWISE\" }}\n[server]\nlisten = \"127.0.0.1:9\"\npublic_url = \"http://127.0.0.1:9\"\n[store]\nkind = \"memory\"\n[keys]\nfiles = [\"{key_file}\"]\n[audit]\ndir = \"audit\"\nsubject_key = {{ file = \"audit-subject.key\" }}\nsigning_key = {{ file = \"audit-signing.pem\" }}\n"
+        ),
+    )
+    .unwrap();
+    (signing, subject)
+}
+
+#[test]
+fn audit_find_and_verify_with_the_gateway_config() {
+    use jisr_audit::{AuditLog, Entry, LogConfig, OnFailure, SigningKey, SubjectKey};
+    let tmp = tempfile::tempdir().unwrap();
+    let (signing, subject) = config_with_audit(tmp.path());
+    let log = AuditLog::open(
+        LogConfig {
+            dir: Some(tmp.path().join("audit")),
+            stdout: false,
+            replica: "gw-1".into(),
+            checkpoint_every: 1000,
+            checkpoint_secs: 60,
+            max_file_bytes: 1 << 20,
+            on_failure: OnFailure::Refuse,
+            buffer_records: 10,
+        },
+        SigningKey::from_pkcs8(&signing).unwrap(),
+        0,
+    )
+    .unwrap();
+    let citizen = SubjectKey::new(&subject)
+        .unwrap()
+        .reference("SA", "1000000016");
+    let someone_else = SubjectKey::new(&subject)
+        .unwrap()
+        .reference("SA", "1000000024");
+    let step = |time, flow, event, subject| Entry {
+        time,
+        event,
+        outcome: "ok",
+        flow: Some(flow),
+        subject,
+        ..Entry::default()
+    };
+    log.append(&step(1, "f1", "authorization_accepted", None));
+    log.append(&step(2, "f2", "authorization_accepted", None));
+    log.append(&step(3, "f1", "code_issued", Some(citizen.as_str())));
+    log.append(&step(4, "f2", "code_issued", Some(someone_else.as_str())));
+    log.append(&step(5, "f1", "code_redeemed", None));
+    log.close(6);
+    let files = jisr_audit::log::replica_files(&tmp.path().join("audit"), "gw-1").unwrap();
+    let with_env = |cmd: &mut Command| {
+        cmd.env("PAIRWISE", "hex:".to_owned() + &"ab".repeat(32))
+            .env("SA_SECRET", "sa-client-secret")
+            .env("AGENCY_SECRET", "an agency secret of at least 32 bytes!");
+    };
+
+    let mut cmd = jisr();
+    with_env(&mut cmd);
+    let out = cmd
+        .args(["audit", "find", "--config"])
+        .arg(tmp.path())
+        .args(["--country", "SAU", "--subject-id", "1000000016"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events: Vec<(String, String)> = stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["flow"].as_str().unwrap().to_owned(),
+                v["event"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("f1".into(), "authorization_accepted".into()),
+            ("f1".into(), "code_issued".into()),
+            ("f1".into(), "code_redeemed".into())
+        ]
+    );
+    assert!(!stderr(&out).contains("1000000016"));
+
+    // An id that fails the country's rule is refused, not looked up.
+    let mut cmd = jisr();
+    with_env(&mut cmd);
+    let out = cmd
+        .args(["audit", "find", "--config"])
+        .arg(tmp.path())
+        .args(["--country", "SA", "--subject-id", "1000000017"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--subject-id: not a valid SA national id"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut cmd = jisr();
+    with_env(&mut cmd);
+    let out = cmd
+        .args(["audit", "verify", "--config"])
+        .arg(tmp.path())
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).ends_with("intact\n"));
+}

@@ -8,11 +8,13 @@
 //!   replicas on demand ([`Demo::start_replica`]).
 //! - [`builtin`]: the shipped country profiles and release policy built into the binary, and
 //!   the upstream settings that make the gateway a client of a development IdP.
+//! - [`audit`]: the demo's audit log settings (a directory, keys generated on first use).
 //! - [`agency`]: the demo agency web app ("Ministry of … (demo)"), an ordinary OpenID Connect
 //!   Relying Party of the gateway that shows the cross-border assertion it received.
 #![forbid(unsafe_code)]
 
 pub mod agency;
+pub mod audit;
 pub mod builtin;
 pub mod wiring;
 

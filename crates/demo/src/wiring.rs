@@ -47,6 +47,8 @@ pub struct DemoOptions {
     /// Runs the gateway's server on this runtime instead of the current one, so a benchmark
     /// can measure the gateway's CPU apart from the IdPs and the load driver.
     pub gateway_runtime: Option<tokio::runtime::Handle>,
+    /// Write the audit log here (keys generated on first use); `None`: no audit log.
+    pub audit_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for DemoOptions {
@@ -63,6 +65,7 @@ impl Default for DemoOptions {
             store_settings: None,
             policy: None,
             gateway_runtime: None,
+            audit_dir: None,
         }
     }
 }
@@ -102,7 +105,11 @@ impl Demo {
     pub async fn start_replica(&self, store: Arc<dyn Store>) -> std::io::Result<String> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let replica = Arc::new(build(self.config.clone(), store, self.clock.clone()).await?);
+        let mut config = self.config.clone();
+        crate::audit::for_replica(&mut config.audit, listener.local_addr()?.port());
+        let replica = Arc::new(build(config, store, self.clock.clone()).await?);
+        let s = self.stopped.clone();
+        replica.ops.audit.spawn_checkpoints(self.clock.clone(), s);
         let mut s = self.stopped.clone();
         tokio::spawn(jisr_gateway::http::run(listener, replica, async move {
             let _ = s.wait_for(|v| *v).await;
@@ -112,6 +119,11 @@ impl Demo {
 
     pub fn shutdown(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// The configuration the demo's gateway runs on (tests build variants of it).
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 }
 
@@ -205,12 +217,17 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         agencies,
         upstreams: upstream_configs,
         admin: Some(admin),
-        audit: None,
+        audit: options
+            .audit_dir
+            .as_deref()
+            .map(crate::audit::settings)
+            .transpose()?,
     };
     let store: Arc<dyn Store> = options
         .store
         .unwrap_or_else(|| Arc::new(MemoryStore::default()));
     let gateway = Arc::new(build(config.clone(), store, clock.clone()).await?);
+    (gateway.ops.audit).spawn_checkpoints(clock.clone(), stopped.clone());
 
     let mut s = stopped.clone();
     let server = jisr_gateway::http::run(gateway_listener, gateway.clone(), async move {
@@ -262,6 +279,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
 
 /// `jisr demo`: starts everything, prints where to go, runs until Ctrl-C.
 pub async fn run(options: DemoOptions) -> std::io::Result<()> {
+    let audit_dir = options.audit_dir.clone();
     let demo = start(options).await?;
     println!("Jisr demo is running.");
     println!();
@@ -288,6 +306,14 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
             "  {country} national IdP (development): {}  citizens: {}",
             idp.issuer(),
             hints.join(", ")
+        );
+    }
+    if let Some(dir) = &audit_dir {
+        println!("  Audit log:               {}/", dir.display());
+        println!(
+            "    verify it: jisr audit verify --public-key {} {}/*.jsonl",
+            crate::audit::public_key_path(dir).display(),
+            dir.display()
         );
     }
     println!();

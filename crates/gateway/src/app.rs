@@ -185,6 +185,8 @@ pub enum BuildError {
     Upstreams(#[from] crate::upstream::UpstreamError),
     #[error("fleet aggregates: {0}")]
     Fleet(#[from] jisr_store::StoreError),
+    #[error("{0}")]
+    Audit(#[from] crate::ops::audit::AuditError),
 }
 
 impl Gateway {
@@ -196,6 +198,13 @@ impl Gateway {
         clock: Clock,
     ) -> Result<Gateway, BuildError> {
         let t = config.tokens;
+        let sectors = config
+            .agencies
+            .iter()
+            .map(|a| (a.client_id.clone(), a.sector.clone()))
+            .collect();
+        let audit =
+            crate::ops::audit::Audit::from_settings(config.audit.as_ref(), sectors, clock())?;
         // The upstream clients and the store report to the gateway's metrics.
         let issuer = config.issuer().to_owned();
         let metrics = crate::ops::metrics::Metrics::default();
@@ -227,6 +236,7 @@ impl Gateway {
             clock,
             ops: crate::ops::Ops {
                 metrics,
+                audit,
                 fleet: crate::ops::fleet::FleetFeed::new(fleet),
                 ..crate::ops::Ops::default()
             },

@@ -67,6 +67,9 @@ pub async fn serve_until(
         .map_err(|e| ServeError::Start(e.to_string()))?;
     let gw = Arc::new(gw);
     gw.upstreams.spawn_discovery(shutdown.clone());
+    gw.ops
+        .audit
+        .spawn_checkpoints(gw.clock.clone(), shutdown.clone());
     if let Some(admin) = &gw.admin {
         let listener = TcpListener::bind(admin.listen).await?;
         tracing::info!(listen = %admin.listen, "jisr admin listener (metrics, dashboard)");
@@ -78,6 +81,7 @@ pub async fn serve_until(
         tracing::warn!("no [admin] section: no metrics or dashboard listener");
     }
     tracing::info!(issuer = %gw.issuer, %listen, tls = tls.is_some(), "jisr gateway listening");
+    let (audit, clock) = (gw.ops.audit.clone(), gw.clock.clone());
     let mut stopped = shutdown.clone();
     let stopped = async move {
         let _ = stopped.wait_for(|v| *v).await;
@@ -109,5 +113,7 @@ pub async fn serve_until(
                 .await?;
         }
     }
+    // Signs the chain head before the process exits.
+    audit.close(clock());
     Ok(())
 }

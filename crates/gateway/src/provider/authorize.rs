@@ -170,6 +170,15 @@ fn validate<'g>(
     trail.flow = Some(flow.id.clone());
     let back = flow.return_to(&gw.issuer);
     use OAuthError::*;
+    if !gw.ops.audit.accepting() {
+        // A login the audit log cannot record does not start.
+        return Err(back
+            .refuse(
+                TemporarilyUnavailable,
+                "sign-in is paused: the audit log cannot be written",
+            )
+            .because("audit_unavailable"));
+    }
     if params.request.is_some() {
         return Err(back.refuse(RequestNotSupported, "request objects are not supported"));
     }

@@ -192,6 +192,13 @@ impl AuditConfig {
             .signing_key
             .read_classified(base_dir, env)
             .map_err(|e| e.problem(file, "audit.signing_key"))?;
+        if let Err(e) = jisr_audit::SigningKey::from_pkcs8(&signing_key) {
+            return Err(ConfigProblem::invalid(
+                file.display().to_string(),
+                "audit.signing_key",
+                e.to_string(),
+            ));
+        }
         Ok(AuditSettings {
             dir: self.dir.clone(),
             stdout: self.stdout,
@@ -204,5 +211,53 @@ impl AuditConfig {
             on_failure: self.on_failure,
             buffer_records: self.buffer_records,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path) -> AuditConfig {
+        AuditConfig {
+            dir: Some(dir.join("audit")),
+            stdout: false,
+            replica: None,
+            subject_key: SecretSource::File(dir.join("subject.key")),
+            signing_key: SecretSource::File(dir.join("signing.pem")),
+            checkpoint_every: 1000,
+            checkpoint_secs: 60,
+            max_file_bytes: 1 << 20,
+            on_failure: OnFailure::Refuse,
+            buffer_records: 10,
+        }
+    }
+
+    #[test]
+    fn the_signing_key_must_be_an_ed25519_pkcs8_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("subject.key"), [7u8; 32]).unwrap();
+        std::fs::write(
+            d.join("signing.pem"),
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let file = d.join("gateway.toml");
+        let problem = config(d).resolve(&file, d, &|_| None).err().unwrap();
+        assert_eq!(
+            problem.to_string(),
+            format!(
+                "{}: audit.signing_key: not an Ed25519 PKCS#8 private key",
+                file.display()
+            )
+        );
+        std::fs::write(
+            d.join("signing.pem"),
+            jisr_audit::SigningKey::generate_pem().unwrap(),
+        )
+        .unwrap();
+        let settings = config(d).resolve(&file, d, &|_| None).unwrap();
+        assert_eq!(settings.subject_key, vec![7u8; 32]);
     }
 }

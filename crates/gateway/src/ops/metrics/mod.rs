@@ -489,6 +489,8 @@ fn scrape_time(gw: &Gateway) -> Registry {
     records.inc_by(audit.records);
     let failures: Counter = Counter::default();
     failures.inc_by(audit.sink_failures);
+    let dropped: Counter = Counter::default();
+    dropped.inc_by(audit.dropped);
     let buffered: Gauge = Gauge::default();
     buffered.set(audit.buffered);
     let sink_up: Gauge = Gauge::default();
@@ -498,6 +500,11 @@ fn scrape_time(gw: &Gateway) -> Registry {
         "jisr_audit_sink_failures",
         "Audit records the sink could not take",
         failures,
+    );
+    r.register(
+        "jisr_audit_records_dropped",
+        "Audit records lost because the buffer was full (each also logged as an error)",
+        dropped,
     );
     r.register(
         "jisr_audit_buffered_records",
@@ -517,17 +524,30 @@ fn scrape_time(gw: &Gateway) -> Registry {
 struct AuditGauges {
     records: u64,
     sink_failures: u64,
+    dropped: u64,
     buffered: i64,
     sink_up: bool,
 }
 
 impl AuditGauges {
-    fn read(_gw: &Gateway) -> Self {
-        AuditGauges {
-            records: 0,
-            sink_failures: 0,
-            buffered: 0,
-            sink_up: true,
+    /// The audit log's own counters; without an audit log, nothing written and nothing
+    /// failing (the sink is not down, there is none).
+    fn read(gw: &Gateway) -> Self {
+        match gw.ops.audit.counters() {
+            Some(c) => AuditGauges {
+                records: c.written(),
+                sink_failures: c.failures(),
+                dropped: c.dropped(),
+                buffered: i64::try_from(c.buffered()).unwrap_or(i64::MAX),
+                sink_up: c.healthy(),
+            },
+            None => AuditGauges {
+                records: 0,
+                sink_failures: 0,
+                dropped: 0,
+                buffered: 0,
+                sink_up: true,
+            },
         }
     }
 }

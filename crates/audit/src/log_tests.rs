@@ -1,0 +1,419 @@
+use super::*;
+use crate::verify::{ProblemKind, verify};
+use crate::{PublicKey, SigningKey};
+
+fn key() -> (SigningKey, PublicKey) {
+    let pem = SigningKey::generate_pem().unwrap();
+    let k = SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    let p = k.public().clone();
+    (k, p)
+}
+
+fn config(dir: &Path) -> LogConfig {
+    LogConfig {
+        dir: Some(dir.to_owned()),
+        stdout: false,
+        replica: "gw-1".into(),
+        checkpoint_every: 5,
+        checkpoint_secs: 60,
+        max_file_bytes: 1 << 20,
+        on_failure: OnFailure::Refuse,
+        buffer_records: 3,
+    }
+}
+
+fn entry(time: i64, flow: &str) -> Entry<'_> {
+    Entry {
+        time,
+        event: "code_issued",
+        outcome: "ok",
+        flow: Some(flow),
+        client_id: Some("bh-health"),
+        sector: Some("health"),
+        origin: Some("SA"),
+        destination: Some("BH"),
+        loa: Some("substantial"),
+        subject: Some("ref-1"),
+        ..Entry::default()
+    }
+}
+
+/// Writes `n` records (and whatever checkpoints fall due), closes, returns the files.
+fn write(dir: &Path, n: u64, cfg: LogConfig, signer: SigningKey) -> Vec<PathBuf> {
+    let log = AuditLog::open(cfg, signer, 1_700_000_000).unwrap();
+    for i in 0..n {
+        log.append(&entry(1_700_000_000 + i as i64, &format!("f{i}")));
+    }
+    log.close(1_700_000_100);
+    replica_files(dir, "gw-1").unwrap()
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn rewrite(path: &Path, lines: &[String]) {
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// Re-seals a line as an attacker without the signing key would: a valid hash for new bytes.
+fn reseal(line: &str, edit: impl FnOnce(&mut Record<'static>)) -> String {
+    let mut r: Record<'static> = serde_json::from_str(line).unwrap();
+    r.hash = None;
+    edit(&mut r);
+    r.seal().unwrap().0.trim_end().to_owned()
+}
+
+#[test]
+fn an_untouched_log_verifies_with_its_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let files = write(dir.path(), 12, config(dir.path()), k);
+    let report = verify(&files, &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    // 12 records, checkpoints after 5 and 10, and one at close: 15 lines.
+    assert_eq!(report.replicas[0].records, 15);
+    assert_eq!(report.replicas[0].checkpoints, 3);
+    assert_eq!(report.replicas[0].unsigned_tail, 0);
+}
+
+#[test]
+fn records_after_the_last_checkpoint_are_reported_unsigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let log = AuditLog::open(config(dir.path()), k, 0).unwrap();
+    for i in 0..7 {
+        log.append(&entry(i, "f"));
+    }
+    drop(log);
+    let files = replica_files(dir.path(), "gw-1").unwrap();
+    let report = verify(&files, &[p]).unwrap();
+    assert!(report.intact());
+    assert_eq!(report.replicas[0].unsigned_tail, 2);
+    assert!(
+        report
+            .to_string()
+            .contains("the last 2 records are not yet covered")
+    );
+}
+
+#[test]
+fn a_removed_record_is_reported_as_a_gap_at_the_next_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let files = write(dir.path(), 8, config(dir.path()), k);
+    let mut l = lines(&files[0]);
+    l.remove(2);
+    rewrite(&files[0], &l);
+    let problem = verify(&files, &[p]).unwrap().problem.unwrap();
+    assert_eq!(problem.kind, ProblemKind::Removed);
+    assert_eq!((problem.line, problem.seq), (3, Some(3)));
+    assert!(
+        problem.detail.contains("record seq 2 is missing"),
+        "{problem}"
+    );
+}
+
+#[test]
+fn an_altered_record_is_reported_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let files = write(dir.path(), 8, config(dir.path()), k);
+    let mut l = lines(&files[0]);
+    l[3] = l[3].replace("\"origin\":\"SA\"", "\"origin\":\"OM\"");
+    rewrite(&files[0], &l);
+    let problem = verify(&files, &[p]).unwrap().problem.unwrap();
+    assert_eq!(problem.kind, ProblemKind::Altered);
+    assert_eq!(problem.line, 4);
+}
+
+#[test]
+fn an_altered_and_resealed_record_breaks_the_next_prev() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let files = write(dir.path(), 8, config(dir.path()), k);
+    let mut l = lines(&files[0]);
+    l[3] = reseal(&l[3], |r| r.origin = Some("OM".into()));
+    rewrite(&files[0], &l);
+    let problem = verify(&files, &[p]).unwrap().problem.unwrap();
+    assert_eq!(problem.kind, ProblemKind::Inserted);
+    assert_eq!(problem.line, 5);
+    assert!(problem.detail.contains("prev is not the hash of seq 3"));
+}
+
+#[test]
+fn reordered_records_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let files = write(dir.path(), 8, config(dir.path()), k);
+    let mut l = lines(&files[0]);
+    l.swap(2, 3);
+    rewrite(&files[0], &l);
+    let problem = verify(&files, &[p]).unwrap().problem.unwrap();
+    assert_eq!(problem.kind, ProblemKind::Reordered);
+    assert_eq!(problem.line, 4);
+    assert!(
+        problem.detail.contains("seq 2 comes after seq 3"),
+        "{problem}"
+    );
+}
+
+#[test]
+fn an_inserted_record_is_reported_as_a_duplicate_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let files = write(dir.path(), 8, config(dir.path()), k);
+    let mut l = lines(&files[0]);
+    let forged = reseal(&l[2], |r| r.flow = Some("invented".into()));
+    l.insert(3, forged);
+    rewrite(&files[0], &l);
+    let problem = verify(&files, &[p]).unwrap().problem.unwrap();
+    assert_eq!(problem.kind, ProblemKind::Inserted);
+    assert_eq!((problem.line, problem.seq), (4, Some(2)));
+    assert!(problem.detail.contains("a second record with seq 2"));
+}
+
+#[test]
+fn a_rewritten_chain_is_caught_by_the_next_checkpoint() {
+    // Remove a record and renumber and reseal everything after it up to the checkpoint.
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let files = write(dir.path(), 8, config(dir.path()), k);
+    let mut l = lines(&files[0]);
+    l.remove(1);
+    let mut prev: String = serde_json::from_str::<Record>(&l[0])
+        .unwrap()
+        .hash
+        .unwrap()
+        .into();
+    for line in l.iter_mut().skip(1) {
+        *line = reseal(line, |r| {
+            r.seq -= 1;
+            r.prev = prev.clone().into();
+        });
+        prev = serde_json::from_str::<Record>(line)
+            .unwrap()
+            .hash
+            .unwrap()
+            .into();
+    }
+    rewrite(&files[0], &l);
+    let problem = verify(&files, &[p]).unwrap().problem.unwrap();
+    assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
+    assert_eq!(problem.line, 5);
+}
+
+#[test]
+fn a_forged_checkpoint_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let (other, _) = key();
+    let files = write(dir.path(), 8, config(dir.path()), k);
+    let mut l = lines(&files[0]);
+    // Signed by another key under the real kid.
+    let r: Record = serde_json::from_str(&l[5]).unwrap();
+    let message = crate::record::checkpoint_message("gw-1", r.seq, &r.prev);
+    l[5] = reseal(&l[5], |r| r.sig = Some(other.sign(&message).into()));
+    rewrite(&files[0], &l);
+    let problem = verify(&files, std::slice::from_ref(&p))
+        .unwrap()
+        .problem
+        .unwrap();
+    assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
+    assert_eq!(problem.line, 6);
+    assert!(problem.detail.contains("signature does not verify"));
+    // Signed by another key under its own kid: not among the keys given.
+    l[5] = reseal(&l[5], |r| {
+        r.kid = Some(other.public().kid().to_owned().into());
+    });
+    rewrite(&files[0], &l);
+    let problem = verify(&files, &[p]).unwrap().problem.unwrap();
+    assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
+    assert!(problem.detail.contains("not among the keys given"));
+}
+
+#[test]
+fn the_chain_continues_across_restart_and_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = SigningKey::generate_pem().unwrap();
+    let signer = || SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    let cfg = LogConfig {
+        max_file_bytes: 4096,
+        ..config(dir.path())
+    };
+    write(dir.path(), 20, cfg.clone(), signer());
+    let files = write(dir.path(), 20, cfg, signer());
+    assert!(files.len() > 3, "rotated into {} files", files.len());
+    for f in &files {
+        assert!(std::fs::metadata(f).unwrap().len() <= 4096);
+    }
+    let report = verify(&files, &[signer().public().clone()]).unwrap();
+    assert!(report.intact(), "{report}");
+    // 20 records and a checkpoint after every 5, twice.
+    assert_eq!(report.replicas[0].records, 2 * (20 + 4));
+    // The names carry the first seq of each file.
+    let last = files.last().unwrap();
+    let first: Record = serde_json::from_str(&lines(last)[0]).unwrap();
+    assert_eq!(
+        last.file_name().unwrap().to_str().unwrap(),
+        file_name("gw-1", first.seq)
+    );
+}
+
+#[test]
+fn a_torn_last_line_is_cut_off_on_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = SigningKey::generate_pem().unwrap();
+    let signer = || SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    let files = write(dir.path(), 3, config(dir.path()), signer());
+    let mut f = OpenOptions::new().append(true).open(&files[0]).unwrap();
+    f.write_all(b"{\"v\":1,\"seq\":4,\"ti").unwrap();
+    let files = write(dir.path(), 3, config(dir.path()), signer());
+    assert!(
+        verify(&files, &[signer().public().clone()])
+            .unwrap()
+            .intact()
+    );
+}
+
+#[test]
+fn the_timer_signs_the_head_when_checkpoint_secs_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let log = AuditLog::open(config(dir.path()), k, 1000).unwrap();
+    log.append(&entry(1000, "f"));
+    log.tick(1059);
+    assert_eq!(log.counters().checkpoints(), 0);
+    log.tick(1060);
+    assert_eq!(log.counters().checkpoints(), 1);
+    log.tick(2000); // nothing written since: no new checkpoint
+    assert_eq!(log.counters().checkpoints(), 1);
+    let report = verify(&replica_files(dir.path(), "gw-1").unwrap(), &[p]).unwrap();
+    assert_eq!(report.replicas[0].unsigned_tail, 0);
+}
+
+/// A directory that cannot exist: its parent is a regular file.
+fn blocked(dir: &Path) -> PathBuf {
+    let file = dir.join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    file.join("audit")
+}
+
+#[test]
+fn under_refuse_a_failing_sink_stops_logins_until_a_write_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let target = blocked(dir.path());
+    let log = AuditLog::open(config(&target), k, 0).unwrap();
+    assert!(!log.accepting());
+    assert!(!log.counters().healthy());
+    log.append(&entry(1, "a"));
+    log.append(&entry(2, "b"));
+    assert_eq!(log.counters().buffered(), 2);
+    assert!(!log.accepting());
+    std::fs::remove_file(dir.path().join("not-a-dir")).unwrap();
+    log.tick(3);
+    assert!(log.accepting());
+    assert!(log.counters().healthy());
+    assert_eq!(log.counters().buffered(), 0);
+    assert!(log.counters().failures() >= 3);
+    log.close(4);
+    let files = replica_files(&target, "gw-1").unwrap();
+    let report = verify(&files, &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    let flows: Vec<String> = lines(&files[0])
+        .iter()
+        .filter_map(|l| {
+            serde_json::from_str::<Record>(l)
+                .unwrap()
+                .flow
+                .map(|f| f.into_owned())
+        })
+        .collect();
+    assert_eq!(flows, ["a", "b"]);
+}
+
+#[test]
+fn under_buffer_logins_continue_until_the_buffer_is_full_and_nothing_is_dropped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, _) = key();
+    let target = blocked(dir.path());
+    let cfg = LogConfig {
+        on_failure: OnFailure::Buffer,
+        ..config(&target)
+    };
+    let log = AuditLog::open(cfg, k, 0).unwrap();
+    assert!(log.accepting());
+    log.append(&entry(1, "a"));
+    log.append(&entry(2, "b"));
+    assert!(log.accepting());
+    log.append(&entry(3, "c"));
+    assert!(!log.accepting(), "buffer of 3 is full");
+    log.append(&entry(4, "d"));
+    assert_eq!(log.counters().dropped(), 1);
+    assert_eq!(log.counters().buffered(), 3);
+    std::fs::remove_file(dir.path().join("not-a-dir")).unwrap();
+    log.append(&entry(5, "e"));
+    assert!(log.accepting());
+    assert_eq!(log.counters().buffered(), 0);
+    assert_eq!(log.counters().written(), 4);
+}
+
+#[test]
+fn a_stdout_only_log_writes_nothing_to_disk() {
+    let (k, _) = key();
+    let cfg = LogConfig {
+        dir: None,
+        stdout: true,
+        ..config(Path::new("/nonexistent"))
+    };
+    let log = AuditLog::open(cfg, k, 0).unwrap();
+    log.append(&entry(1, "a"));
+    assert_eq!(log.counters().written(), 1);
+    assert!(log.accepting());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_fails_the_write_and_the_record_waits_for_the_next_file() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    // The first file of the chain is /dev/full: every write to it fails with ENOSPC.
+    let first = dir.path().join(file_name("gw-1", 0));
+    std::os::unix::fs::symlink("/dev/full", &first).unwrap();
+    let log = AuditLog::open(config(dir.path()), k, 0).unwrap();
+    assert!(log.accepting());
+    log.append(&entry(1, "a"));
+    assert!(!log.accepting());
+    assert!(!log.counters().healthy());
+    assert_eq!(log.counters().buffered(), 1);
+    assert_eq!(log.counters().written(), 0);
+    std::fs::remove_file(&first).unwrap();
+    log.tick(2);
+    assert!(log.accepting());
+    assert_eq!(log.counters().written(), 1);
+    log.close(3);
+    let report = verify(&replica_files(dir.path(), "gw-1").unwrap(), &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert_eq!(report.replicas[0].records, 2);
+}
+
+#[test]
+fn the_chain_continues_from_the_end_of_a_file_larger_than_the_tail_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = SigningKey::generate_pem().unwrap();
+    let signer = || SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    let files = write(dir.path(), 400, config(dir.path()), signer());
+    assert!(std::fs::metadata(&files[0]).unwrap().len() > 64 * 1024);
+    let files = write(dir.path(), 3, config(dir.path()), signer());
+    assert_eq!(files.len(), 2);
+    let report = verify(&files, &[signer().public().clone()]).unwrap();
+    assert!(report.intact(), "{report}");
+}

@@ -1,0 +1,189 @@
+//! `jisr audit …` and `jisr stats`: argument handling around [`jisr_audit`].
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use jisr_audit::{PublicKey, SubjectKey};
+use jisr_gateway::config::Config;
+
+#[derive(Subcommand)]
+pub enum AuditAction {
+    /// Check audit files: every hash, the chain of each replica, every checkpoint signature.
+    /// Exit 0 when intact; 1 with the first problem (file:line: kind: detail).
+    Verify {
+        /// Take the public key from the gateway's `[audit] signing_key` (on the gateway host).
+        #[arg(long, conflicts_with = "public_key")]
+        config: Option<PathBuf>,
+        /// The checkpoint public key(s), PEM (repeat for keys used over time).
+        #[arg(long)]
+        public_key: Vec<PathBuf>,
+        /// The audit files (`audit-<replica>-<seq>.jsonl`), any order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print one person's records, and every record of the flows they took part in, as
+    /// JSON lines. The national id is normalised with the country's identifier rule and
+    /// turned into the audit reference with the subject key; it is never written anywhere.
+    Find {
+        /// The config directory (country profiles and `[audit] subject_key`).
+        #[arg(long, default_value = "config", env = "JISR_CONFIG")]
+        config: PathBuf,
+        /// The country that issued the national id (alpha-2 or alpha-3).
+        #[arg(long)]
+        country: String,
+        /// The national id as written on the request.
+        #[arg(long)]
+        subject_id: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write a new Ed25519 checkpoint signing key (PKCS#8 PEM, mode 0600) and print its
+    /// public key (PEM) for auditors.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn run(action: AuditAction) -> ExitCode {
+    let result = match action {
+        AuditAction::Verify {
+            config,
+            public_key,
+            files,
+        } => verify(config.as_deref(), &public_key, &files),
+        AuditAction::Find {
+            config,
+            country,
+            subject_id,
+            files,
+        } => find(&config, &country, &subject_id, &files),
+        AuditAction::Keygen { out } => keygen(&out),
+    };
+    result.unwrap_or_else(|msg| {
+        eprintln!("error: {msg}");
+        ExitCode::from(2)
+    })
+}
+
+fn load(config: &Path) -> Result<Config, String> {
+    Config::load(config, &jisr_gateway::config::process_env()).map_err(|problems| {
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+fn audit_settings(
+    config: &Path,
+) -> Result<(Config, jisr_gateway::config::gateway::audit::AuditSettings), String> {
+    let config = load(config)?;
+    let settings = config
+        .audit
+        .clone()
+        .ok_or("the configuration has no [audit] section")?;
+    Ok((config, settings))
+}
+
+fn verify(config: Option<&Path>, keys: &[PathBuf], files: &[PathBuf]) -> Result<ExitCode, String> {
+    let keys: Vec<PublicKey> = match config {
+        Some(dir) => {
+            let (_, s) = audit_settings(dir)?;
+            vec![
+                jisr_audit::SigningKey::from_pkcs8(&s.signing_key)
+                    .map_err(|e| format!("audit.signing_key: {e}"))?
+                    .public()
+                    .clone(),
+            ]
+        }
+        None if keys.is_empty() => return Err("give --public-key PEM or --config DIR".into()),
+        None => keys
+            .iter()
+            .map(|p| {
+                let pem = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                PublicKey::from_pem(&pem).map_err(|e| format!("{}: {e}", p.display()))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let report = jisr_audit::verify(files, &keys).map_err(|e| e.to_string())?;
+    print!("{report}");
+    Ok(if report.intact() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn find(config: &Path, country: &str, id: &str, files: &[PathBuf]) -> Result<ExitCode, String> {
+    let country: jisr_mapping::CountryCode =
+        country.parse().map_err(|e| format!("--country: {e}"))?;
+    let (config, settings) = audit_settings(config)?;
+    let profile = config
+        .mapping
+        .profile(country)
+        .ok_or_else(|| format!("--country: no profile for {country} in the configuration"))?;
+    let normalised = profile
+        .identifier
+        .normalise(id)
+        .map_err(|e| format!("--subject-id: not a valid {country} national id: {e}"))?;
+    let key =
+        SubjectKey::new(&settings.subject_key).map_err(|e| format!("audit.subject_key: {e}"))?;
+    let reference = key.reference(country.as_str(), &normalised);
+    let found = jisr_audit::find(files, &reference).map_err(|e| e.to_string())?;
+    for record in &found {
+        println!("{}", record.text);
+    }
+    eprintln!("{} records (subject reference {reference})", found.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keygen(out: &Path) -> Result<ExitCode, String> {
+    let pem = jisr_audit::SigningKey::generate_pem().map_err(|e| e.to_string())?;
+    let public = jisr_audit::SigningKey::from_pkcs8(pem.as_bytes())
+        .map_err(|e| e.to_string())?
+        .public()
+        .clone();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(out)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, pem.as_bytes()))
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    print!("{}", public.to_pem());
+    eprintln!(
+        "kid {}: signing key written to {}; give the public key above to auditors",
+        public.kid(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `jisr stats`.
+pub fn stats(from: &str, to: &str, min_count: u64, format: &str, files: &[PathBuf]) -> ExitCode {
+    let date = |flag: &str, v: &str| {
+        chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map_err(|_| format!("{flag}: expected YYYY-MM-DD"))
+    };
+    let result = (|| {
+        let (from, to) = (date("--from", from)?, date("--to", to)?);
+        let stats = jisr_audit::stats(files, from, to, min_count).map_err(|e| e.to_string())?;
+        match format {
+            "csv" => print!("{}", stats.to_csv()),
+            "json" => println!("{}", stats.to_json()),
+            other => return Err(format!("--format: `{other}`: csv or json")),
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
