@@ -15,6 +15,9 @@
 //!
 //! `cargo bench -p jisr-demo --bench logins [-- --logins 2000 --workers 8 --scrape-ms 0]`
 //!
+//! The gateway writes its audit log (to a temporary directory, removed at the end) and counts
+//! its metrics, as in production.
+//!
 //! `--scrape-ms N` (N > 0) also has an operator's tools read the admin listener every N ms
 //! during the measured run (`/metrics` and `/readyz`, as Prometheus and a load balancer
 //! would), to show what watching the gateway costs the logins.
@@ -659,11 +662,14 @@ fn main() {
     let gateway_rt = runtime(GATEWAY_THREADS);
     let driver_rt = runtime(DRIVER_THREADS);
 
+    // The audit log is on, as in production: every login writes its records to files.
+    let audit_dir = std::env::temp_dir().join(format!("jisr-bench-audit-{}", std::process::id()));
     let demo = idp_rt
         .block_on(jisr_demo::start(DemoOptions {
             gateway_port: 0,
             agency_port: 0,
             admin_port: 0,
+            audit_dir: Some(audit_dir.clone()),
             gateway_runtime: Some(gateway_rt.handle().clone()),
             ..DemoOptions::default()
         }))
@@ -718,6 +724,7 @@ fn main() {
     ));
     let trivial_us = (roles().gateway - trivial0.gateway) as f64 / 1000.0 / trivial as f64;
     drop(demo);
+    let _ = std::fs::remove_dir_all(&audit_dir);
 
     let n = run.logins as f64;
     let per = |a: u64, b: u64| (b - a) as f64 / 1000.0 / n;
