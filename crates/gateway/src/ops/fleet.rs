@@ -21,6 +21,8 @@ pub const CHANNEL_CAPACITY: usize = 4096;
 pub const MAX_BATCH: usize = 256;
 /// How often each replica re-reads the suspensions.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
+/// How often the writer drains the channel into the backend.
+pub const DRAIN_EVERY: Duration = Duration::from_millis(100);
 
 /// The dashboard event of a flow event, without anything that identifies the citizen.
 pub fn fleet_event(event: &Event<'_>, now: i64) -> FleetEvent {
@@ -56,6 +58,8 @@ pub struct FleetFeed {
     tx: mpsc::Sender<FleetEvent>,
     /// Taken by the writer task when it starts (on the first event, inside the runtime).
     rx: Mutex<Option<mpsc::Receiver<FleetEvent>>>,
+    /// Whether the writer runs: the login path checks this, not the mutex.
+    started: std::sync::atomic::AtomicBool,
     dropped: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
     pub suspensions: Arc<Suspensions>,
@@ -75,6 +79,7 @@ impl FleetFeed {
             backend,
             tx,
             rx: Mutex::new(Some(rx)),
+            started: std::sync::atomic::AtomicBool::new(false),
             dropped: Arc::default(),
             failed: Arc::default(),
             suspensions: Arc::default(),
@@ -112,6 +117,9 @@ impl FleetFeed {
     /// Starts the writer task once, if there is a runtime to run it on. It ends when the
     /// feed (the gateway) is dropped and the channel closes.
     pub fn start(&self) {
+        if self.started.load(Ordering::Acquire) {
+            return;
+        }
         let mut rx = self.rx.lock().unwrap_or_else(|e| e.into_inner());
         if rx.is_none() {
             return;
@@ -120,6 +128,7 @@ impl FleetFeed {
             return;
         };
         if let Some(rx) = rx.take() {
+            self.started.store(true, Ordering::Release);
             handle.spawn(writer(
                 rx,
                 self.backend.clone(),
@@ -136,25 +145,44 @@ async fn writer(
     suspensions: Arc<Suspensions>,
     failed: Arc<AtomicU64>,
 ) {
-    let mut tick = tokio::time::interval(REFRESH_EVERY);
+    // The writer drains the channel on a short tick instead of waiting on it, so a login's
+    // events never wake it (no cross-thread wake-up per event on the login path).
+    let mut tick = tokio::time::interval(DRAIN_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let reload_every = (REFRESH_EVERY.as_millis() / DRAIN_EVERY.as_millis()).max(1) as u32;
+    let mut ticks: u32 = 0;
     loop {
-        tokio::select! {
-            received = rx.recv() => {
-                let Some(first) = received else { return };
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(e) => batch.push(e),
-                        Err(_) => break,
+        tick.tick().await;
+        if ticks % reload_every == 0 {
+            suspensions.reload(backend.as_ref()).await;
+        }
+        ticks = ticks.wrapping_add(1);
+        loop {
+            let mut batch = Vec::new();
+            let mut closed = false;
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        closed = true;
+                        break;
                     }
                 }
-                if let Err(e) = backend.write(&batch).await {
-                    failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    tracing::warn!(error = %e, events = batch.len(), "fleet aggregates not written");
-                }
             }
-            _ = tick.tick() => suspensions.reload(backend.as_ref()).await,
+            let full = batch.len() == MAX_BATCH;
+            if !batch.is_empty()
+                && let Err(e) = backend.write(&batch).await
+            {
+                failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                tracing::warn!(error = %e, events = batch.len(), "fleet aggregates not written");
+            }
+            if closed {
+                return;
+            }
+            if !full {
+                break;
+            }
         }
     }
 }
@@ -203,11 +231,12 @@ mod tests {
         refused.outcome = Outcome::Refused;
         refused.reason = Some("suspended");
         feed.offer(&refused, now);
+        // The writer drains on its tick (DRAIN_EVERY).
         for _ in 0..100 {
             if backend.latest(10).await.unwrap().len() == 3 {
                 break;
             }
-            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let totals = backend.window(now, 60).await.unwrap().totals();
         let get = |what: jisr_store::fleet::Counted| {
