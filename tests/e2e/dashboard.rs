@@ -36,6 +36,11 @@ async fn operator(demo: &Demo, account: &str) -> (Browser, reqwest::Response) {
 
 /// A signed-in operator's browser (the callback must have set a session).
 async fn signed_in(demo: &Demo, account: &str) -> Browser {
+    signed_in_with_cookie(demo, account).await.0
+}
+
+/// [`signed_in`], and the session cookie as a `Cookie` header value (`jisr_ops=…`).
+async fn signed_in_with_cookie(demo: &Demo, account: &str) -> (Browser, String) {
     let (browser, answer) = operator(demo, account).await;
     assert_eq!(location(&answer), "/?lang=en", "{account}");
     let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -44,7 +49,20 @@ async fn signed_in(demo: &Demo, account: &str) -> Browser {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    browser
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    (browser, pair)
+}
+
+/// `GET /api/overview` with only `cookie` (a copy of a session cookie, another browser).
+async fn overview_status_with(demo: &Demo, cookie: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}/api/overview", demo.admin_url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 async fn overview(demo: &Demo, browser: &Browser) -> (String, Value) {
@@ -111,7 +129,7 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
     assert_eq!(api.status(), 401, "a refused operator gets no session");
 
     // A viewer sees the dashboard (with its own CSP) and the API.
-    let viewer = signed_in(&demo, "ops-viewer").await;
+    let (viewer, viewer_cookie) = signed_in_with_cookie(&demo, "ops-viewer").await;
     let page = viewer.get(&format!("{admin_url}/?lang=en")).await;
     assert_eq!(page.status(), 200);
     let csp = page.headers()["content-security-policy"].to_str().unwrap();
@@ -288,7 +306,8 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
         }
     }
 
-    // Sign out ends the session.
+    // Sign out ends the session, and every copy of its cookie with it.
+    assert_eq!(overview_status_with(&demo, &viewer_cookie).await, 200);
     let csrf = csrf_of(&demo, &viewer).await;
     let out = viewer
         .post(&format!("{admin_url}/logout"), &[("csrf", &csrf)])
@@ -296,6 +315,11 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
     assert_eq!(location(&out), "/login");
     let api = viewer.get(&format!("{admin_url}/api/overview")).await;
     assert_eq!(api.status(), 401);
+    assert_eq!(
+        overview_status_with(&demo, &viewer_cookie).await,
+        401,
+        "a copied cookie dies at sign-out"
+    );
 }
 
 /// Headless Chromium signs in as `ops-admin` and photographs the dashboard in Arabic and

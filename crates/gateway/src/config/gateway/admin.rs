@@ -156,6 +156,13 @@ impl AdminSettings {
             .map(|g| g.role)
             .max()
     }
+
+    /// Whether an allow-list entry names `group`.
+    pub fn names_group(&self, group: &str) -> bool {
+        self.operators
+            .iter()
+            .any(|g| matches!(&g.who, OperatorMatch::Group(name) if name == group))
+    }
 }
 
 pub(super) fn validate(

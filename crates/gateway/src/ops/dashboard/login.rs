@@ -1,7 +1,7 @@
 //! Operator sign-in: `/login` sends the browser to the operator IdP (code flow, PKCE, state,
 //! nonce; what to check on return rides in a sealed cookie), `/login/callback` verifies the
 //! answer ([`super::oidc`]), looks the operator up in the `[admin]` allow-list and sets the
-//! session, `/logout` ends it.
+//! session (and its server-side half in the store), `/logout` ends both.
 
 use std::sync::Arc;
 
@@ -95,10 +95,14 @@ pub async fn callback(
             return page::notice(StatusCode::FORBIDDEN, lang, page::Notice::SignInFailed);
         }
     };
-    let role = gw
-        .admin
-        .as_ref()
-        .and_then(|a| a.role_of(&operator.subject, &operator.groups));
+    let Some(admin) = gw.admin.as_ref() else {
+        return page::notice(
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang,
+            page::Notice::NotConfigured,
+        );
+    };
+    let role = admin.role_of(&operator.subject, &operator.groups);
     let Some(role) = role else {
         tracing::warn!(target: "audit", operator = %operator.subject, "signed-in subject is not on the operators' allow-list");
         let mut r = page::notice(StatusCode::FORBIDDEN, lang, page::Notice::NotAnOperator);
@@ -109,7 +113,22 @@ pub async fn callback(
         return r;
     };
     tracing::info!(target: "audit", operator = %operator.subject, role = role.name(), "operator signed in");
-    let s = Session::new(operator.subject, role, gw.now());
+    // Only the groups the allow-list names can give a role: the others stay out of the cookie.
+    let groups = operator
+        .groups
+        .into_iter()
+        .filter(|g| admin.names_group(g))
+        .collect();
+    let s = Session::new(operator.subject, groups, role, gw.now());
+    if let Err(e) = s.open(gw.store.as_ref(), gw.now()).await {
+        tracing::error!(error = %e, "operator session not stored");
+        let mut r = page::notice(StatusCode::SERVICE_UNAVAILABLE, lang, page::Notice::IdpDown);
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            session::cookie_header(&gw, LOGIN_COOKIE, String::new(), 0),
+        );
+        return r;
+    }
     let mut r = response::redirect(&format!("/?lang={}", lang.tag()));
     let h = r.headers_mut();
     h.append(
@@ -136,10 +155,14 @@ pub struct LogoutForm {
 /// `POST /logout` (with the session's CSRF token).
 pub async fn logout(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
     let form: LogoutForm = serde_urlencoded::from_str(&body).unwrap_or_default();
-    if let Some(s) = session::current(&gw, &headers)
-        && !s.csrf_ok(form.csrf.as_deref())
-    {
-        return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
+    if let Some(s) = session::current(&gw, &headers) {
+        if !s.csrf_ok(form.csrf.as_deref()) {
+            return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
+        }
+        // The server-side half goes: every copy of the cookie is dead from now on.
+        if let Err(e) = s.close(gw.store.as_ref()).await {
+            tracing::error!(error = %e, "operator session not deleted; it ends when idle");
+        }
     }
     let mut r = response::redirect("/login");
     r.headers_mut().append(
