@@ -2,11 +2,11 @@
 //! IdP (operator mode of the dev IdP), roles, the fleet matrix fed by a real login,
 //! suspend/resume, and no personal data in anything the dashboard answers.
 
-use jisr_demo::Demo;
+use jisr_demo::{Demo, DemoOptions};
 use jisr_e2e::agency::{request, token};
 use jisr_e2e::browser::{Browser, hidden, location, query};
 use jisr_e2e::cc;
-use jisr_e2e::demo::demo_for;
+use jisr_e2e::demo::{demo_for, start};
 use jisr_e2e::signin::sign_in;
 use serde_json::Value;
 
@@ -99,6 +99,38 @@ async fn overview_until(
     panic!("the overview never showed what was expected");
 }
 
+/// Whether the overview's latest events hold the operator event `reason` (by `operator`).
+fn has_operator_event(o: &Value, reason: &str, outcome: &str, operator: Option<&str>) -> bool {
+    o["events"].as_array().unwrap().iter().any(|e| {
+        e["kind"] == "operator_action"
+            && e["reason"] == reason
+            && e["outcome"] == outcome
+            && operator.is_none_or(|op| e["operator"] == op)
+    })
+}
+
+/// The audit log's records (read until `done` holds: the sink writes off the request path).
+async fn audit_records_until(dir: &std::path::Path, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    for _ in 0..50 {
+        let records: Vec<Value> = jisr_audit::log::replica_files(dir, "demo")
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| serde_json::from_str(l).ok())
+                    .collect::<Vec<Value>>()
+            })
+            .collect();
+        if done(&records) {
+            return records;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the audit log never held what was expected");
+}
+
 async fn csrf_of(demo: &Demo, browser: &Browser) -> String {
     let page = browser.get(&format!("{}/?lang=en", demo.admin_url)).await;
     assert_eq!(page.status(), 200);
@@ -107,7 +139,14 @@ async fn csrf_of(demo: &Demo, browser: &Browser) -> String {
 
 #[tokio::test]
 async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
-    let demo = demo_for("BH").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let audit_dir = tmp.path().join("audit");
+    let demo = start(DemoOptions {
+        agency_country: cc("BH"),
+        audit_dir: Some(audit_dir.clone()),
+        ..DemoOptions::default()
+    })
+    .await;
     let admin_url = demo.admin_url.clone();
     let anonymous = Browser::new();
     let mut answers: Vec<String> = Vec::new();
@@ -138,6 +177,17 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
         "{csp}"
     );
     assert!(page.text().await.unwrap().contains("ops-viewer"));
+
+    // Sign-ins, refused ones too, are operator events on the dashboard.
+    overview_until(&demo, &viewer, |o| {
+        has_operator_event(
+            o,
+            "operator_sign_in_refused",
+            "refused",
+            Some("ops-stranger"),
+        ) && has_operator_event(o, "operator_signed_in", "ok", Some("ops-viewer"))
+    })
+    .await;
 
     // A completed login SA -> BH, with its personal data as canaries.
     let citizen = jisr_devidp::citizens(cc("SA"))[0];
@@ -320,6 +370,37 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
         401,
         "a copied cookie dies at sign-out"
     );
+    overview_until(&demo, &admin, |o| {
+        has_operator_event(o, "operator_signed_out", "ok", Some("ops-viewer"))
+    })
+    .await;
+
+    // Sign-in, refused sign-in and sign-out are in the hash-chained audit log.
+    let operator_records = |records: &[Value]| -> Vec<(String, String, String)> {
+        records
+            .iter()
+            .filter(|r| r["event"] == "operator_action")
+            .map(|r| {
+                (
+                    r["reason"].as_str().unwrap_or_default().to_owned(),
+                    r["outcome"].as_str().unwrap_or_default().to_owned(),
+                    r["operator"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let expected = [
+        ("operator_sign_in_refused", "refused", "ops-stranger"),
+        ("operator_signed_in", "ok", "ops-viewer"),
+        ("operator_signed_in", "ok", "ops-admin"),
+        ("suspend_country", "ok", "ops-admin"),
+        ("resume_country", "ok", "ops-admin"),
+        ("operator_signed_out", "ok", "ops-viewer"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    let records =
+        audit_records_until(&audit_dir, |r| operator_records(r).len() >= expected.len()).await;
+    assert_eq!(operator_records(&records), expected);
 }
 
 /// Headless Chromium signs in as `ops-admin` and photographs the dashboard in Arabic and

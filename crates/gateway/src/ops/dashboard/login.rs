@@ -15,6 +15,28 @@ use super::page;
 use super::session::{self, LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECS, Session};
 use crate::app::Gateway;
 use crate::http::response;
+use crate::ops::{Event, EventKind, Outcome, Trail};
+
+/// Audit reasons of operator sign-in and sign-out (`operator_action` events).
+pub const SIGNED_IN: &str = "operator_signed_in";
+pub const SIGN_IN_REFUSED: &str = "operator_sign_in_refused";
+pub const SIGNED_OUT: &str = "operator_signed_out";
+
+/// Records an operator's sign-in, refused sign-in or sign-out in the audit log (and the
+/// metrics and the dashboard's latest events), naming the operator when known.
+fn record(gw: &Gateway, reason: &'static str, outcome: Outcome, operator: Option<&str>) {
+    let trail = Trail {
+        operator: operator.map(str::to_owned),
+        ..Trail::default()
+    };
+    gw.record(&Event {
+        kind: EventKind::OperatorAction,
+        outcome,
+        trail: &trail,
+        reason: Some(reason),
+        error: None,
+    });
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct StartParams {
@@ -92,6 +114,7 @@ pub async fn callback(
         Ok(op) => op,
         Err(e) => {
             tracing::warn!(target: "audit", error = %e, "operator sign-in refused");
+            record(&gw, SIGN_IN_REFUSED, Outcome::Refused, None);
             return page::notice(StatusCode::FORBIDDEN, lang, page::Notice::SignInFailed);
         }
     };
@@ -105,6 +128,12 @@ pub async fn callback(
     let role = admin.role_of(&operator.subject, &operator.groups);
     let Some(role) = role else {
         tracing::warn!(target: "audit", operator = %operator.subject, "signed-in subject is not on the operators' allow-list");
+        record(
+            &gw,
+            SIGN_IN_REFUSED,
+            Outcome::Refused,
+            Some(&operator.subject),
+        );
         let mut r = page::notice(StatusCode::FORBIDDEN, lang, page::Notice::NotAnOperator);
         r.headers_mut().append(
             header::SET_COOKIE,
@@ -112,7 +141,6 @@ pub async fn callback(
         );
         return r;
     };
-    tracing::info!(target: "audit", operator = %operator.subject, role = role.name(), "operator signed in");
     // Only the groups the allow-list names can give a role: the others stay out of the cookie.
     let groups = operator
         .groups
@@ -129,6 +157,8 @@ pub async fn callback(
         );
         return r;
     }
+    tracing::info!(target: "audit", operator = %s.sub, role = role.name(), "operator signed in");
+    record(&gw, SIGNED_IN, Outcome::Ok, Some(&s.sub));
     let mut r = response::redirect(&format!("/?lang={}", lang.tag()));
     let h = r.headers_mut();
     h.append(
@@ -160,8 +190,16 @@ pub async fn logout(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: St
             return (StatusCode::FORBIDDEN, "CSRF token missing or wrong").into_response();
         }
         // The server-side half goes: every copy of the cookie is dead from now on.
-        if let Err(e) = s.close(gw.store.as_ref()).await {
-            tracing::error!(error = %e, "operator session not deleted; it ends when idle");
+        match s.close(gw.store.as_ref()).await {
+            Ok(false) => {} // already ended (idle, or signed out in another tab)
+            Ok(true) => {
+                tracing::info!(target: "audit", operator = %s.sub, "operator signed out");
+                record(&gw, SIGNED_OUT, Outcome::Ok, Some(&s.sub));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "operator session not deleted; it ends when idle");
+                record(&gw, SIGNED_OUT, Outcome::Ok, Some(&s.sub));
+            }
         }
     }
     let mut r = response::redirect("/login");
