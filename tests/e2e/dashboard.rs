@@ -672,6 +672,15 @@ async fn operator_sign_in_rp_id_token_checks() {
                 .is_none_or(|c| !c.to_str().unwrap().starts_with("jisr_ops=")),
             "{name}: no session"
         );
+        assert!(
+            answer
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|c| c.to_str().ok())
+                .any(|c| c.starts_with("jisr_ops_login=;") && c.contains("Max-Age=0")),
+            "{name}: the sign-in cookie is cleared"
+        );
         let api = browser
             .get(&format!("{}/api/overview", demo.admin_url))
             .await;

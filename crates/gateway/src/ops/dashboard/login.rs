@@ -77,6 +77,15 @@ pub async fn start(State(gw): State<Arc<Gateway>>, Query(q): Query<StartParams>)
     }
 }
 
+/// `r` with the sign-in cookie cleared: a sign-in that ended, well or not, is not resumed.
+fn end_sign_in(gw: &Gateway, mut r: Response) -> Response {
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        session::cookie_header(gw, LOGIN_COOKIE, String::new(), 0),
+    );
+    r
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct CallbackParams {
     code: Option<String>,
@@ -98,7 +107,8 @@ pub async fn callback(
         return page::notice(StatusCode::BAD_REQUEST, lang, page::Notice::SignInExpired);
     };
     let Some(Ok(idp)) = gw.ops.dashboard.idp(&gw).await else {
-        return page::notice(StatusCode::SERVICE_UNAVAILABLE, lang, page::Notice::IdpDown);
+        let r = page::notice(StatusCode::SERVICE_UNAVAILABLE, lang, page::Notice::IdpDown);
+        return end_sign_in(&gw, r);
     };
     let verified = idp
         .complete(
@@ -115,7 +125,8 @@ pub async fn callback(
         Err(e) => {
             tracing::warn!(target: "audit", error = %e, "operator sign-in refused");
             record(&gw, SIGN_IN_REFUSED, Outcome::Refused, None);
-            return page::notice(StatusCode::FORBIDDEN, lang, page::Notice::SignInFailed);
+            let r = page::notice(StatusCode::FORBIDDEN, lang, page::Notice::SignInFailed);
+            return end_sign_in(&gw, r);
         }
     };
     let Some(admin) = gw.admin.as_ref() else {
@@ -134,12 +145,8 @@ pub async fn callback(
             Outcome::Refused,
             Some(&operator.subject),
         );
-        let mut r = page::notice(StatusCode::FORBIDDEN, lang, page::Notice::NotAnOperator);
-        r.headers_mut().append(
-            header::SET_COOKIE,
-            session::cookie_header(&gw, LOGIN_COOKIE, String::new(), 0),
-        );
-        return r;
+        let r = page::notice(StatusCode::FORBIDDEN, lang, page::Notice::NotAnOperator);
+        return end_sign_in(&gw, r);
     };
     // Only the groups the allow-list names can give a role: the others stay out of the cookie.
     let groups = operator
@@ -150,18 +157,13 @@ pub async fn callback(
     let s = Session::new(operator.subject, groups, role, gw.now());
     if let Err(e) = s.open(gw.store.as_ref(), gw.now()).await {
         tracing::error!(error = %e, "operator session not stored");
-        let mut r = page::notice(StatusCode::SERVICE_UNAVAILABLE, lang, page::Notice::IdpDown);
-        r.headers_mut().append(
-            header::SET_COOKIE,
-            session::cookie_header(&gw, LOGIN_COOKIE, String::new(), 0),
-        );
-        return r;
+        let r = page::notice(StatusCode::SERVICE_UNAVAILABLE, lang, page::Notice::IdpDown);
+        return end_sign_in(&gw, r);
     }
     tracing::info!(target: "audit", operator = %s.sub, role = role.name(), "operator signed in");
     record(&gw, SIGNED_IN, Outcome::Ok, Some(&s.sub));
     let mut r = response::redirect(&format!("/?lang={}", lang.tag()));
-    let h = r.headers_mut();
-    h.append(
+    r.headers_mut().append(
         header::SET_COOKIE,
         session::cookie_header(
             &gw,
@@ -170,11 +172,7 @@ pub async fn callback(
             SESSION_SECS,
         ),
     );
-    h.append(
-        header::SET_COOKIE,
-        session::cookie_header(&gw, LOGIN_COOKIE, String::new(), 0),
-    );
-    r
+    end_sign_in(&gw, r)
 }
 
 #[derive(Debug, Default, Deserialize)]
