@@ -34,8 +34,6 @@ pub const IDLE_SECS: i64 = 30 * 60;
 /// The store entry's last-use time is rewritten at most this often (one `put` a minute, not
 /// one per request).
 pub const TOUCH_EVERY_SECS: i64 = 60;
-/// The store key prefix of server-side sessions.
-pub const STORE_PREFIX: &str = "opsess:";
 
 /// A signed-in operator, as the sealed cookie carries them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,7 +95,7 @@ impl Session {
 
     /// The store key of the server-side half.
     pub fn store_key(&self) -> String {
-        format!("{STORE_PREFIX}{}", self.sid)
+        crate::provider::state::keys::operator_session(&self.sid)
     }
 
     /// Writes the server-side half at sign-in (last use: `now`).
@@ -473,5 +471,6 @@ mod tests {
             store.get(&other.store_key()).await.unwrap(),
             Some((1_000 + TOUCH_EVERY_SECS).to_string().into_bytes())
         );
+        assert!(other.store_key().starts_with("opsess:"));
     }
 }
