@@ -2,11 +2,11 @@
 //! IdP (operator mode of the dev IdP), roles, the fleet matrix fed by a real login,
 //! suspend/resume, and no personal data in anything the dashboard answers.
 
-use jisr_demo::Demo;
+use jisr_demo::{Demo, DemoOptions};
 use jisr_e2e::agency::{request, token};
 use jisr_e2e::browser::{Browser, hidden, location, query};
 use jisr_e2e::cc;
-use jisr_e2e::demo::demo_for;
+use jisr_e2e::demo::{demo_for, start};
 use jisr_e2e::signin::sign_in;
 use serde_json::Value;
 
@@ -36,6 +36,11 @@ async fn operator(demo: &Demo, account: &str) -> (Browser, reqwest::Response) {
 
 /// A signed-in operator's browser (the callback must have set a session).
 async fn signed_in(demo: &Demo, account: &str) -> Browser {
+    signed_in_with_cookie(demo, account).await.0
+}
+
+/// [`signed_in`], and the session cookie as a `Cookie` header value (`jisr_ops=…`).
+async fn signed_in_with_cookie(demo: &Demo, account: &str) -> (Browser, String) {
     let (browser, answer) = operator(demo, account).await;
     assert_eq!(location(&answer), "/?lang=en", "{account}");
     let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -44,7 +49,20 @@ async fn signed_in(demo: &Demo, account: &str) -> Browser {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    browser
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    (browser, pair)
+}
+
+/// `GET /api/overview` with only `cookie` (a copy of a session cookie, another browser).
+async fn overview_status_with(demo: &Demo, cookie: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}/api/overview", demo.admin_url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 async fn overview(demo: &Demo, browser: &Browser) -> (String, Value) {
@@ -81,6 +99,38 @@ async fn overview_until(
     panic!("the overview never showed what was expected");
 }
 
+/// Whether the overview's latest events hold the operator event `reason` (by `operator`).
+fn has_operator_event(o: &Value, reason: &str, outcome: &str, operator: Option<&str>) -> bool {
+    o["events"].as_array().unwrap().iter().any(|e| {
+        e["kind"] == "operator_action"
+            && e["reason"] == reason
+            && e["outcome"] == outcome
+            && operator.is_none_or(|op| e["operator"] == op)
+    })
+}
+
+/// The audit log's records (read until `done` holds: the sink writes off the request path).
+async fn audit_records_until(dir: &std::path::Path, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    for _ in 0..50 {
+        let records: Vec<Value> = jisr_audit::log::replica_files(dir, "demo")
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| serde_json::from_str(l).ok())
+                    .collect::<Vec<Value>>()
+            })
+            .collect();
+        if done(&records) {
+            return records;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the audit log never held what was expected");
+}
+
 async fn csrf_of(demo: &Demo, browser: &Browser) -> String {
     let page = browser.get(&format!("{}/?lang=en", demo.admin_url)).await;
     assert_eq!(page.status(), 200);
@@ -89,7 +139,14 @@ async fn csrf_of(demo: &Demo, browser: &Browser) -> String {
 
 #[tokio::test]
 async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
-    let demo = demo_for("BH").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let audit_dir = tmp.path().join("audit");
+    let demo = start(DemoOptions {
+        agency_country: cc("BH"),
+        audit_dir: Some(audit_dir.clone()),
+        ..DemoOptions::default()
+    })
+    .await;
     let admin_url = demo.admin_url.clone();
     let anonymous = Browser::new();
     let mut answers: Vec<String> = Vec::new();
@@ -111,7 +168,7 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
     assert_eq!(api.status(), 401, "a refused operator gets no session");
 
     // A viewer sees the dashboard (with its own CSP) and the API.
-    let viewer = signed_in(&demo, "ops-viewer").await;
+    let (viewer, viewer_cookie) = signed_in_with_cookie(&demo, "ops-viewer").await;
     let page = viewer.get(&format!("{admin_url}/?lang=en")).await;
     assert_eq!(page.status(), 200);
     let csp = page.headers()["content-security-policy"].to_str().unwrap();
@@ -120,6 +177,17 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
         "{csp}"
     );
     assert!(page.text().await.unwrap().contains("ops-viewer"));
+
+    // Sign-ins, refused ones too, are operator events on the dashboard.
+    overview_until(&demo, &viewer, |o| {
+        has_operator_event(
+            o,
+            "operator_sign_in_refused",
+            "refused",
+            Some("ops-stranger"),
+        ) && has_operator_event(o, "operator_signed_in", "ok", Some("ops-viewer"))
+    })
+    .await;
 
     // A completed login SA -> BH, with its personal data as canaries.
     let citizen = jisr_devidp::citizens(cc("SA"))[0];
@@ -288,7 +356,8 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
         }
     }
 
-    // Sign out ends the session.
+    // Sign out ends the session, and every copy of its cookie with it.
+    assert_eq!(overview_status_with(&demo, &viewer_cookie).await, 200);
     let csrf = csrf_of(&demo, &viewer).await;
     let out = viewer
         .post(&format!("{admin_url}/logout"), &[("csrf", &csrf)])
@@ -296,6 +365,42 @@ async fn dashboard_sign_in_roles_matrix_suspend_and_no_personal_data() {
     assert_eq!(location(&out), "/login");
     let api = viewer.get(&format!("{admin_url}/api/overview")).await;
     assert_eq!(api.status(), 401);
+    assert_eq!(
+        overview_status_with(&demo, &viewer_cookie).await,
+        401,
+        "a copied cookie dies at sign-out"
+    );
+    overview_until(&demo, &admin, |o| {
+        has_operator_event(o, "operator_signed_out", "ok", Some("ops-viewer"))
+    })
+    .await;
+
+    // Sign-in, refused sign-in and sign-out are in the hash-chained audit log.
+    let operator_records = |records: &[Value]| -> Vec<(String, String, String)> {
+        records
+            .iter()
+            .filter(|r| r["event"] == "operator_action")
+            .map(|r| {
+                (
+                    r["reason"].as_str().unwrap_or_default().to_owned(),
+                    r["outcome"].as_str().unwrap_or_default().to_owned(),
+                    r["operator"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let expected = [
+        ("operator_sign_in_refused", "refused", "ops-stranger"),
+        ("operator_signed_in", "ok", "ops-viewer"),
+        ("operator_signed_in", "ok", "ops-admin"),
+        ("suspend_country", "ok", "ops-admin"),
+        ("resume_country", "ok", "ops-admin"),
+        ("operator_signed_out", "ok", "ops-viewer"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    let records =
+        audit_records_until(&audit_dir, |r| operator_records(r).len() >= expected.len()).await;
+    assert_eq!(operator_records(&records), expected);
 }
 
 /// Headless Chromium signs in as `ops-admin` and photographs the dashboard in Arabic and
@@ -566,6 +671,15 @@ async fn operator_sign_in_rp_id_token_checks() {
                 .get("set-cookie")
                 .is_none_or(|c| !c.to_str().unwrap().starts_with("jisr_ops=")),
             "{name}: no session"
+        );
+        assert!(
+            answer
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|c| c.to_str().ok())
+                .any(|c| c.starts_with("jisr_ops_login=;") && c.contains("Max-Age=0")),
+            "{name}: the sign-in cookie is cleared"
         );
         let api = browser
             .get(&format!("{}/api/overview", demo.admin_url))

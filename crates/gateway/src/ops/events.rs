@@ -34,7 +34,8 @@ pub enum EventKind {
     Userinfo,
     /// The flow (or a back-channel request) was refused; `reason` and `error` say why.
     Refused,
-    /// An operator acted (suspended or resumed a country or pair); `reason` names the action.
+    /// An operator acted (suspended or resumed a country or pair, signed in or out, or was
+    /// refused sign-in); `reason` names the action.
     OperatorAction,
 }
 

@@ -147,6 +147,11 @@ impl AccessToken {
 
 /// Key prefixes, one per kind of state.
 pub mod keys {
+    /// An operator's dashboard session (its server-side half; see
+    /// `crate::ops::dashboard::session`).
+    pub fn operator_session(sid: &str) -> String {
+        format!("opsess:{sid}")
+    }
     pub fn upstream(state: &str) -> String {
         format!("up:{state}")
     }

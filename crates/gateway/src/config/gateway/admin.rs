@@ -5,7 +5,7 @@
 //! ```toml
 //! [admin]
 //! listen = "127.0.0.1:9090"
-//! public_url = "http://127.0.0.1:9090"      # the dashboard's URL (operator login returns here)
+//! public_url = "http://127.0.0.1:9090"      # the dashboard's origin, no path (operator login returns here)
 //! [admin.login]
 //! issuer = "https://login.ops.example"
 //! client_id = "jisr-dashboard"
@@ -156,6 +156,13 @@ impl AdminSettings {
             .map(|g| g.role)
             .max()
     }
+
+    /// Whether an allow-list entry names `group`.
+    pub fn names_group(&self, group: &str) -> bool {
+        self.operators
+            .iter()
+            .any(|g| matches!(&g.who, OperatorMatch::Group(name) if name == group))
+    }
 }
 
 pub(super) fn validate(
@@ -177,13 +184,20 @@ pub(super) fn validate(
         .ok();
     let public_url = match (&raw.public_url, listen) {
         (Some(u), _) => match Url::parse(u) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => {
+            // The dashboard's redirects and forms use root paths (`/login`, `/actions/…`):
+            // it cannot live under a path prefix.
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+                    && url.path() == "/" =>
+            {
                 Some(url.as_str().trim_end_matches('/').to_owned())
             }
             _ => {
                 bad(
                     "public_url",
-                    "must be an http(s) URL without a query".into(),
+                    "must be an http(s) origin such as `https://ops.example`, without a path, query or fragment".into(),
                 );
                 None
             }

@@ -449,3 +449,41 @@ fn key_expiry_dates_are_utc_midnight() {
     let cfg = GatewayConfig::load_with(&file, [("PK", "x")]).unwrap_or_else(|p| panic!("{p:#?}"));
     assert_eq!(cfg.keys.expires, [("k1".to_owned(), 1_814_313_600)]);
 }
+
+#[test]
+fn admin_public_url_is_an_origin_without_a_path() {
+    let admin =
+        |url: &str| format!("[admin]\nlisten = \"127.0.0.1:9090\"\npublic_url = \"{url}\"\n[keys]");
+    let problem = "admin.public_url: must be an http(s) origin such as `https://ops.example`, without a path, query or fragment";
+    for bad in [
+        "https://ops.example/dashboard",
+        "https://ops.example/dashboard/",
+        "https://ops.example/?x=1",
+        "https://ops.example/#top",
+        "ftp://ops.example",
+    ] {
+        assert!(
+            problems("[keys]", &admin(bad), &[("PK", "x")]).contains(&problem.to_owned()),
+            "{bad}"
+        );
+    }
+    for good in [
+        "https://ops.example",
+        "https://ops.example/",
+        "http://127.0.0.1:9090",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), &BASE.replacen("[keys]", &admin(good), 1));
+        let problems = match GatewayConfig::load_with(&file, NO_ENV) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .iter()
+                .map(|p| format!("{}: {}", p.key, p.problem))
+                .collect(),
+        };
+        assert!(
+            !problems.iter().any(|p| p.starts_with("admin.")),
+            "{good}: {problems:?}"
+        );
+    }
+}

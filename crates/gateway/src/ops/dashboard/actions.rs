@@ -49,7 +49,7 @@ fn bad(status: StatusCode, error: &'static str) -> Response {
 }
 
 async fn act(gw: &Gateway, headers: &HeaderMap, body: &str, on: bool) -> Response {
-    let s = match session::require(gw, headers, Want::Api, Role::Admin) {
+    let s = match session::require(gw, headers, Want::Api, Role::Admin).await {
         Ok(s) => s,
         Err(denied) => return denied.into_response(),
     };

@@ -2,7 +2,8 @@
 //! and the JWKS cache are the upstream module's (`upstream::discovery`, `upstream::jwks`),
 //! the ID token is verified with jsonwebtoken: signature with a key of the issuer's JWKS
 //! (by `kid`, refreshed once on an unknown one), `alg` from the accepted table, then `iss`,
-//! `aud`, `exp`/`iat` (30 s leeway) and the `nonce` of this sign-in.
+//! `aud`, `exp` and `iat` (both required), `nbf` when present (30 s leeway each), the `nonce`
+//! of this sign-in, and `azp` (this client; required when `aud` has several entries).
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::upstream::discovery::{self, Endpoints};
 use crate::upstream::http::HttpClient;
 use crate::upstream::jwks::{JwksCache, Refresh};
 
-/// Clock skew tolerated on `exp` and `iat`.
+/// Clock skew tolerated on `exp`, `iat` and `nbf`.
 pub const LEEWAY_SECS: u64 = 30;
 
 /// Why an operator sign-in failed; shown to the operator as one line, logged.
@@ -275,36 +276,196 @@ impl OperatorIdp {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
             .map_err(|e| LoginError::IdToken(format!("{:?}", e.kind())))?;
         let claims = data.claims;
-        let leeway = LEEWAY_SECS as i64;
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| bad("no exp"))?;
-        if now > exp + leeway {
-            return Err(bad("expired"));
-        }
-        if claims
-            .get("iat")
-            .and_then(Value::as_i64)
-            .is_some_and(|iat| iat > now + leeway)
-        {
-            return Err(bad("issued in the future"));
-        }
-        let nonce_ok = claims
-            .get("nonce")
-            .and_then(Value::as_str)
-            .is_some_and(|n| {
-                aws_lc_rs::constant_time::verify_slices_are_equal(n.as_bytes(), nonce.as_bytes())
-                    .is_ok()
-            });
-        if !nonce_ok {
-            return Err(bad("nonce does not match"));
-        }
-        if let Some(azp) = claims.get("azp")
-            && azp.as_str() != Some(self.login.client_id.as_str())
-        {
-            return Err(bad("azp is another client"));
-        }
+        check_claims(&claims, nonce, &self.login.client_id, now)?;
         Ok(claims)
+    }
+}
+
+/// The time claims, the nonce and `azp`, on the gateway's clock: `exp` (required, with
+/// [`LEEWAY_SECS`]), `iat` (required, not in the future), `nbf` (when present, reached),
+/// the nonce of this sign-in, and `azp`: this client when present, and required when `aud`
+/// names more than one audience. `iss`, `aud` and the signature are checked before.
+pub fn check_claims(
+    claims: &Map<String, Value>,
+    nonce: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<(), LoginError> {
+    let bad = |m: &str| LoginError::IdToken(m.to_owned());
+    let leeway = LEEWAY_SECS as i64;
+    let time = |name: &str| {
+        claims.get(name).map(|v| {
+            v.as_i64()
+                .ok_or_else(|| bad(&format!("{name} is not a number")))
+        })
+    };
+    let exp = time("exp").ok_or_else(|| bad("no exp"))??;
+    if now > exp.saturating_add(leeway) {
+        return Err(bad("expired"));
+    }
+    let iat = time("iat").ok_or_else(|| bad("no iat"))??;
+    if iat > now.saturating_add(leeway) {
+        return Err(bad("issued in the future"));
+    }
+    if let Some(nbf) = time("nbf").transpose()?
+        && nbf > now.saturating_add(leeway)
+    {
+        return Err(bad("not valid yet (nbf)"));
+    }
+    let nonce_ok = claims
+        .get("nonce")
+        .and_then(Value::as_str)
+        .is_some_and(|n| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(n.as_bytes(), nonce.as_bytes())
+                .is_ok()
+        });
+    if !nonce_ok {
+        return Err(bad("nonce does not match"));
+    }
+    let audiences = match claims.get("aud") {
+        Some(Value::Array(list)) => list.len(),
+        _ => 1,
+    };
+    match claims.get("azp") {
+        Some(azp) if azp.as_str() != Some(client_id) => return Err(bad("azp is another client")),
+        None if audiences > 1 => return Err(bad("several audiences and no azp")),
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+    const CLIENT: &str = "jisr-dashboard";
+
+    /// Claims that pass, with `changes` applied (`null` removes a claim).
+    fn claims(changes: Value) -> Map<String, Value> {
+        let mut c = serde_json::json!({
+            "iss": "https://login.ops.example",
+            "sub": "op-1",
+            "aud": CLIENT,
+            "exp": NOW + 300,
+            "iat": NOW,
+            "nonce": "n-1",
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        c.as_object().unwrap().clone()
+    }
+
+    fn check(changes: Value) -> Result<(), LoginError> {
+        check_claims(&claims(changes), "n-1", CLIENT, NOW)
+    }
+
+    fn refused(changes: Value, why: &str) {
+        assert_eq!(
+            check(changes.clone()),
+            Err(LoginError::IdToken(why.into())),
+            "{changes}"
+        );
+    }
+
+    #[test]
+    fn good_claims_pass() {
+        assert_eq!(check(serde_json::json!({})), Ok(()));
+        let leeway = LEEWAY_SECS as i64;
+        assert_eq!(check(serde_json::json!({"exp": NOW - leeway})), Ok(()));
+        assert_eq!(check(serde_json::json!({"iat": NOW + leeway})), Ok(()));
+        assert_eq!(check(serde_json::json!({"azp": CLIENT})), Ok(()));
+    }
+
+    #[test]
+    fn exp_is_required_and_a_huge_one_does_not_overflow() {
+        refused(serde_json::json!({"exp": null}), "no exp");
+        refused(serde_json::json!({"exp": "soon"}), "exp is not a number");
+        refused(
+            serde_json::json!({"exp": NOW - LEEWAY_SECS as i64 - 1}),
+            "expired",
+        );
+        // exp + leeway would overflow i64: it saturates (far future) instead of panicking.
+        assert_eq!(check(serde_json::json!({"exp": i64::MAX})), Ok(()));
+        assert_eq!(
+            check_claims(
+                &claims(serde_json::json!({"iat": i64::MIN})),
+                "n-1",
+                CLIENT,
+                i64::MAX
+            ),
+            Err(LoginError::IdToken("expired".into()))
+        );
+    }
+
+    #[test]
+    fn iat_is_required_and_not_in_the_future() {
+        refused(serde_json::json!({"iat": null}), "no iat");
+        refused(serde_json::json!({"iat": 1.5}), "iat is not a number");
+        refused(
+            serde_json::json!({"iat": NOW + LEEWAY_SECS as i64 + 1}),
+            "issued in the future",
+        );
+        assert_eq!(
+            check_claims(
+                &claims(serde_json::json!({"exp": i64::MAX, "iat": i64::MAX})),
+                "n-1",
+                CLIENT,
+                i64::MAX
+            ),
+            Ok(()),
+            "now + leeway saturates"
+        );
+    }
+
+    #[test]
+    fn nbf_is_checked_when_present() {
+        assert_eq!(check(serde_json::json!({"nbf": NOW})), Ok(()));
+        assert_eq!(
+            check(serde_json::json!({"nbf": NOW + LEEWAY_SECS as i64})),
+            Ok(())
+        );
+        refused(
+            serde_json::json!({"nbf": NOW + LEEWAY_SECS as i64 + 1}),
+            "not valid yet (nbf)",
+        );
+        refused(serde_json::json!({"nbf": "later"}), "nbf is not a number");
+    }
+
+    #[test]
+    fn azp_is_required_with_several_audiences() {
+        let two = serde_json::json!([CLIENT, "another-client"]);
+        refused(
+            serde_json::json!({"aud": two}),
+            "several audiences and no azp",
+        );
+        assert_eq!(
+            check(serde_json::json!({"aud": two, "azp": CLIENT})),
+            Ok(())
+        );
+        refused(
+            serde_json::json!({"aud": two, "azp": "another-client"}),
+            "azp is another client",
+        );
+        assert_eq!(
+            check(serde_json::json!({"aud": [CLIENT]})),
+            Ok(()),
+            "one audience"
+        );
+        refused(
+            serde_json::json!({"azp": "another-client"}),
+            "azp is another client",
+        );
+    }
+
+    #[test]
+    fn the_nonce_must_match() {
+        refused(serde_json::json!({"nonce": null}), "nonce does not match");
+        refused(serde_json::json!({"nonce": "n-2"}), "nonce does not match");
     }
 }

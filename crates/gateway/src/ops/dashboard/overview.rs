@@ -255,7 +255,7 @@ pub fn is_suspended(suspended: &[Suspension], origin: &str, destination: &str) -
 
 /// `GET /api/overview`: 401 without a session.
 pub async fn api(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
-    if let Err(denied) = session::require(&gw, &headers, Want::Api, Role::Viewer) {
+    if let Err(denied) = session::require(&gw, &headers, Want::Api, Role::Viewer).await {
         return denied.into_response();
     }
     gw.ops.fleet.start();

@@ -330,7 +330,7 @@ pub async fn dashboard(
     headers: HeaderMap,
     Query(q): Query<PageParams>,
 ) -> Response {
-    let s = match session::require(&gw, &headers, Want::Page, Role::Viewer) {
+    let s = match session::require(&gw, &headers, Want::Page, Role::Viewer).await {
         Ok(s) => s,
         Err(denied) => return denied.into_response(),
     };
