@@ -254,6 +254,13 @@ impl AuditLog {
                     Tail::Unavailable(e) => log.failed(&mut st, &e),
                 },
             }
+            // Sign the head at once: every chain has a checkpoint from its first records
+            // on (a chain without one is not the gateway's), and a start continuing a
+            // chain signs where the previous run left it. A sink failing here is the
+            // same failure as at the first append.
+            if !st.failing {
+                log.checkpoint(&mut st, now);
+            }
             log.settle(&st);
         }
         Ok(log)

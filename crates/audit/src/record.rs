@@ -176,6 +176,12 @@ pub fn read_files(
     Ok((ok, bad))
 }
 
+/// A sealed line of an ordinary record at `seq` (for tests elsewhere in the crate).
+#[cfg(test)]
+pub(crate) fn tests_sample_line(seq: u64) -> String {
+    tests::sample(seq, "").seal().unwrap_or_default().0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,9 +83,32 @@ pub struct Report {
     pub problem: Option<Problem>,
 }
 
+impl ReplicaReport {
+    /// Whether a signature covers every record: at least one checkpoint and nothing after
+    /// the last one.
+    pub fn fully_signed(&self) -> bool {
+        self.checkpoints > 0 && self.unsigned_tail == 0
+    }
+}
+
 impl Report {
+    /// No tampering or damage found. Says nothing of records no checkpoint covers: see
+    /// [`Report::fully_signed`].
     pub fn intact(&self) -> bool {
         self.problem.is_none()
+    }
+
+    /// Every record of every replica is covered by a checkpoint signature. Records no
+    /// signature covers could have been rewritten (with fresh hashes) or made up entirely
+    /// by anyone who can write the files.
+    pub fn fully_signed(&self) -> bool {
+        self.replicas.iter().all(ReplicaReport::fully_signed)
+    }
+
+    /// Replicas without a single checkpoint: nothing of theirs is signed (every chain the
+    /// gateway writes starts with one).
+    pub fn unsigned_replicas(&self) -> impl Iterator<Item = &ReplicaReport> {
+        self.replicas.iter().filter(|r| r.checkpoints == 0)
     }
 }
 
@@ -100,7 +123,12 @@ impl std::fmt::Display for Report {
                 r.last_seq.map_or_else(|| "-".into(), |s| s.to_string()),
                 r.checkpoints
             )?;
-            if r.unsigned_tail > 0 {
+            if r.checkpoints == 0 {
+                write!(
+                    f,
+                    "; NO checkpoint: no signature covers any of these records"
+                )?;
+            } else if r.unsigned_tail > 0 {
                 write!(
                     f,
                     "; the last {} records are not yet covered by a checkpoint",

@@ -10,8 +10,15 @@ use jisr_gateway::config::Config;
 #[derive(Subcommand)]
 pub enum AuditAction {
     /// Check audit files: every hash, the chain of each replica, every checkpoint signature.
-    /// Exit 0 when intact; 1 with the first problem (file:line: kind: detail).
+    /// Exit 0 when intact and every record is covered by a checkpoint signature; 1 with the
+    /// first problem (file:line: kind: detail); 3 when intact but records are not covered by
+    /// a signature (a replica with no checkpoint, or records after the last one).
     Verify {
+        /// Accept records after a replica's last checkpoint (a live log): they are checked
+        /// only by their hashes, which anyone who can write the files can recompute. A
+        /// replica with no checkpoint at all still fails.
+        #[arg(long)]
+        allow_unsigned_tail: bool,
         /// Take the public key from the gateway's `[audit] signing_key` (on the gateway host).
         #[arg(long, conflicts_with = "public_key")]
         config: Option<PathBuf>,
@@ -49,10 +56,11 @@ pub enum AuditAction {
 pub fn run(action: AuditAction) -> ExitCode {
     let result = match action {
         AuditAction::Verify {
+            allow_unsigned_tail,
             config,
             public_key,
             files,
-        } => verify(config.as_deref(), &public_key, &files),
+        } => verify(config.as_deref(), &public_key, &files, allow_unsigned_tail),
         AuditAction::Find {
             config,
             country,
@@ -88,7 +96,15 @@ fn audit_settings(
     Ok((config, settings))
 }
 
-fn verify(config: Option<&Path>, keys: &[PathBuf], files: &[PathBuf]) -> Result<ExitCode, String> {
+/// `audit verify`: intact but not fully signed.
+const EXIT_UNSIGNED: u8 = 3;
+
+fn verify(
+    config: Option<&Path>,
+    keys: &[PathBuf],
+    files: &[PathBuf],
+    allow_unsigned_tail: bool,
+) -> Result<ExitCode, String> {
     let keys: Vec<PublicKey> = match config {
         Some(dir) => {
             let (_, s) = audit_settings(dir)?;
@@ -110,11 +126,36 @@ fn verify(config: Option<&Path>, keys: &[PathBuf], files: &[PathBuf]) -> Result<
     };
     let report = jisr_audit::verify(files, &keys).map_err(|e| e.to_string())?;
     print!("{report}");
-    Ok(if report.intact() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    if !report.intact() {
+        return Ok(ExitCode::from(1));
+    }
+    if let Some(r) = report.unsigned_replicas().next() {
+        println!(
+            "NOT SIGNED: replica {} has no checkpoint; its records could have been written by anyone who can write the files",
+            r.replica
+        );
+        return Ok(ExitCode::from(EXIT_UNSIGNED));
+    }
+    let tail: Vec<String> = report
+        .replicas
+        .iter()
+        .filter(|r| r.unsigned_tail > 0)
+        .map(|r| format!("{} ({} records)", r.replica, r.unsigned_tail))
+        .collect();
+    if !tail.is_empty() {
+        if !allow_unsigned_tail {
+            println!(
+                "NOT SIGNED: records after the last checkpoint of {} are covered by no signature and could have been rewritten; verify after a clean shutdown or rotation (which signs the head), or pass --allow-unsigned-tail for a live log",
+                tail.join(", ")
+            );
+            return Ok(ExitCode::from(EXIT_UNSIGNED));
+        }
+        println!(
+            "unsigned tail allowed (--allow-unsigned-tail): the last records of {} are checked by their hashes only, not by a signature",
+            tail.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn find(config: &Path, country: &str, id: &str, files: &[PathBuf]) -> Result<ExitCode, String> {

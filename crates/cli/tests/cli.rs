@@ -808,7 +808,7 @@ fn audit_keygen_verify_and_stats() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "replica gw-1: 14 records verified (seq 0..=13), 3 signed checkpoints\nintact\n"
+        "replica gw-1: 15 records verified (seq 0..=14), 4 signed checkpoints\nintact\n"
     );
 
     let text = fs::read_to_string(&files[0]).unwrap();
@@ -866,6 +866,91 @@ fn audit_keygen_verify_and_stats() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["logins"][0]["suppressed"], true);
     assert_eq!(json["logins"][0]["count"], Value::Null);
+}
+
+#[test]
+fn audit_verify_fails_on_records_no_signature_covers_unless_the_tail_is_allowed() {
+    use jisr_audit::{AuditLog, Entry, LogConfig, OnFailure, SigningKey};
+    let tmp = tempfile::tempdir().unwrap();
+    let pem = SigningKey::generate_pem().unwrap();
+    let public = tmp.path().join("audit-public.pem");
+    let key = SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    fs::write(&public, key.public().to_pem()).unwrap();
+    let dir = tmp.path().join("log");
+    // A live log: no clean shutdown, so its last records are not yet signed.
+    let log = AuditLog::open(
+        LogConfig {
+            dir: Some(dir.clone()),
+            stdout: false,
+            replica: "gw-1".into(),
+            checkpoint_every: 1000,
+            checkpoint_secs: 60,
+            max_file_bytes: 1 << 20,
+            on_failure: OnFailure::Refuse,
+            buffer_records: 10,
+        },
+        key,
+        0,
+    )
+    .unwrap();
+    for time in 1..4 {
+        log.append(&Entry {
+            time,
+            event: "code_issued",
+            outcome: "ok",
+            ..Entry::default()
+        });
+    }
+    let files = jisr_audit::log::replica_files(&dir, "gw-1").unwrap();
+    let verify = |extra: &[&str], files: &[PathBuf]| {
+        jisr()
+            .args(["audit", "verify", "--public-key"])
+            .arg(&public)
+            .args(extra)
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&[], &files);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("NOT SIGNED: records after the last checkpoint of gw-1 (3 records)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = verify(&["--allow-unsigned-tail"], &files);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("unsigned tail allowed (--allow-unsigned-tail)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A replica made up without the signing key has no checkpoint: the flag does not help.
+    let text = fs::read_to_string(&files[0]).unwrap();
+    let mut prev = String::new();
+    let mut forged = String::new();
+    for line in text.lines().filter(|l| !l.contains("\"checkpoint\"")) {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("hash");
+        o["seq"] = Value::from(o["seq"].as_u64().unwrap() - 1);
+        o["replica"] = Value::from("gw-9");
+        o["prev"] = Value::from(prev.clone());
+        let p = serde_json::to_string(&v).unwrap();
+        let p = &p[..p.len() - 1];
+        prev = jisr_audit::record::hash_of(p.as_bytes());
+        forged.push_str(&format!("{p},\"hash\":\"{prev}\"}}\n"));
+    }
+    let fake = tmp.path().join("audit-gw-9-00000000000000000000.jsonl");
+    fs::write(&fake, forged).unwrap();
+    let out = verify(&["--allow-unsigned-tail"], &[fake]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("NOT SIGNED: replica gw-9 has no checkpoint"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// A minimal configuration directory (SA only, one BH agency, in-memory store) with an
