@@ -7,7 +7,9 @@
 //! the sink fails, appended records wait in memory in order (up to `buffer_records`) and
 //! join the chain when it recovers, so the chain on disk never has a hole for a record that
 //! was only late. Past the buffer a record is dropped — counted and logged as an error,
-//! never silently — and the gateway has long stopped taking new logins by then.
+//! never silently — and the gateway has long stopped taking new logins by then. The loss
+//! (how many, first and last time) is written into the chain as a `records_dropped` record
+//! when the sink recovers, before the held records, so that verify shows the gap.
 //!
 //! Cost per append: one mutex, one serialisation, one SHA-256, one `write` (no fsync: a
 //! crash may lose the last records the OS had not written, which the next checkpoint's
@@ -24,7 +26,7 @@ use crate::files::{Tail, read_tail};
 use crate::keys::SigningKey;
 
 pub use crate::files::{file_name, replica_files};
-use crate::record::{CHECKPOINT, Record, VERSION, rfc3339};
+use crate::record::{CHECKPOINT, RECORDS_DROPPED, Record, VERSION, rfc3339};
 
 /// What to do when the sink cannot take a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,12 +184,22 @@ struct FileSink {
     size: u64,
 }
 
+/// Records lost while the buffer was full, not yet told in the chain.
+#[derive(Debug, Clone, Copy)]
+struct Gap {
+    count: u64,
+    from: i64,
+    to: i64,
+}
+
 #[derive(Debug)]
 struct State {
     /// `None` until the directory could be read (the chain continues from its newest file).
     chain: Option<Chain>,
     file: Option<FileSink>,
     held: VecDeque<Held>,
+    /// Written into the chain as a `records_dropped` record before the held records.
+    gap: Option<Gap>,
     failing: bool,
     since_checkpoint: u64,
     last_checkpoint_at: i64,
@@ -230,6 +242,7 @@ impl AuditLog {
                 chain: None,
                 file: None,
                 held: VecDeque::new(),
+                gap: None,
                 failing: false,
                 since_checkpoint: 0,
                 last_checkpoint_at: now,
@@ -293,10 +306,10 @@ impl AuditLog {
     /// Records `entry`: written now, or held until the sink recovers.
     pub fn append(&self, entry: &Entry<'_>) {
         let mut st = self.lock();
-        if !st.held.is_empty() {
+        if !st.held.is_empty() || st.gap.is_some() {
             self.flush(&mut st, entry.time);
         }
-        if st.held.is_empty() {
+        if st.held.is_empty() && st.gap.is_none() {
             match self.write_entry(&mut st, entry) {
                 Ok(()) => {
                     self.recovered(&mut st);
@@ -318,7 +331,7 @@ impl AuditLog {
     /// were written since.
     pub fn tick(&self, now: i64) {
         let mut st = self.lock();
-        if !st.held.is_empty() {
+        if !st.held.is_empty() || st.gap.is_some() {
             self.flush(&mut st, now);
         } else if st.failing {
             // Nothing held (under refuse with an empty buffer): a checkpoint is the probe.
@@ -353,6 +366,19 @@ impl AuditLog {
         if st.held.len() < self.config.buffer_records {
             st.held.push_back(Held::from(entry));
         } else {
+            let t = entry.time;
+            st.gap = Some(match st.gap {
+                None => Gap {
+                    count: 1,
+                    from: t,
+                    to: t,
+                },
+                Some(g) => Gap {
+                    count: g.count.saturating_add(1),
+                    from: g.from.min(t),
+                    to: g.to.max(t),
+                },
+            });
             let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             tracing::error!(
                 replica = %self.config.replica, event = entry.event, dropped,
@@ -362,6 +388,20 @@ impl AuditLog {
     }
 
     fn flush(&self, st: &mut State, now: i64) {
+        if let Some(gap) = st.gap {
+            // The loss goes into the chain first, where verify shows it.
+            match self.write_record(st, &Entry::default(), Some((now, gap))) {
+                Ok(()) => {
+                    st.gap = None;
+                    tracing::warn!(replica = %self.config.replica, dropped = gap.count,
+                        "audit: the records lost are recorded in the chain (records_dropped)");
+                }
+                Err(e) => {
+                    self.failed(st, &e);
+                    return;
+                }
+            }
+        }
         while let Some(held) = st.held.front().cloned() {
             match self.write_entry(st, &held.entry()) {
                 Ok(()) => {
@@ -396,7 +436,7 @@ impl AuditLog {
     }
 
     fn recovered(&self, st: &mut State) {
-        if st.failing && st.held.is_empty() {
+        if st.failing && st.held.is_empty() && st.gap.is_none() {
             st.failing = false;
             tracing::warn!(replica = %self.config.replica, "audit sink recovered: records are written again");
         }
@@ -465,6 +505,9 @@ impl AuditLog {
             error: s(e.error),
             subject: s(e.subject),
             operator: s(e.operator),
+            dropped: None,
+            dropped_from: None,
+            dropped_to: None,
             prev: chain.prev.as_str().into(),
             kid: None,
             sig: None,
@@ -473,12 +516,38 @@ impl AuditLog {
     }
 
     fn write_entry(&self, st: &mut State, entry: &Entry<'_>) -> io::Result<()> {
+        self.write_record(st, entry, None)
+    }
+
+    /// Writes `entry`, or with `gap` (and the time it is written) the `records_dropped`
+    /// record that tells of it.
+    fn write_record(
+        &self,
+        st: &mut State,
+        entry: &Entry<'_>,
+        gap: Option<(i64, Gap)>,
+    ) -> io::Result<()> {
         self.ready(st)?;
         let chain = st
             .chain
             .as_ref()
             .ok_or_else(|| io::Error::other("no chain"))?;
-        let record = self.record(entry, chain);
+        let record = match gap {
+            None => self.record(entry, chain),
+            Some((now, gap)) => {
+                let e = Entry {
+                    time: now,
+                    event: RECORDS_DROPPED,
+                    ..Entry::default()
+                };
+                Record {
+                    dropped: Some(gap.count),
+                    dropped_from: Some(rfc3339(gap.from).into()),
+                    dropped_to: Some(rfc3339(gap.to).into()),
+                    ..self.record(&e, chain)
+                }
+            }
+        };
         let seq = record.seq;
         let sealed = record.seal().map_err(io::Error::other)?;
         self.write_line(st, seq, sealed)?;

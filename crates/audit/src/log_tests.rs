@@ -364,7 +364,52 @@ fn under_buffer_logins_continue_until_the_buffer_is_full_and_nothing_is_dropped_
     log.append(&entry(5, "e"));
     assert!(log.accepting());
     assert_eq!(log.counters().buffered(), 0);
-    assert_eq!(log.counters().written(), 4);
+    // The loss, the three held records, the new one, and the checkpoint after five.
+    assert_eq!(log.counters().written(), 6);
+}
+
+#[test]
+fn records_dropped_are_written_into_the_chain_before_the_held_records_and_verify_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let target = blocked(dir.path());
+    let cfg = LogConfig {
+        on_failure: OnFailure::Buffer,
+        ..config(&target)
+    };
+    let log = AuditLog::open(cfg, k, 0).unwrap();
+    for (t, f) in [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e"), (7, "g")] {
+        log.append(&entry(t, f));
+    }
+    assert_eq!(log.counters().dropped(), 3);
+    std::fs::remove_file(dir.path().join("not-a-dir")).unwrap();
+    log.tick(9);
+    log.close(10);
+    let files = replica_files(&target, "gw-1").unwrap();
+    let records: Vec<Record> = lines(&files[0])
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records[0].event, RECORDS_DROPPED);
+    assert_eq!(records[0].dropped, Some(3));
+    assert_eq!(
+        records[0].dropped_from.as_deref(),
+        Some(rfc3339(4).as_str())
+    );
+    assert_eq!(records[0].dropped_to.as_deref(), Some(rfc3339(7).as_str()));
+    assert_eq!(records[0].time, rfc3339(9));
+    let flows: Vec<&str> = records.iter().filter_map(|r| r.flow.as_deref()).collect();
+    assert_eq!(flows, ["a", "b", "c"]);
+    let report = verify(&files, &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert_eq!(report.dropped(), 3);
+    assert_eq!(report.replicas[0].drops[0].seq, 0);
+    assert!(
+        report
+            .to_string()
+            .contains("RECORDS DROPPED at seq 0: 3 records were lost between"),
+        "{report}"
+    );
 }
 
 #[test]

@@ -28,6 +28,9 @@ pub const VERSION: u32 = 1;
 /// The `event` of a checkpoint record.
 pub const CHECKPOINT: &str = "checkpoint";
 
+/// The `event` of the record that marks records lost while the sink failed.
+pub const RECORDS_DROPPED: &str = "records_dropped";
+
 /// Between `P` and the hash on every line.
 const HASH_MARK: &str = ",\"hash\":\"";
 
@@ -71,6 +74,15 @@ pub struct Record<'a> {
     /// For operator actions: the operator's subject at the operator IdP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<Cow<'a, str>>,
+    /// `records_dropped`: how many records were lost (the buffer was full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<u64>,
+    /// `records_dropped`: the time of the first record lost (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_from: Option<Cow<'a, str>>,
+    /// `records_dropped`: the time of the last record lost (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_to: Option<Cow<'a, str>>,
     pub prev: Cow<'a, str>,
     /// Checkpoints: the signing key's id (see [`crate::PublicKey::kid`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -204,6 +216,9 @@ mod tests {
             error: None,
             subject: Some("abc".into()),
             operator: None,
+            dropped: None,
+            dropped_from: None,
+            dropped_to: None,
             prev: prev.to_owned().into(),
             kid: None,
             sig: None,

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::keys::PublicKey;
-use crate::record::{Located, VERSION, checkpoint_message, computed_hash, read_files};
+use crate::record::{
+    Located, RECORDS_DROPPED, VERSION, checkpoint_message, computed_hash, read_files,
+};
 
 /// What kind of tampering (or damage) a problem points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +77,18 @@ pub struct ReplicaReport {
     /// Records after the last good checkpoint: chained, but not yet signed.
     pub unsigned_tail: u64,
     pub last_seq: Option<u64>,
+    /// `records_dropped` records: the gateway lost records here (its buffer was full while
+    /// the sink failed). The chain is intact, the account of events is not.
+    pub drops: Vec<Dropped>,
+}
+
+/// A `records_dropped` record: where, how many, between which times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dropped {
+    pub seq: u64,
+    pub count: u64,
+    pub from: String,
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,6 +124,14 @@ impl Report {
     pub fn unsigned_replicas(&self) -> impl Iterator<Item = &ReplicaReport> {
         self.replicas.iter().filter(|r| r.checkpoints == 0)
     }
+
+    /// Records the gateway recorded as lost, over all replicas.
+    pub fn dropped(&self) -> u64 {
+        self.replicas
+            .iter()
+            .flat_map(|r| &r.drops)
+            .fold(0u64, |n, d| n.saturating_add(d.count))
+    }
 }
 
 impl std::fmt::Display for Report {
@@ -136,6 +158,13 @@ impl std::fmt::Display for Report {
                 )?;
             }
             writeln!(f)?;
+            for d in &r.drops {
+                writeln!(
+                    f,
+                    "replica {}: RECORDS DROPPED at seq {}: {} records were lost between {} and {} (the audit sink failed and the buffer was full)",
+                    r.replica, d.seq, d.count, d.from, d.to
+                )?;
+            }
         }
         match &self.problem {
             None => writeln!(f, "intact"),
@@ -291,6 +320,14 @@ fn verify_replica(
             summary.checkpoints += 1;
             since_checkpoint = 0;
         } else {
+            if at.record.event == RECORDS_DROPPED {
+                summary.drops.push(Dropped {
+                    seq,
+                    count: at.record.dropped.unwrap_or_default(),
+                    from: at.record.dropped_from.as_deref().unwrap_or("?").to_owned(),
+                    to: at.record.dropped_to.as_deref().unwrap_or("?").to_owned(),
+                });
+            }
             since_checkpoint += 1;
         }
         summary.records += 1;

@@ -12,8 +12,12 @@ pub enum AuditAction {
     /// Check audit files: every hash, the chain of each replica, every checkpoint signature.
     /// Exit 0 when intact and every record is covered by a checkpoint signature; 1 with the
     /// first problem (file:line: kind: detail); 3 when intact but records are not covered by
-    /// a signature (a replica with no checkpoint, or records after the last one).
+    /// a signature (a replica with no checkpoint, or records after the last one); 4 when
+    /// intact and signed but the gateway recorded that it lost records (`records_dropped`).
     Verify {
+        /// Accept `records_dropped` records (they are still reported).
+        #[arg(long)]
+        allow_dropped: bool,
         /// Accept records after a replica's last checkpoint (a live log): they are checked
         /// only by their hashes, which anyone who can write the files can recompute. A
         /// replica with no checkpoint at all still fails.
@@ -56,11 +60,20 @@ pub enum AuditAction {
 pub fn run(action: AuditAction) -> ExitCode {
     let result = match action {
         AuditAction::Verify {
+            allow_dropped,
             allow_unsigned_tail,
             config,
             public_key,
             files,
-        } => verify(config.as_deref(), &public_key, &files, allow_unsigned_tail),
+        } => verify(
+            config.as_deref(),
+            &public_key,
+            &files,
+            Allow {
+                unsigned_tail: allow_unsigned_tail,
+                dropped: allow_dropped,
+            },
+        ),
         AuditAction::Find {
             config,
             country,
@@ -98,12 +111,20 @@ fn audit_settings(
 
 /// `audit verify`: intact but not fully signed.
 const EXIT_UNSIGNED: u8 = 3;
+/// `audit verify`: intact and signed, but the gateway lost records.
+const EXIT_DROPPED: u8 = 4;
+
+/// What `audit verify` lets pass.
+struct Allow {
+    unsigned_tail: bool,
+    dropped: bool,
+}
 
 fn verify(
     config: Option<&Path>,
     keys: &[PathBuf],
     files: &[PathBuf],
-    allow_unsigned_tail: bool,
+    allow: Allow,
 ) -> Result<ExitCode, String> {
     let keys: Vec<PublicKey> = match config {
         Some(dir) => {
@@ -143,7 +164,7 @@ fn verify(
         .map(|r| format!("{} ({} records)", r.replica, r.unsigned_tail))
         .collect();
     if !tail.is_empty() {
-        if !allow_unsigned_tail {
+        if !allow.unsigned_tail {
             println!(
                 "NOT SIGNED: records after the last checkpoint of {} are covered by no signature and could have been rewritten; verify after a clean shutdown or rotation (which signs the head), or pass --allow-unsigned-tail for a live log",
                 tail.join(", ")
@@ -153,6 +174,18 @@ fn verify(
         println!(
             "unsigned tail allowed (--allow-unsigned-tail): the last records of {} are checked by their hashes only, not by a signature",
             tail.join(", ")
+        );
+    }
+    let dropped = report.dropped();
+    if dropped > 0 {
+        if !allow.dropped {
+            println!(
+                "RECORDS DROPPED: the gateway lost {dropped} records (see above); the log is not a complete account — pass --allow-dropped to accept this"
+            );
+            return Ok(ExitCode::from(EXIT_DROPPED));
+        }
+        println!(
+            "records dropped allowed (--allow-dropped): {dropped} records are missing from the account"
         );
     }
     Ok(ExitCode::SUCCESS)

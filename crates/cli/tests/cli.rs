@@ -953,6 +953,65 @@ fn audit_verify_fails_on_records_no_signature_covers_unless_the_tail_is_allowed(
     );
 }
 
+#[test]
+fn audit_verify_fails_on_records_the_gateway_dropped_unless_allowed() {
+    use jisr_audit::{AuditLog, Entry, LogConfig, OnFailure, SigningKey};
+    let tmp = tempfile::tempdir().unwrap();
+    let pem = SigningKey::generate_pem().unwrap();
+    let key = SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    let public = tmp.path().join("audit-public.pem");
+    fs::write(&public, key.public().to_pem()).unwrap();
+    // The directory cannot exist while its parent is a file: the sink fails.
+    let blocker = tmp.path().join("blocker");
+    fs::write(&blocker, b"").unwrap();
+    let dir = blocker.join("log");
+    let log = AuditLog::open(
+        LogConfig {
+            dir: Some(dir.clone()),
+            stdout: false,
+            replica: "gw-1".into(),
+            checkpoint_every: 1000,
+            checkpoint_secs: 60,
+            max_file_bytes: 1 << 20,
+            on_failure: OnFailure::Buffer,
+            buffer_records: 2,
+        },
+        key,
+        0,
+    )
+    .unwrap();
+    for time in 1..6 {
+        log.append(&Entry {
+            time,
+            event: "code_issued",
+            outcome: "ok",
+            ..Entry::default()
+        });
+    }
+    fs::remove_file(&blocker).unwrap();
+    log.close(9);
+    let files = jisr_audit::log::replica_files(&dir, "gw-1").unwrap();
+    let verify = |extra: &[&str]| {
+        jisr()
+            .args(["audit", "verify", "--public-key"])
+            .arg(&public)
+            .args(extra)
+            .args(&files)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("RECORDS DROPPED at seq 0: 3 records were lost between 1970-01-01T00:00:03Z and 1970-01-01T00:00:05Z"),
+        "{}",
+        stdout(&out)
+    );
+    let out = verify(&["--allow-dropped"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("records dropped allowed (--allow-dropped): 3 records"));
+}
+
 /// A minimal configuration directory (SA only, one BH agency, in-memory store) with an
 /// `[audit]` section: its keys in files. Returns the signing key PEM and the subject key.
 fn config_with_audit(d: &Path) -> (Vec<u8>, Vec<u8>) {
