@@ -233,9 +233,17 @@ impl AuditLog {
     /// Opens the log, continuing this replica's chain from its newest file. A directory
     /// that cannot be created or read starts the log failing (see [`OnFailure`]), not an
     /// error: it may come back.
-    pub fn open(config: LogConfig, signer: SigningKey, now: i64) -> Result<Self, LogError> {
+    ///
+    /// Stdout only (no `dir`), the chain cannot be continued (nothing of it is read back),
+    /// so each start begins a new chain at `seq` 0 under its own replica name,
+    /// `<replica>.<now>` (seconds since the epoch): the chains of successive runs do not
+    /// collide in the shipped log.
+    pub fn open(mut config: LogConfig, signer: SigningKey, now: i64) -> Result<Self, LogError> {
         if !valid_replica(&config.replica) {
             return Err(LogError::BadReplica);
+        }
+        if config.dir.is_none() {
+            config.replica = format!("{}.{now}", config.replica);
         }
         let log = AuditLog {
             state: Mutex::new(State {
@@ -256,7 +264,7 @@ impl AuditLog {
             let mut st = log.lock();
             match log.config.dir.as_deref() {
                 None => {
-                    // Stdout only: the chain starts afresh each run (the shipper keeps it).
+                    // Stdout only: a new chain each run, under this run's replica name.
                     st.chain = Some(Chain {
                         seq: 0,
                         prev: String::new(),

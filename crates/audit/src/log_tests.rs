@@ -430,6 +430,25 @@ fn a_stdout_only_log_writes_nothing_to_disk() {
     assert!(log.accepting());
 }
 
+#[test]
+fn a_stdout_only_log_names_each_run_s_chain_apart() {
+    // Each run starts again at seq 0: under one name, two runs would look like inserted
+    // records to verify.
+    let stdout_only = || LogConfig {
+        dir: None,
+        stdout: true,
+        ..config(Path::new("/nonexistent"))
+    };
+    let first = AuditLog::open(stdout_only(), key().0, 1_700_000_000).unwrap();
+    let second = AuditLog::open(stdout_only(), key().0, 1_700_000_042).unwrap();
+    assert_eq!(first.replica(), "gw-1.1700000000");
+    assert_eq!(second.replica(), "gw-1.1700000042");
+    // With files the chain continues under the configured name.
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(config(dir.path()), key().0, 1_700_000_000).unwrap();
+    assert_eq!(log.replica(), "gw-1");
+}
+
 #[cfg(unix)]
 #[test]
 fn a_full_disk_fails_the_write_and_the_record_waits_for_the_next_file() {
