@@ -467,17 +467,24 @@ impl AuditLog {
                 .chain
                 .as_ref()
                 .ok_or_else(|| io::Error::other("no chain"))?;
-            let message =
-                crate::record::checkpoint_message(&self.config.replica, chain.seq, &chain.prev);
             let entry = Entry {
                 time: now,
                 event: CHECKPOINT,
                 ..Entry::default()
             };
+            let kid = self.signer.public().kid();
+            let record = self.record(&entry, chain);
+            let message = crate::record::checkpoint_message(
+                &self.config.replica,
+                chain.seq,
+                &chain.prev,
+                &record.time,
+                kid,
+            );
             let record = Record {
-                kid: Some(self.signer.public().kid().into()),
+                kid: Some(kid.into()),
                 sig: Some(self.signer.sign(&message).into()),
-                ..self.record(&entry, chain)
+                ..record
             };
             let seq = record.seq;
             let sealed = record.seal().map_err(io::Error::other)?;

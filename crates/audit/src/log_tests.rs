@@ -219,7 +219,13 @@ fn a_forged_checkpoint_is_reported() {
     let mut l = lines(&files[0]);
     // Signed by another key under the real kid.
     let r: Record = serde_json::from_str(&l[6]).unwrap();
-    let message = crate::record::checkpoint_message("gw-1", r.seq, &r.prev);
+    let message = crate::record::checkpoint_message(
+        "gw-1",
+        r.seq,
+        &r.prev,
+        &r.time,
+        r.kid.as_deref().unwrap(),
+    );
     l[6] = reseal(&l[6], |r| r.sig = Some(other.sign(&message).into()));
     rewrite(&files[0], &l);
     let problem = verify(&files, std::slice::from_ref(&p))
@@ -576,4 +582,44 @@ fn a_fabricated_replica_without_checkpoints_is_not_fully_signed() {
     assert!(!report.fully_signed());
     assert_eq!(report.unsigned_replicas().count(), 1);
     assert!(report.to_string().contains("NO checkpoint"), "{report}");
+}
+
+#[test]
+fn a_checkpoint_s_time_and_kid_are_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let files = write(dir.path(), 3, config(dir.path()), k);
+    let mut l = lines(&files[0]);
+    let last = l.len() - 1;
+    let closing = l[last].clone();
+    assert!(closing.contains("\"event\":\"checkpoint\""));
+    assert!(verify(&files, std::slice::from_ref(&p)).unwrap().intact());
+    // The closing checkpoint moved a day later, rehashed (nothing follows it).
+    l[last] = reseal(&closing, |r| r.time = rfc3339(1_700_086_500).into());
+    rewrite(&files[0], &l);
+    let problem = verify(&files, std::slice::from_ref(&p))
+        .unwrap()
+        .problem
+        .unwrap();
+    assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
+    assert!(
+        problem.detail.contains("signature does not verify"),
+        "{problem}"
+    );
+    // A v1 signature (replica, seq, prev only) is not accepted.
+    let r: Record = serde_json::from_str(&closing).unwrap();
+    let (signer, _) = key();
+    let v1 = format!("jisr-audit-checkpoint/v1\ngw-1\n{}\n{}", r.seq, r.prev);
+    l[last] = reseal(&closing, |r| {
+        r.kid = Some(signer.public().kid().to_owned().into());
+        r.sig = Some(signer.sign(v1.as_bytes()).into());
+    });
+    rewrite(&files[0], &l);
+    let problem = verify(&files, &[p, signer.public().clone()])
+        .unwrap()
+        .problem
+        .unwrap();
+    assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
+    assert_eq!(problem.line, last + 1);
+    assert!(problem.detail.contains("signature does not verify"), "{problem}");
 }

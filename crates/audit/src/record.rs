@@ -13,7 +13,7 @@
 //!
 //! **Checkpoints** are records of the chain with `event` = `"checkpoint"`, `kid` and `sig`:
 //! an Ed25519 signature over [`checkpoint_message`] — the replica, the checkpoint's `seq`
-//! and its `prev`, the head of the chain it closes.
+//! and its `prev` (the head of the chain it closes), its `time` and its `kid`.
 
 use std::borrow::Cow;
 
@@ -126,9 +126,11 @@ pub fn computed_hash(line: &str) -> Option<String> {
     Some(hash_of(&line.as_bytes()[..at]))
 }
 
-/// The bytes a checkpoint signs: which replica, which position, which chain head.
-pub fn checkpoint_message(replica: &str, seq: u64, prev: &str) -> Vec<u8> {
-    format!("jisr-audit-checkpoint/v1\n{replica}\n{seq}\n{prev}").into_bytes()
+/// The bytes a checkpoint signs (v2): which replica, which position, which chain head,
+/// when (the checkpoint's `time` as written) and under which key (its `kid`). Only v2 is
+/// written or accepted.
+pub fn checkpoint_message(replica: &str, seq: u64, prev: &str, time: &str, kid: &str) -> Vec<u8> {
+    format!("jisr-audit-checkpoint/v2\n{replica}\n{seq}\n{prev}\n{time}\n{kid}").into_bytes()
 }
 
 /// Seconds since the epoch as RFC 3339 UTC (`1970-01-01T00:00:00Z` if out of range).

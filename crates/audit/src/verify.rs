@@ -303,8 +303,8 @@ fn verify_replica(
             return (summary, Some(problem(ProblemKind::Inserted, other, d)));
         }
         if at.record.is_checkpoint() {
-            let message = checkpoint_message(replica, seq, &prev);
             let kid = at.record.kid.as_deref().unwrap_or_default();
+            let message = checkpoint_message(replica, seq, &prev, &at.record.time, kid);
             let Some(key) = keys.iter().find(|k| k.kid() == kid) else {
                 let d = format!(
                     "checkpoint seq {seq} is signed by key {kid}, which is not among the keys given"
