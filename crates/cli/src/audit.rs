@@ -34,8 +34,10 @@ pub enum AuditAction {
         files: Vec<PathBuf>,
     },
     /// Print one person's records, and every record of the flows they took part in, as
-    /// JSON lines. The national id is normalised with the country's identifier rule and
-    /// turned into the audit reference with the subject key; it is never written anywhere.
+    /// JSON lines. The national id is read from standard input (one line), never from the
+    /// command line (where `ps` and shell history would keep it); it is normalised with the
+    /// country's identifier rule and turned into the audit reference with the subject key,
+    /// and is never written anywhere.
     Find {
         /// The config directory (country profiles and `[audit] subject_key`).
         #[arg(long, default_value = "config", env = "JISR_CONFIG")]
@@ -43,9 +45,10 @@ pub enum AuditAction {
         /// The country that issued the national id (alpha-2 or alpha-3).
         #[arg(long)]
         country: String,
-        /// The national id as written on the request.
+        /// Read the national id from standard input, one line (the default; there is no
+        /// way to give it as an argument).
         #[arg(long)]
-        subject_id: String,
+        subject_id_stdin: bool,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -77,9 +80,9 @@ pub fn run(action: AuditAction) -> ExitCode {
         AuditAction::Find {
             config,
             country,
-            subject_id,
+            subject_id_stdin: _,
             files,
-        } => find(&config, &country, &subject_id, &files),
+        } => read_subject_id().and_then(|id| find(&config, &country, &id, &files)),
         AuditAction::Keygen { out } => keygen(&out),
     };
     result.unwrap_or_else(|msg| {
@@ -191,6 +194,25 @@ fn verify(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The national id: one line of standard input (a prompt on stderr when it is a terminal).
+fn read_subject_id() -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("national id: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the national id from stdin: {e}"))?;
+    let id = line.trim_end_matches(['\n', '\r']);
+    if id.trim().is_empty() {
+        return Err("give the national id on standard input (one line)".into());
+    }
+    Ok(id.to_owned())
+}
+
 fn find(config: &Path, country: &str, id: &str, files: &[PathBuf]) -> Result<ExitCode, String> {
     let country: jisr_mapping::CountryCode =
         country.parse().map_err(|e| format!("--country: {e}"))?;
@@ -202,7 +224,7 @@ fn find(config: &Path, country: &str, id: &str, files: &[PathBuf]) -> Result<Exi
     let normalised = profile
         .identifier
         .normalise(id)
-        .map_err(|e| format!("--subject-id: not a valid {country} national id: {e}"))?;
+        .map_err(|e| format!("the national id (stdin): not a valid {country} national id: {e}"))?;
     let key =
         SubjectKey::new(&settings.subject_key).map_err(|e| format!("audit.subject_key: {e}"))?;
     let reference = key.reference(country.as_str(), &normalised);

@@ -1012,6 +1012,11 @@ fn audit_verify_fails_on_records_the_gateway_dropped_unless_allowed() {
     assert!(stdout(&out).contains("records dropped allowed (--allow-dropped): 3 records"));
 }
 
+/// Runs `cmd` with `input` on its standard input.
+fn with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
+    cmd.write_stdin(input).output().unwrap()
+}
+
 /// A minimal configuration directory (SA only, one BH agency, in-memory store) with an
 /// `[audit]` section: its keys in files. Returns the signing key PEM and the subject key.
 fn config_with_audit(d: &Path) -> (Vec<u8>, Vec<u8>) {
@@ -1103,13 +1108,11 @@ fn audit_find_and_verify_with_the_gateway_config() {
 
     let mut cmd = jisr();
     with_env(&mut cmd);
-    let out = cmd
-        .args(["audit", "find", "--config"])
+    cmd.args(["audit", "find", "--config"])
         .arg(tmp.path())
-        .args(["--country", "SAU", "--subject-id", "1000000016"])
-        .args(&files)
-        .output()
-        .unwrap();
+        .args(["--country", "SAU"])
+        .args(&files);
+    let out = with_stdin(cmd, "1000000016\n");
     assert!(out.status.success(), "{}", stderr(&out));
     let events: Vec<(String, String)> = stdout(&out)
         .lines()
@@ -1134,16 +1137,40 @@ fn audit_find_and_verify_with_the_gateway_config() {
     // An id that fails the country's rule is refused, not looked up.
     let mut cmd = jisr();
     with_env(&mut cmd);
-    let out = cmd
-        .args(["audit", "find", "--config"])
+    cmd.args(["audit", "find", "--config"])
         .arg(tmp.path())
-        .args(["--country", "SA", "--subject-id", "1000000017"])
-        .args(&files)
-        .output()
-        .unwrap();
+        .args(["--country", "SA", "--subject-id-stdin"])
+        .args(&files);
+    let out = with_stdin(cmd, "1000000017\n");
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("--subject-id: not a valid SA national id"),
+        stderr(&out).contains("the national id (stdin): not a valid SA national id"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The id is never taken from the command line, where `ps` and shell history keep it.
+    let mut cmd = jisr();
+    with_env(&mut cmd);
+    cmd.args(["audit", "find", "--config"])
+        .arg(tmp.path())
+        .args(["--country", "SA", "--subject-id", "1000000016"])
+        .args(&files);
+    let out = with_stdin(cmd, "1000000016\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
+
+    // Nothing on stdin: refused, not looked up.
+    let mut cmd = jisr();
+    with_env(&mut cmd);
+    cmd.args(["audit", "find", "--config"])
+        .arg(tmp.path())
+        .args(["--country", "SA"])
+        .args(&files);
+    let out = with_stdin(cmd, "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("give the national id on standard input"),
         "{}",
         stderr(&out)
     );
