@@ -133,7 +133,7 @@ async fn audit_log_records_a_login_verifies_and_finds_the_citizen_without_person
         .unwrap()
         .reference("SA", &normalised);
     assert_eq!(issued["subject"], reference.as_str());
-    let found = jisr_audit::find(&files, &reference).unwrap();
+    let found = jisr_audit::find(&files, &reference).unwrap().records;
     let found_events: Vec<&str> = found.iter().map(|r| r.record.event.as_ref()).collect();
     assert_eq!(found_events, events);
     assert!(found.iter().all(|r| r.record.flow.as_deref() == Some(flow)));

@@ -621,5 +621,8 @@ fn a_checkpoint_s_time_and_kid_are_signed() {
         .unwrap();
     assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
     assert_eq!(problem.line, last + 1);
-    assert!(problem.detail.contains("signature does not verify"), "{problem}");
+    assert!(
+        problem.detail.contains("signature does not verify"),
+        "{problem}"
+    );
 }

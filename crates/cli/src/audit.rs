@@ -229,10 +229,14 @@ fn find(config: &Path, country: &str, id: &str, files: &[PathBuf]) -> Result<Exi
         SubjectKey::new(&settings.subject_key).map_err(|e| format!("audit.subject_key: {e}"))?;
     let reference = key.reference(country.as_str(), &normalised);
     let found = jisr_audit::find(files, &reference).map_err(|e| e.to_string())?;
-    for record in &found {
+    for record in &found.records {
         println!("{}", record.text);
     }
-    eprintln!("{} records (subject reference {reference})", found.len());
+    warn_unreadable(found.unreadable);
+    eprintln!(
+        "{} records (subject reference {reference})",
+        found.records.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -259,6 +263,20 @@ fn keygen(out: &Path) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Lines that are not records were skipped: say so, the answer may be incomplete.
+fn warn_unreadable(n: usize) {
+    if n > 0 {
+        let what = if n == 1 {
+            "line is not an audit record and was"
+        } else {
+            "lines are not audit records and were"
+        };
+        eprintln!(
+            "warning: {n} {what} skipped; the result may be incomplete (`jisr audit verify` names them)"
+        );
+    }
+}
+
 /// `jisr stats`.
 pub fn stats(from: &str, to: &str, min_count: u64, format: &str, files: &[PathBuf]) -> ExitCode {
     let date = |flag: &str, v: &str| {
@@ -268,6 +286,7 @@ pub fn stats(from: &str, to: &str, min_count: u64, format: &str, files: &[PathBu
     let result = (|| {
         let (from, to) = (date("--from", from)?, date("--to", to)?);
         let stats = jisr_audit::stats(files, from, to, min_count).map_err(|e| e.to_string())?;
+        warn_unreadable(stats.unreadable);
         match format {
             "csv" => print!("{}", stats.to_csv()),
             "json" => println!("{}", stats.to_json()),

@@ -866,6 +866,23 @@ fn audit_keygen_verify_and_stats() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["logins"][0]["suppressed"], true);
     assert_eq!(json["logins"][0]["count"], Value::Null);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+
+    // Lines that are not records are skipped, with a warning.
+    let mut text = fs::read_to_string(&files[0]).unwrap();
+    text.push_str("garbage\n{\"v\":1}\n");
+    fs::write(&files[0], text).unwrap();
+    let out = jisr()
+        .args(["stats", "--from", "2026-01-01", "--to", "2026-01-31"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: 2 lines are not audit records and were skipped"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -1133,6 +1150,7 @@ fn audit_find_and_verify_with_the_gateway_config() {
         ]
     );
     assert!(!stderr(&out).contains("1000000016"));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 
     // An id that fails the country's rule is refused, not looked up.
     let mut cmd = jisr();
@@ -1142,9 +1160,29 @@ fn audit_find_and_verify_with_the_gateway_config() {
         .args(["--country", "SA", "--subject-id-stdin"])
         .args(&files);
     let out = with_stdin(cmd, "1000000017\n");
+    assert!(!stderr(&out).contains("warning"));
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("the national id (stdin): not a valid SA national id"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Lines that are not records are skipped, with a warning.
+    let garbled = tmp.path().join("garbled.jsonl");
+    fs::write(&garbled, "not a record\n").unwrap();
+    let mut cmd = jisr();
+    with_env(&mut cmd);
+    cmd.args(["audit", "find", "--config"])
+        .arg(tmp.path())
+        .args(["--country", "SA"])
+        .args(&files)
+        .arg(&garbled);
+    let out = with_stdin(cmd, "1000000016\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 3);
+    assert!(
+        stderr(&out).contains("warning: 1 line is not an audit record and was skipped"),
         "{}",
         stderr(&out)
     );
