@@ -293,12 +293,20 @@ async fn audit_sink_failing_under_buffer_holds_records_then_refuses_then_recover
         .filter(|r| r["event"] != "checkpoint")
         .map(|r| r["event"].as_str().unwrap())
         .collect();
+    // The lost record is told in the chain, before the two that waited.
     assert_eq!(
         events,
         [
+            "records_dropped",
             "authorization_accepted",
             "authorization_accepted",
             "authorization_accepted"
         ]
     );
+    let lost = written
+        .iter()
+        .find(|r| r["event"] == "records_dropped")
+        .unwrap();
+    assert_eq!(lost["dropped"], 1);
+    assert_eq!(lost["dropped_from"], lost["dropped_to"]);
 }
