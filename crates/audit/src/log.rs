@@ -462,43 +462,46 @@ impl AuditLog {
     }
 
     fn checkpoint(&self, st: &mut State, now: i64) {
-        let result = self.ready(st).and_then(|()| {
-            let chain = st
-                .chain
-                .as_ref()
-                .ok_or_else(|| io::Error::other("no chain"))?;
-            let entry = Entry {
-                time: now,
-                event: CHECKPOINT,
-                ..Entry::default()
-            };
-            let kid = self.signer.public().kid();
-            let record = self.record(&entry, chain);
-            let message = crate::record::checkpoint_message(
-                &self.config.replica,
-                chain.seq,
-                &chain.prev,
-                &record.time,
-                kid,
-            );
-            let record = Record {
-                kid: Some(kid.into()),
-                sig: Some(self.signer.sign(&message).into()),
-                ..record
-            };
-            let seq = record.seq;
-            let sealed = record.seal().map_err(io::Error::other)?;
-            self.write_line(st, seq, sealed)
-        });
-        match result {
-            Ok(()) => {
-                self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
-                st.since_checkpoint = 0;
-                st.last_checkpoint_at = now;
-                self.recovered(st);
-            }
+        match self.signed_checkpoint(st, now) {
+            Ok(()) => self.recovered(st),
             Err(e) => self.failed(st, &e),
         }
+    }
+
+    /// Writes a checkpoint signing the head. A checkpoint never starts a new file: it
+    /// closes what is in the current one, whatever its size (by up to one line).
+    fn signed_checkpoint(&self, st: &mut State, now: i64) -> io::Result<()> {
+        self.ready(st)?;
+        let chain = st
+            .chain
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no chain"))?;
+        let entry = Entry {
+            time: now,
+            event: CHECKPOINT,
+            ..Entry::default()
+        };
+        let kid = self.signer.public().kid();
+        let record = self.record(&entry, chain);
+        let message = crate::record::checkpoint_message(
+            &self.config.replica,
+            chain.seq,
+            &chain.prev,
+            &record.time,
+            kid,
+        );
+        let record = Record {
+            kid: Some(kid.into()),
+            sig: Some(self.signer.sign(&message).into()),
+            ..record
+        };
+        let seq = record.seq;
+        let sealed = record.seal().map_err(io::Error::other)?;
+        self.write_line(st, seq, sealed, false)?;
+        self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+        st.since_checkpoint = 0;
+        st.last_checkpoint_at = now;
+        Ok(())
     }
 
     fn record<'a>(&'a self, e: &Entry<'a>, chain: &'a Chain) -> Record<'a> {
@@ -543,6 +546,27 @@ impl AuditLog {
         gap: Option<(i64, Gap)>,
     ) -> io::Result<()> {
         self.ready(st)?;
+        let (mut seq, mut sealed) = self.seal_record(st, entry, gap)?;
+        if st.since_checkpoint > 0 && self.would_rotate(st, sealed.0.len()) {
+            // Sign the head of the file about to be closed, so that a rotated file is
+            // covered by a signature on its own; the record moves one seq on.
+            let time = gap.map_or(entry.time, |(now, _)| now);
+            self.signed_checkpoint(st, time)?;
+            (seq, sealed) = self.seal_record(st, entry, gap)?;
+        }
+        self.write_line(st, seq, sealed, true)?;
+        st.since_checkpoint += 1;
+        Ok(())
+    }
+
+    /// The record for `entry` (or the `records_dropped` record for `gap`) at the head of
+    /// the chain: its seq, its line and its hash.
+    fn seal_record(
+        &self,
+        st: &State,
+        entry: &Entry<'_>,
+        gap: Option<(i64, Gap)>,
+    ) -> io::Result<(u64, (String, String))> {
         let chain = st
             .chain
             .as_ref()
@@ -565,9 +589,16 @@ impl AuditLog {
         };
         let seq = record.seq;
         let sealed = record.seal().map_err(io::Error::other)?;
-        self.write_line(st, seq, sealed)?;
-        st.since_checkpoint += 1;
-        Ok(())
+        Ok((seq, sealed))
+    }
+
+    /// Whether a line of `len` bytes would start a new file.
+    fn would_rotate(&self, st: &State, len: usize) -> bool {
+        self.config.dir.is_some()
+            && st
+                .file
+                .as_ref()
+                .is_some_and(|f| f.size > 0 && f.size + len as u64 > self.config.max_file_bytes)
     }
 
     /// Writes the sealed line of the record at `seq` and moves the chain on.
@@ -576,10 +607,11 @@ impl AuditLog {
         st: &mut State,
         seq: u64,
         (line, hash): (String, String),
+        rotate: bool,
     ) -> io::Result<()> {
         match self.config.dir.as_deref() {
             Some(dir) => {
-                self.write_file(st, dir, seq, line.as_bytes())?;
+                self.write_file(st, dir, seq, line.as_bytes(), rotate)?;
                 if self.config.stdout {
                     // A mirror for log shipping: the files are the record of truth.
                     if let Err(e) = io::stdout().lock().write_all(line.as_bytes()) {
@@ -597,11 +629,15 @@ impl AuditLog {
         Ok(())
     }
 
-    fn write_file(&self, st: &mut State, dir: &Path, seq: u64, line: &[u8]) -> io::Result<()> {
-        let rotate = st
-            .file
-            .as_ref()
-            .is_some_and(|f| f.size > 0 && f.size + line.len() as u64 > self.config.max_file_bytes);
+    fn write_file(
+        &self,
+        st: &mut State,
+        dir: &Path,
+        seq: u64,
+        line: &[u8],
+        may_rotate: bool,
+    ) -> io::Result<()> {
+        let rotate = may_rotate && self.would_rotate(st, line.len());
         if rotate || st.file.is_none() {
             let path = dir.join(file_name(&self.config.replica, seq));
             let file = OpenOptions::new().create(true).append(true).open(&path)?;

@@ -258,7 +258,8 @@ fn the_chain_continues_across_restart_and_rotation() {
     let files = write(dir.path(), 20, cfg, signer());
     assert!(files.len() > 3, "rotated into {} files", files.len());
     for f in &files {
-        assert!(std::fs::metadata(f).unwrap().len() <= 4096);
+        // Over by at most the checkpoint that closes the file.
+        assert!(std::fs::metadata(f).unwrap().len() <= 4096 + 512);
     }
     let report = verify(&files, &[signer().public().clone()]).unwrap();
     assert!(report.intact(), "{report}");
@@ -625,4 +626,41 @@ fn a_checkpoint_s_time_and_kid_are_signed() {
         problem.detail.contains("signature does not verify"),
         "{problem}"
     );
+}
+
+#[test]
+fn a_rotated_file_ends_with_a_checkpoint_and_verifies_signed_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let cfg = LogConfig {
+        max_file_bytes: 4096,
+        checkpoint_every: 1000,
+        ..config(dir.path())
+    };
+    let log = AuditLog::open(cfg, k, 0).unwrap();
+    for i in 0..40 {
+        log.append(&entry(i, "f"));
+    }
+    let files = replica_files(dir.path(), "gw-1").unwrap();
+    assert!(files.len() >= 3, "rotated into {} files", files.len());
+    let closed = &files[..files.len() - 1];
+    for f in closed {
+        let last: Record = serde_json::from_str(lines(f).last().unwrap()).unwrap();
+        assert!(
+            last.is_checkpoint(),
+            "{} ends with {}",
+            f.display(),
+            last.event
+        );
+        assert!(std::fs::metadata(f).unwrap().len() <= 4096 + 512);
+    }
+    // The rotated files verify fully signed without the live one.
+    let report = verify(closed, std::slice::from_ref(&p)).unwrap();
+    assert!(report.intact(), "{report}");
+    assert!(report.fully_signed(), "{report}");
+    // The live file's records after its checkpoint are not signed yet.
+    let report = verify(&files, &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert!(!report.fully_signed());
+    drop(log);
 }
