@@ -133,7 +133,7 @@ async fn audit_log_records_a_login_verifies_and_finds_the_citizen_without_person
         .unwrap()
         .reference("SA", &normalised);
     assert_eq!(issued["subject"], reference.as_str());
-    let found = jisr_audit::find(&files, &reference).unwrap();
+    let found = jisr_audit::find(&files, &reference).unwrap().records;
     let found_events: Vec<&str> = found.iter().map(|r| r.record.event.as_ref()).collect();
     assert_eq!(found_events, events);
     assert!(found.iter().all(|r| r.record.flow.as_deref() == Some(flow)));
@@ -293,12 +293,20 @@ async fn audit_sink_failing_under_buffer_holds_records_then_refuses_then_recover
         .filter(|r| r["event"] != "checkpoint")
         .map(|r| r["event"].as_str().unwrap())
         .collect();
+    // The lost record is told in the chain, before the two that waited.
     assert_eq!(
         events,
         [
+            "records_dropped",
             "authorization_accepted",
             "authorization_accepted",
             "authorization_accepted"
         ]
     );
+    let lost = written
+        .iter()
+        .find(|r| r["event"] == "records_dropped")
+        .unwrap();
+    assert_eq!(lost["dropped"], 1);
+    assert_eq!(lost["dropped_from"], lost["dropped_to"]);
 }

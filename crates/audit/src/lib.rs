@@ -27,6 +27,6 @@ pub mod verify;
 
 pub use keys::{KeyError, PublicKey, SigningKey, SubjectKey};
 pub use log::{AuditLog, Counters, Entry, LogConfig, LogError, OnFailure};
-pub use query::{Stats, find, stats};
+pub use query::{Found, Stats, find, stats};
 pub use record::Record;
 pub use verify::{Problem, ProblemKind, Report, verify};

@@ -7,7 +7,9 @@
 //! the sink fails, appended records wait in memory in order (up to `buffer_records`) and
 //! join the chain when it recovers, so the chain on disk never has a hole for a record that
 //! was only late. Past the buffer a record is dropped — counted and logged as an error,
-//! never silently — and the gateway has long stopped taking new logins by then.
+//! never silently — and the gateway has long stopped taking new logins by then. The loss
+//! (how many, first and last time) is written into the chain as a `records_dropped` record
+//! when the sink recovers, before the held records, so that verify shows the gap.
 //!
 //! Cost per append: one mutex, one serialisation, one SHA-256, one `write` (no fsync: a
 //! crash may lose the last records the OS had not written, which the next checkpoint's
@@ -24,7 +26,7 @@ use crate::files::{Tail, read_tail};
 use crate::keys::SigningKey;
 
 pub use crate::files::{file_name, replica_files};
-use crate::record::{CHECKPOINT, Record, VERSION, rfc3339};
+use crate::record::{CHECKPOINT, RECORDS_DROPPED, Record, VERSION, rfc3339};
 
 /// What to do when the sink cannot take a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,12 +184,22 @@ struct FileSink {
     size: u64,
 }
 
+/// Records lost while the buffer was full, not yet told in the chain.
+#[derive(Debug, Clone, Copy)]
+struct Gap {
+    count: u64,
+    from: i64,
+    to: i64,
+}
+
 #[derive(Debug)]
 struct State {
     /// `None` until the directory could be read (the chain continues from its newest file).
     chain: Option<Chain>,
     file: Option<FileSink>,
     held: VecDeque<Held>,
+    /// Written into the chain as a `records_dropped` record before the held records.
+    gap: Option<Gap>,
     failing: bool,
     since_checkpoint: u64,
     last_checkpoint_at: i64,
@@ -221,15 +233,24 @@ impl AuditLog {
     /// Opens the log, continuing this replica's chain from its newest file. A directory
     /// that cannot be created or read starts the log failing (see [`OnFailure`]), not an
     /// error: it may come back.
-    pub fn open(config: LogConfig, signer: SigningKey, now: i64) -> Result<Self, LogError> {
+    ///
+    /// Stdout only (no `dir`), the chain cannot be continued (nothing of it is read back),
+    /// so each start begins a new chain at `seq` 0 under its own replica name,
+    /// `<replica>.<now>` (seconds since the epoch): the chains of successive runs do not
+    /// collide in the shipped log.
+    pub fn open(mut config: LogConfig, signer: SigningKey, now: i64) -> Result<Self, LogError> {
         if !valid_replica(&config.replica) {
             return Err(LogError::BadReplica);
+        }
+        if config.dir.is_none() {
+            config.replica = format!("{}.{now}", config.replica);
         }
         let log = AuditLog {
             state: Mutex::new(State {
                 chain: None,
                 file: None,
                 held: VecDeque::new(),
+                gap: None,
                 failing: false,
                 since_checkpoint: 0,
                 last_checkpoint_at: now,
@@ -243,7 +264,7 @@ impl AuditLog {
             let mut st = log.lock();
             match log.config.dir.as_deref() {
                 None => {
-                    // Stdout only: the chain starts afresh each run (the shipper keeps it).
+                    // Stdout only: a new chain each run, under this run's replica name.
                     st.chain = Some(Chain {
                         seq: 0,
                         prev: String::new(),
@@ -253,6 +274,13 @@ impl AuditLog {
                     Tail::Chain(chain) => st.chain = Some(chain),
                     Tail::Unavailable(e) => log.failed(&mut st, &e),
                 },
+            }
+            // Sign the head at once: every chain has a checkpoint from its first records
+            // on (a chain without one is not the gateway's), and a start continuing a
+            // chain signs where the previous run left it. A sink failing here is the
+            // same failure as at the first append.
+            if !st.failing {
+                log.checkpoint(&mut st, now);
             }
             log.settle(&st);
         }
@@ -286,10 +314,10 @@ impl AuditLog {
     /// Records `entry`: written now, or held until the sink recovers.
     pub fn append(&self, entry: &Entry<'_>) {
         let mut st = self.lock();
-        if !st.held.is_empty() {
+        if !st.held.is_empty() || st.gap.is_some() {
             self.flush(&mut st, entry.time);
         }
-        if st.held.is_empty() {
+        if st.held.is_empty() && st.gap.is_none() {
             match self.write_entry(&mut st, entry) {
                 Ok(()) => {
                     self.recovered(&mut st);
@@ -311,7 +339,7 @@ impl AuditLog {
     /// were written since.
     pub fn tick(&self, now: i64) {
         let mut st = self.lock();
-        if !st.held.is_empty() {
+        if !st.held.is_empty() || st.gap.is_some() {
             self.flush(&mut st, now);
         } else if st.failing {
             // Nothing held (under refuse with an empty buffer): a checkpoint is the probe.
@@ -346,6 +374,19 @@ impl AuditLog {
         if st.held.len() < self.config.buffer_records {
             st.held.push_back(Held::from(entry));
         } else {
+            let t = entry.time;
+            st.gap = Some(match st.gap {
+                None => Gap {
+                    count: 1,
+                    from: t,
+                    to: t,
+                },
+                Some(g) => Gap {
+                    count: g.count.saturating_add(1),
+                    from: g.from.min(t),
+                    to: g.to.max(t),
+                },
+            });
             let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             tracing::error!(
                 replica = %self.config.replica, event = entry.event, dropped,
@@ -355,6 +396,20 @@ impl AuditLog {
     }
 
     fn flush(&self, st: &mut State, now: i64) {
+        if let Some(gap) = st.gap {
+            // The loss goes into the chain first, where verify shows it.
+            match self.write_record(st, &Entry::default(), Some((now, gap))) {
+                Ok(()) => {
+                    st.gap = None;
+                    tracing::warn!(replica = %self.config.replica, dropped = gap.count,
+                        "audit: the records lost are recorded in the chain (records_dropped)");
+                }
+                Err(e) => {
+                    self.failed(st, &e);
+                    return;
+                }
+            }
+        }
         while let Some(held) = st.held.front().cloned() {
             match self.write_entry(st, &held.entry()) {
                 Ok(()) => {
@@ -389,7 +444,7 @@ impl AuditLog {
     }
 
     fn recovered(&self, st: &mut State) {
-        if st.failing && st.held.is_empty() {
+        if st.failing && st.held.is_empty() && st.gap.is_none() {
             st.failing = false;
             tracing::warn!(replica = %self.config.replica, "audit sink recovered: records are written again");
         }
@@ -407,36 +462,46 @@ impl AuditLog {
     }
 
     fn checkpoint(&self, st: &mut State, now: i64) {
-        let result = self.ready(st).and_then(|()| {
-            let chain = st
-                .chain
-                .as_ref()
-                .ok_or_else(|| io::Error::other("no chain"))?;
-            let message =
-                crate::record::checkpoint_message(&self.config.replica, chain.seq, &chain.prev);
-            let entry = Entry {
-                time: now,
-                event: CHECKPOINT,
-                ..Entry::default()
-            };
-            let record = Record {
-                kid: Some(self.signer.public().kid().into()),
-                sig: Some(self.signer.sign(&message).into()),
-                ..self.record(&entry, chain)
-            };
-            let seq = record.seq;
-            let sealed = record.seal().map_err(io::Error::other)?;
-            self.write_line(st, seq, sealed)
-        });
-        match result {
-            Ok(()) => {
-                self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
-                st.since_checkpoint = 0;
-                st.last_checkpoint_at = now;
-                self.recovered(st);
-            }
+        match self.signed_checkpoint(st, now) {
+            Ok(()) => self.recovered(st),
             Err(e) => self.failed(st, &e),
         }
+    }
+
+    /// Writes a checkpoint signing the head. A checkpoint never starts a new file: it
+    /// closes what is in the current one, whatever its size (by up to one line).
+    fn signed_checkpoint(&self, st: &mut State, now: i64) -> io::Result<()> {
+        self.ready(st)?;
+        let chain = st
+            .chain
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no chain"))?;
+        let entry = Entry {
+            time: now,
+            event: CHECKPOINT,
+            ..Entry::default()
+        };
+        let kid = self.signer.public().kid();
+        let record = self.record(&entry, chain);
+        let message = crate::record::checkpoint_message(
+            &self.config.replica,
+            chain.seq,
+            &chain.prev,
+            &record.time,
+            kid,
+        );
+        let record = Record {
+            kid: Some(kid.into()),
+            sig: Some(self.signer.sign(&message).into()),
+            ..record
+        };
+        let seq = record.seq;
+        let sealed = record.seal().map_err(io::Error::other)?;
+        self.write_line(st, seq, sealed, false)?;
+        self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+        st.since_checkpoint = 0;
+        st.last_checkpoint_at = now;
+        Ok(())
     }
 
     fn record<'a>(&'a self, e: &Entry<'a>, chain: &'a Chain) -> Record<'a> {
@@ -458,6 +523,9 @@ impl AuditLog {
             error: s(e.error),
             subject: s(e.subject),
             operator: s(e.operator),
+            dropped: None,
+            dropped_from: None,
+            dropped_to: None,
             prev: chain.prev.as_str().into(),
             kid: None,
             sig: None,
@@ -466,17 +534,71 @@ impl AuditLog {
     }
 
     fn write_entry(&self, st: &mut State, entry: &Entry<'_>) -> io::Result<()> {
+        self.write_record(st, entry, None)
+    }
+
+    /// Writes `entry`, or with `gap` (and the time it is written) the `records_dropped`
+    /// record that tells of it.
+    fn write_record(
+        &self,
+        st: &mut State,
+        entry: &Entry<'_>,
+        gap: Option<(i64, Gap)>,
+    ) -> io::Result<()> {
         self.ready(st)?;
+        let (mut seq, mut sealed) = self.seal_record(st, entry, gap)?;
+        if st.since_checkpoint > 0 && self.would_rotate(st, sealed.0.len()) {
+            // Sign the head of the file about to be closed, so that a rotated file is
+            // covered by a signature on its own; the record moves one seq on.
+            let time = gap.map_or(entry.time, |(now, _)| now);
+            self.signed_checkpoint(st, time)?;
+            (seq, sealed) = self.seal_record(st, entry, gap)?;
+        }
+        self.write_line(st, seq, sealed, true)?;
+        st.since_checkpoint += 1;
+        Ok(())
+    }
+
+    /// The record for `entry` (or the `records_dropped` record for `gap`) at the head of
+    /// the chain: its seq, its line and its hash.
+    fn seal_record(
+        &self,
+        st: &State,
+        entry: &Entry<'_>,
+        gap: Option<(i64, Gap)>,
+    ) -> io::Result<(u64, (String, String))> {
         let chain = st
             .chain
             .as_ref()
             .ok_or_else(|| io::Error::other("no chain"))?;
-        let record = self.record(entry, chain);
+        let record = match gap {
+            None => self.record(entry, chain),
+            Some((now, gap)) => {
+                let e = Entry {
+                    time: now,
+                    event: RECORDS_DROPPED,
+                    ..Entry::default()
+                };
+                Record {
+                    dropped: Some(gap.count),
+                    dropped_from: Some(rfc3339(gap.from).into()),
+                    dropped_to: Some(rfc3339(gap.to).into()),
+                    ..self.record(&e, chain)
+                }
+            }
+        };
         let seq = record.seq;
         let sealed = record.seal().map_err(io::Error::other)?;
-        self.write_line(st, seq, sealed)?;
-        st.since_checkpoint += 1;
-        Ok(())
+        Ok((seq, sealed))
+    }
+
+    /// Whether a line of `len` bytes would start a new file.
+    fn would_rotate(&self, st: &State, len: usize) -> bool {
+        self.config.dir.is_some()
+            && st
+                .file
+                .as_ref()
+                .is_some_and(|f| f.size > 0 && f.size + len as u64 > self.config.max_file_bytes)
     }
 
     /// Writes the sealed line of the record at `seq` and moves the chain on.
@@ -485,10 +607,11 @@ impl AuditLog {
         st: &mut State,
         seq: u64,
         (line, hash): (String, String),
+        rotate: bool,
     ) -> io::Result<()> {
         match self.config.dir.as_deref() {
             Some(dir) => {
-                self.write_file(st, dir, seq, line.as_bytes())?;
+                self.write_file(st, dir, seq, line.as_bytes(), rotate)?;
                 if self.config.stdout {
                     // A mirror for log shipping: the files are the record of truth.
                     if let Err(e) = io::stdout().lock().write_all(line.as_bytes()) {
@@ -506,11 +629,15 @@ impl AuditLog {
         Ok(())
     }
 
-    fn write_file(&self, st: &mut State, dir: &Path, seq: u64, line: &[u8]) -> io::Result<()> {
-        let rotate = st
-            .file
-            .as_ref()
-            .is_some_and(|f| f.size > 0 && f.size + line.len() as u64 > self.config.max_file_bytes);
+    fn write_file(
+        &self,
+        st: &mut State,
+        dir: &Path,
+        seq: u64,
+        line: &[u8],
+        may_rotate: bool,
+    ) -> io::Result<()> {
+        let rotate = may_rotate && self.would_rotate(st, line.len());
         if rotate || st.file.is_none() {
             let path = dir.join(file_name(&self.config.replica, seq));
             let file = OpenOptions::new().create(true).append(true).open(&path)?;

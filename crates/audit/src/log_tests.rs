@@ -75,9 +75,12 @@ fn an_untouched_log_verifies_with_its_checkpoints() {
     let files = write(dir.path(), 12, config(dir.path()), k);
     let report = verify(&files, &[p]).unwrap();
     assert!(report.intact(), "{report}");
-    // 12 records, checkpoints after 5 and 10, and one at close: 15 lines.
-    assert_eq!(report.replicas[0].records, 15);
-    assert_eq!(report.replicas[0].checkpoints, 3);
+    // A checkpoint at open, 12 records, checkpoints after 5 and 10, and one at close.
+    assert_eq!(report.replicas[0].records, 16);
+    assert_eq!(report.replicas[0].checkpoints, 4);
+    assert!(report.fully_signed());
+    let first: Record = serde_json::from_str(&lines(&files[0])[0]).unwrap();
+    assert!(first.is_checkpoint() && first.seq == 0);
     assert_eq!(report.replicas[0].unsigned_tail, 0);
 }
 
@@ -204,7 +207,7 @@ fn a_rewritten_chain_is_caught_by_the_next_checkpoint() {
     rewrite(&files[0], &l);
     let problem = verify(&files, &[p]).unwrap().problem.unwrap();
     assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
-    assert_eq!(problem.line, 5);
+    assert_eq!(problem.line, 6);
 }
 
 #[test]
@@ -215,19 +218,25 @@ fn a_forged_checkpoint_is_reported() {
     let files = write(dir.path(), 8, config(dir.path()), k);
     let mut l = lines(&files[0]);
     // Signed by another key under the real kid.
-    let r: Record = serde_json::from_str(&l[5]).unwrap();
-    let message = crate::record::checkpoint_message("gw-1", r.seq, &r.prev);
-    l[5] = reseal(&l[5], |r| r.sig = Some(other.sign(&message).into()));
+    let r: Record = serde_json::from_str(&l[6]).unwrap();
+    let message = crate::record::checkpoint_message(
+        "gw-1",
+        r.seq,
+        &r.prev,
+        &r.time,
+        r.kid.as_deref().unwrap(),
+    );
+    l[6] = reseal(&l[6], |r| r.sig = Some(other.sign(&message).into()));
     rewrite(&files[0], &l);
     let problem = verify(&files, std::slice::from_ref(&p))
         .unwrap()
         .problem
         .unwrap();
     assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
-    assert_eq!(problem.line, 6);
+    assert_eq!(problem.line, 7);
     assert!(problem.detail.contains("signature does not verify"));
     // Signed by another key under its own kid: not among the keys given.
-    l[5] = reseal(&l[5], |r| {
+    l[6] = reseal(&l[6], |r| {
         r.kid = Some(other.public().kid().to_owned().into());
     });
     rewrite(&files[0], &l);
@@ -249,12 +258,13 @@ fn the_chain_continues_across_restart_and_rotation() {
     let files = write(dir.path(), 20, cfg, signer());
     assert!(files.len() > 3, "rotated into {} files", files.len());
     for f in &files {
-        assert!(std::fs::metadata(f).unwrap().len() <= 4096);
+        // Over by at most the checkpoint that closes the file.
+        assert!(std::fs::metadata(f).unwrap().len() <= 4096 + 512);
     }
     let report = verify(&files, &[signer().public().clone()]).unwrap();
     assert!(report.intact(), "{report}");
-    // 20 records and a checkpoint after every 5, twice.
-    assert_eq!(report.replicas[0].records, 2 * (20 + 4));
+    // A checkpoint at open, 20 records and a checkpoint after every 5, twice.
+    assert_eq!(report.replicas[0].records, 2 * (1 + 20 + 4));
     // The names carry the first seq of each file.
     let last = files.last().unwrap();
     let first: Record = serde_json::from_str(&lines(last)[0]).unwrap();
@@ -285,13 +295,14 @@ fn the_timer_signs_the_head_when_checkpoint_secs_passed() {
     let dir = tempfile::tempdir().unwrap();
     let (k, p) = key();
     let log = AuditLog::open(config(dir.path()), k, 1000).unwrap();
+    assert_eq!(log.counters().checkpoints(), 1, "the checkpoint at open");
     log.append(&entry(1000, "f"));
     log.tick(1059);
-    assert_eq!(log.counters().checkpoints(), 0);
+    assert_eq!(log.counters().checkpoints(), 1);
     log.tick(1060);
-    assert_eq!(log.counters().checkpoints(), 1);
+    assert_eq!(log.counters().checkpoints(), 2);
     log.tick(2000); // nothing written since: no new checkpoint
-    assert_eq!(log.counters().checkpoints(), 1);
+    assert_eq!(log.counters().checkpoints(), 2);
     let report = verify(&replica_files(dir.path(), "gw-1").unwrap(), &[p]).unwrap();
     assert_eq!(report.replicas[0].unsigned_tail, 0);
 }
@@ -360,7 +371,52 @@ fn under_buffer_logins_continue_until_the_buffer_is_full_and_nothing_is_dropped_
     log.append(&entry(5, "e"));
     assert!(log.accepting());
     assert_eq!(log.counters().buffered(), 0);
-    assert_eq!(log.counters().written(), 4);
+    // The loss, the three held records, the new one, and the checkpoint after five.
+    assert_eq!(log.counters().written(), 6);
+}
+
+#[test]
+fn records_dropped_are_written_into_the_chain_before_the_held_records_and_verify_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let target = blocked(dir.path());
+    let cfg = LogConfig {
+        on_failure: OnFailure::Buffer,
+        ..config(&target)
+    };
+    let log = AuditLog::open(cfg, k, 0).unwrap();
+    for (t, f) in [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e"), (7, "g")] {
+        log.append(&entry(t, f));
+    }
+    assert_eq!(log.counters().dropped(), 3);
+    std::fs::remove_file(dir.path().join("not-a-dir")).unwrap();
+    log.tick(9);
+    log.close(10);
+    let files = replica_files(&target, "gw-1").unwrap();
+    let records: Vec<Record> = lines(&files[0])
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records[0].event, RECORDS_DROPPED);
+    assert_eq!(records[0].dropped, Some(3));
+    assert_eq!(
+        records[0].dropped_from.as_deref(),
+        Some(rfc3339(4).as_str())
+    );
+    assert_eq!(records[0].dropped_to.as_deref(), Some(rfc3339(7).as_str()));
+    assert_eq!(records[0].time, rfc3339(9));
+    let flows: Vec<&str> = records.iter().filter_map(|r| r.flow.as_deref()).collect();
+    assert_eq!(flows, ["a", "b", "c"]);
+    let report = verify(&files, &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert_eq!(report.dropped(), 3);
+    assert_eq!(report.replicas[0].drops[0].seq, 0);
+    assert!(
+        report
+            .to_string()
+            .contains("RECORDS DROPPED at seq 0: 3 records were lost between"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -373,8 +429,31 @@ fn a_stdout_only_log_writes_nothing_to_disk() {
     };
     let log = AuditLog::open(cfg, k, 0).unwrap();
     log.append(&entry(1, "a"));
-    assert_eq!(log.counters().written(), 1);
+    assert_eq!(
+        log.counters().written(),
+        2,
+        "the checkpoint at open and the record"
+    );
     assert!(log.accepting());
+}
+
+#[test]
+fn a_stdout_only_log_names_each_run_s_chain_apart() {
+    // Each run starts again at seq 0: under one name, two runs would look like inserted
+    // records to verify.
+    let stdout_only = || LogConfig {
+        dir: None,
+        stdout: true,
+        ..config(Path::new("/nonexistent"))
+    };
+    let first = AuditLog::open(stdout_only(), key().0, 1_700_000_000).unwrap();
+    let second = AuditLog::open(stdout_only(), key().0, 1_700_000_042).unwrap();
+    assert_eq!(first.replica(), "gw-1.1700000000");
+    assert_eq!(second.replica(), "gw-1.1700000042");
+    // With files the chain continues under the configured name.
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(config(dir.path()), key().0, 1_700_000_000).unwrap();
+    assert_eq!(log.replica(), "gw-1");
 }
 
 #[cfg(unix)]
@@ -389,7 +468,8 @@ fn a_full_disk_fails_the_write_and_the_record_waits_for_the_next_file() {
     let first = dir.path().join(file_name("gw-1", 0));
     std::os::unix::fs::symlink("/dev/full", &first).unwrap();
     let log = AuditLog::open(config(dir.path()), k, 0).unwrap();
-    assert!(log.accepting());
+    // The checkpoint at open already finds the disk full.
+    assert!(!log.accepting());
     log.append(&entry(1, "a"));
     assert!(!log.accepting());
     assert!(!log.counters().healthy());
@@ -416,4 +496,171 @@ fn the_chain_continues_from_the_end_of_a_file_larger_than_the_tail_window() {
     assert_eq!(files.len(), 2);
     let report = verify(&files, &[signer().public().clone()]).unwrap();
     assert!(report.intact(), "{report}");
+}
+
+#[test]
+fn a_restart_signs_the_head_it_continues_from() {
+    // The first run dies without closing: its last records are unsigned. The next start
+    // signs the head it continues from, so they are covered from then on.
+    let dir = tempfile::tempdir().unwrap();
+    let pem = SigningKey::generate_pem().unwrap();
+    let signer = || SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    let log = AuditLog::open(config(dir.path()), signer(), 0).unwrap();
+    for i in 0..7 {
+        log.append(&entry(i, "f"));
+    }
+    drop(log);
+    let files = replica_files(dir.path(), "gw-1").unwrap();
+    let report = verify(&files, &[signer().public().clone()]).unwrap();
+    assert_eq!(report.replicas[0].unsigned_tail, 2);
+    assert!(!report.fully_signed());
+    let log = AuditLog::open(config(dir.path()), signer(), 10).unwrap();
+    let files = replica_files(dir.path(), "gw-1").unwrap();
+    let report = verify(&files, &[signer().public().clone()]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert!(report.fully_signed(), "{report}");
+    assert_eq!(report.replicas[0].records, 1 + 7 + 1 + 1);
+    drop(log);
+}
+
+#[test]
+fn records_after_the_last_checkpoint_rewritten_with_fresh_hashes_are_not_fully_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let log = AuditLog::open(config(dir.path()), k, 0).unwrap();
+    for i in 0..7 {
+        log.append(&entry(i, "f"));
+    }
+    drop(log);
+    let files = replica_files(dir.path(), "gw-1").unwrap();
+    let mut l = lines(&files[0]);
+    let n = l.len();
+    let mut prev: String = serde_json::from_str::<Record>(&l[n - 3])
+        .unwrap()
+        .hash
+        .unwrap()
+        .into();
+    for line in &mut l[n - 2..] {
+        *line = reseal(line, |r| {
+            r.origin = Some("OM".into());
+            r.prev = prev.clone().into();
+        });
+        prev = serde_json::from_str::<Record>(line)
+            .unwrap()
+            .hash
+            .unwrap()
+            .into();
+    }
+    rewrite(&files[0], &l);
+    let report = verify(&files, &[p]).unwrap();
+    // The hashes cannot tell: only the missing signature does.
+    assert!(report.intact());
+    assert!(!report.fully_signed());
+}
+
+#[test]
+fn a_fabricated_replica_without_checkpoints_is_not_fully_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, p) = key();
+    let mut prev = String::new();
+    let mut out = Vec::new();
+    for seq in 0..3 {
+        let mut r = reseal(&crate::record::tests_sample_line(seq), |r| {
+            r.prev = prev.clone().into()
+        });
+        prev = serde_json::from_str::<Record>(&r)
+            .unwrap()
+            .hash
+            .unwrap()
+            .into();
+        r.push('\n');
+        out.push(r);
+    }
+    let file = dir.path().join(file_name("gw-9", 0));
+    std::fs::write(&file, out.concat()).unwrap();
+    let report = verify(&[file], &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert!(!report.fully_signed());
+    assert_eq!(report.unsigned_replicas().count(), 1);
+    assert!(report.to_string().contains("NO checkpoint"), "{report}");
+}
+
+#[test]
+fn a_checkpoint_s_time_and_kid_are_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let files = write(dir.path(), 3, config(dir.path()), k);
+    let mut l = lines(&files[0]);
+    let last = l.len() - 1;
+    let closing = l[last].clone();
+    assert!(closing.contains("\"event\":\"checkpoint\""));
+    assert!(verify(&files, std::slice::from_ref(&p)).unwrap().intact());
+    // The closing checkpoint moved a day later, rehashed (nothing follows it).
+    l[last] = reseal(&closing, |r| r.time = rfc3339(1_700_086_500).into());
+    rewrite(&files[0], &l);
+    let problem = verify(&files, std::slice::from_ref(&p))
+        .unwrap()
+        .problem
+        .unwrap();
+    assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
+    assert!(
+        problem.detail.contains("signature does not verify"),
+        "{problem}"
+    );
+    // A v1 signature (replica, seq, prev only) is not accepted.
+    let r: Record = serde_json::from_str(&closing).unwrap();
+    let (signer, _) = key();
+    let v1 = format!("jisr-audit-checkpoint/v1\ngw-1\n{}\n{}", r.seq, r.prev);
+    l[last] = reseal(&closing, |r| {
+        r.kid = Some(signer.public().kid().to_owned().into());
+        r.sig = Some(signer.sign(v1.as_bytes()).into());
+    });
+    rewrite(&files[0], &l);
+    let problem = verify(&files, &[p, signer.public().clone()])
+        .unwrap()
+        .problem
+        .unwrap();
+    assert_eq!(problem.kind, ProblemKind::BadCheckpoint);
+    assert_eq!(problem.line, last + 1);
+    assert!(
+        problem.detail.contains("signature does not verify"),
+        "{problem}"
+    );
+}
+
+#[test]
+fn a_rotated_file_ends_with_a_checkpoint_and_verifies_signed_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let cfg = LogConfig {
+        max_file_bytes: 4096,
+        checkpoint_every: 1000,
+        ..config(dir.path())
+    };
+    let log = AuditLog::open(cfg, k, 0).unwrap();
+    for i in 0..40 {
+        log.append(&entry(i, "f"));
+    }
+    let files = replica_files(dir.path(), "gw-1").unwrap();
+    assert!(files.len() >= 3, "rotated into {} files", files.len());
+    let closed = &files[..files.len() - 1];
+    for f in closed {
+        let last: Record = serde_json::from_str(lines(f).last().unwrap()).unwrap();
+        assert!(
+            last.is_checkpoint(),
+            "{} ends with {}",
+            f.display(),
+            last.event
+        );
+        assert!(std::fs::metadata(f).unwrap().len() <= 4096 + 512);
+    }
+    // The rotated files verify fully signed without the live one.
+    let report = verify(closed, std::slice::from_ref(&p)).unwrap();
+    assert!(report.intact(), "{report}");
+    assert!(report.fully_signed(), "{report}");
+    // The live file's records after its checkpoint are not signed yet.
+    let report = verify(&files, &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert!(!report.fully_signed());
+    drop(log);
 }

@@ -11,10 +11,18 @@ use serde::Serialize;
 
 use crate::record::{Located, read_files};
 
+/// What [`find`] found.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub records: Vec<Located>,
+    /// Lines that are not audit records and were skipped (`verify` names them).
+    pub unreadable: usize,
+}
+
 /// The records with `subject` and every record of the flows they belong to, in time order
 /// (then replica and seq), as the lines were written.
-pub fn find(files: &[PathBuf], subject: &str) -> std::io::Result<Vec<Located>> {
-    let (records, _) = read_files(files)?;
+pub fn find(files: &[PathBuf], subject: &str) -> std::io::Result<Found> {
+    let (records, unreadable) = read_files(files)?;
     let flows: BTreeSet<&str> = records
         .iter()
         .filter(|r| r.record.subject.as_deref() == Some(subject))
@@ -34,7 +42,10 @@ pub fn find(files: &[PathBuf], subject: &str) -> std::io::Result<Vec<Located>> {
             b.record.seq,
         ))
     });
-    Ok(found.into_iter().cloned().collect())
+    Ok(Found {
+        records: found.into_iter().cloned().collect(),
+        unreadable: unreadable.len(),
+    })
 }
 
 /// A count, or nothing when it is under the minimum.
@@ -88,6 +99,9 @@ pub struct Stats {
     pub min_count: u64,
     pub logins: Vec<LoginCell>,
     pub refusals: Vec<RefusalCell>,
+    /// Lines that are not audit records and were not counted (`verify` names them).
+    #[serde(skip)]
+    pub unreadable: usize,
 }
 
 impl Stats {
@@ -137,7 +151,7 @@ pub fn stats(
     to: NaiveDate,
     min_count: u64,
 ) -> std::io::Result<Stats> {
-    let (records, _) = read_files(files)?;
+    let (records, unreadable) = read_files(files)?;
     let mut logins: BTreeMap<(String, String, String, String), u64> = BTreeMap::new();
     let mut refusals: BTreeMap<(String, String), u64> = BTreeMap::new();
     let unknown = || "unknown".to_owned();
@@ -185,6 +199,7 @@ pub fn stats(
                 count: Count::of(n, min_count),
             })
             .collect(),
+        unreadable: unreadable.len(),
     })
 }
 
@@ -295,6 +310,7 @@ mod tests {
         let files = replica_files(dir.path(), "gw-1").unwrap();
         let found: Vec<(String, String)> = find(&files, "ref-a")
             .unwrap()
+            .records
             .into_iter()
             .map(|l| {
                 (
@@ -311,6 +327,31 @@ mod tests {
                 ("f1".into(), "code_issued".into())
             ]
         );
-        assert!(find(&files, "nobody").unwrap().is_empty());
+        assert!(find(&files, "nobody").unwrap().records.is_empty());
+        assert_eq!(find(&files, "ref-a").unwrap().unreadable, 0);
+    }
+
+    #[test]
+    fn find_and_stats_count_the_lines_they_skip() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log(dir.path());
+        log.append(&Entry {
+            time: 1,
+            event: "code_issued",
+            outcome: "ok",
+            subject: Some("ref-a"),
+            flow: Some("f1"),
+            ..Entry::default()
+        });
+        log.close(2);
+        let files = replica_files(dir.path(), "gw-1").unwrap();
+        let mut text = std::fs::read_to_string(&files[0]).unwrap();
+        text.push_str("not a record\n{\"v\":1}\n");
+        std::fs::write(&files[0], text).unwrap();
+        let found = find(&files, "ref-a").unwrap();
+        assert_eq!(found.records.len(), 1);
+        assert_eq!(found.unreadable, 2);
+        let d = NaiveDate::default();
+        assert_eq!(stats(&files, d, d, 10).unwrap().unreadable, 2);
     }
 }

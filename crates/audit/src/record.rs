@@ -13,7 +13,7 @@
 //!
 //! **Checkpoints** are records of the chain with `event` = `"checkpoint"`, `kid` and `sig`:
 //! an Ed25519 signature over [`checkpoint_message`] — the replica, the checkpoint's `seq`
-//! and its `prev`, the head of the chain it closes.
+//! and its `prev` (the head of the chain it closes), its `time` and its `kid`.
 
 use std::borrow::Cow;
 
@@ -27,6 +27,9 @@ pub const VERSION: u32 = 1;
 
 /// The `event` of a checkpoint record.
 pub const CHECKPOINT: &str = "checkpoint";
+
+/// The `event` of the record that marks records lost while the sink failed.
+pub const RECORDS_DROPPED: &str = "records_dropped";
 
 /// Between `P` and the hash on every line.
 const HASH_MARK: &str = ",\"hash\":\"";
@@ -71,6 +74,15 @@ pub struct Record<'a> {
     /// For operator actions: the operator's subject at the operator IdP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<Cow<'a, str>>,
+    /// `records_dropped`: how many records were lost (the buffer was full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<u64>,
+    /// `records_dropped`: the time of the first record lost (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_from: Option<Cow<'a, str>>,
+    /// `records_dropped`: the time of the last record lost (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_to: Option<Cow<'a, str>>,
     pub prev: Cow<'a, str>,
     /// Checkpoints: the signing key's id (see [`crate::PublicKey::kid`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,9 +126,11 @@ pub fn computed_hash(line: &str) -> Option<String> {
     Some(hash_of(&line.as_bytes()[..at]))
 }
 
-/// The bytes a checkpoint signs: which replica, which position, which chain head.
-pub fn checkpoint_message(replica: &str, seq: u64, prev: &str) -> Vec<u8> {
-    format!("jisr-audit-checkpoint/v1\n{replica}\n{seq}\n{prev}").into_bytes()
+/// The bytes a checkpoint signs (v2): which replica, which position, which chain head,
+/// when (the checkpoint's `time` as written) and under which key (its `kid`). Only v2 is
+/// written or accepted.
+pub fn checkpoint_message(replica: &str, seq: u64, prev: &str, time: &str, kid: &str) -> Vec<u8> {
+    format!("jisr-audit-checkpoint/v2\n{replica}\n{seq}\n{prev}\n{time}\n{kid}").into_bytes()
 }
 
 /// Seconds since the epoch as RFC 3339 UTC (`1970-01-01T00:00:00Z` if out of range).
@@ -176,6 +190,12 @@ pub fn read_files(
     Ok((ok, bad))
 }
 
+/// A sealed line of an ordinary record at `seq` (for tests elsewhere in the crate).
+#[cfg(test)]
+pub(crate) fn tests_sample_line(seq: u64) -> String {
+    tests::sample(seq, "").seal().unwrap_or_default().0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +218,9 @@ mod tests {
             error: None,
             subject: Some("abc".into()),
             operator: None,
+            dropped: None,
+            dropped_from: None,
+            dropped_to: None,
             prev: prev.to_owned().into(),
             kid: None,
             sig: None,

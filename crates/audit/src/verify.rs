@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::keys::PublicKey;
-use crate::record::{Located, VERSION, checkpoint_message, computed_hash, read_files};
+use crate::record::{
+    Located, RECORDS_DROPPED, VERSION, checkpoint_message, computed_hash, read_files,
+};
 
 /// What kind of tampering (or damage) a problem points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +77,18 @@ pub struct ReplicaReport {
     /// Records after the last good checkpoint: chained, but not yet signed.
     pub unsigned_tail: u64,
     pub last_seq: Option<u64>,
+    /// `records_dropped` records: the gateway lost records here (its buffer was full while
+    /// the sink failed). The chain is intact, the account of events is not.
+    pub drops: Vec<Dropped>,
+}
+
+/// A `records_dropped` record: where, how many, between which times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dropped {
+    pub seq: u64,
+    pub count: u64,
+    pub from: String,
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -83,9 +97,40 @@ pub struct Report {
     pub problem: Option<Problem>,
 }
 
+impl ReplicaReport {
+    /// Whether a signature covers every record: at least one checkpoint and nothing after
+    /// the last one.
+    pub fn fully_signed(&self) -> bool {
+        self.checkpoints > 0 && self.unsigned_tail == 0
+    }
+}
+
 impl Report {
+    /// No tampering or damage found. Says nothing of records no checkpoint covers: see
+    /// [`Report::fully_signed`].
     pub fn intact(&self) -> bool {
         self.problem.is_none()
+    }
+
+    /// Every record of every replica is covered by a checkpoint signature. Records no
+    /// signature covers could have been rewritten (with fresh hashes) or made up entirely
+    /// by anyone who can write the files.
+    pub fn fully_signed(&self) -> bool {
+        self.replicas.iter().all(ReplicaReport::fully_signed)
+    }
+
+    /// Replicas without a single checkpoint: nothing of theirs is signed (every chain the
+    /// gateway writes starts with one).
+    pub fn unsigned_replicas(&self) -> impl Iterator<Item = &ReplicaReport> {
+        self.replicas.iter().filter(|r| r.checkpoints == 0)
+    }
+
+    /// Records the gateway recorded as lost, over all replicas.
+    pub fn dropped(&self) -> u64 {
+        self.replicas
+            .iter()
+            .flat_map(|r| &r.drops)
+            .fold(0u64, |n, d| n.saturating_add(d.count))
     }
 }
 
@@ -100,7 +145,12 @@ impl std::fmt::Display for Report {
                 r.last_seq.map_or_else(|| "-".into(), |s| s.to_string()),
                 r.checkpoints
             )?;
-            if r.unsigned_tail > 0 {
+            if r.checkpoints == 0 {
+                write!(
+                    f,
+                    "; NO checkpoint: no signature covers any of these records"
+                )?;
+            } else if r.unsigned_tail > 0 {
                 write!(
                     f,
                     "; the last {} records are not yet covered by a checkpoint",
@@ -108,6 +158,13 @@ impl std::fmt::Display for Report {
                 )?;
             }
             writeln!(f)?;
+            for d in &r.drops {
+                writeln!(
+                    f,
+                    "replica {}: RECORDS DROPPED at seq {}: {} records were lost between {} and {} (the audit sink failed and the buffer was full)",
+                    r.replica, d.seq, d.count, d.from, d.to
+                )?;
+            }
         }
         match &self.problem {
             None => writeln!(f, "intact"),
@@ -246,8 +303,8 @@ fn verify_replica(
             return (summary, Some(problem(ProblemKind::Inserted, other, d)));
         }
         if at.record.is_checkpoint() {
-            let message = checkpoint_message(replica, seq, &prev);
             let kid = at.record.kid.as_deref().unwrap_or_default();
+            let message = checkpoint_message(replica, seq, &prev, &at.record.time, kid);
             let Some(key) = keys.iter().find(|k| k.kid() == kid) else {
                 let d = format!(
                     "checkpoint seq {seq} is signed by key {kid}, which is not among the keys given"
@@ -263,6 +320,14 @@ fn verify_replica(
             summary.checkpoints += 1;
             since_checkpoint = 0;
         } else {
+            if at.record.event == RECORDS_DROPPED {
+                summary.drops.push(Dropped {
+                    seq,
+                    count: at.record.dropped.unwrap_or_default(),
+                    from: at.record.dropped_from.as_deref().unwrap_or("?").to_owned(),
+                    to: at.record.dropped_to.as_deref().unwrap_or("?").to_owned(),
+                });
+            }
             since_checkpoint += 1;
         }
         summary.records += 1;

@@ -808,7 +808,7 @@ fn audit_keygen_verify_and_stats() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "replica gw-1: 14 records verified (seq 0..=13), 3 signed checkpoints\nintact\n"
+        "replica gw-1: 15 records verified (seq 0..=14), 4 signed checkpoints\nintact\n"
     );
 
     let text = fs::read_to_string(&files[0]).unwrap();
@@ -866,6 +866,172 @@ fn audit_keygen_verify_and_stats() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["logins"][0]["suppressed"], true);
     assert_eq!(json["logins"][0]["count"], Value::Null);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+
+    // Lines that are not records are skipped, with a warning.
+    let mut text = fs::read_to_string(&files[0]).unwrap();
+    text.push_str("garbage\n{\"v\":1}\n");
+    fs::write(&files[0], text).unwrap();
+    let out = jisr()
+        .args(["stats", "--from", "2026-01-01", "--to", "2026-01-31"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: 2 lines are not audit records and were skipped"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn audit_verify_fails_on_records_no_signature_covers_unless_the_tail_is_allowed() {
+    use jisr_audit::{AuditLog, Entry, LogConfig, OnFailure, SigningKey};
+    let tmp = tempfile::tempdir().unwrap();
+    let pem = SigningKey::generate_pem().unwrap();
+    let public = tmp.path().join("audit-public.pem");
+    let key = SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    fs::write(&public, key.public().to_pem()).unwrap();
+    let dir = tmp.path().join("log");
+    // A live log: no clean shutdown, so its last records are not yet signed.
+    let log = AuditLog::open(
+        LogConfig {
+            dir: Some(dir.clone()),
+            stdout: false,
+            replica: "gw-1".into(),
+            checkpoint_every: 1000,
+            checkpoint_secs: 60,
+            max_file_bytes: 1 << 20,
+            on_failure: OnFailure::Refuse,
+            buffer_records: 10,
+        },
+        key,
+        0,
+    )
+    .unwrap();
+    for time in 1..4 {
+        log.append(&Entry {
+            time,
+            event: "code_issued",
+            outcome: "ok",
+            ..Entry::default()
+        });
+    }
+    let files = jisr_audit::log::replica_files(&dir, "gw-1").unwrap();
+    let verify = |extra: &[&str], files: &[PathBuf]| {
+        jisr()
+            .args(["audit", "verify", "--public-key"])
+            .arg(&public)
+            .args(extra)
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&[], &files);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("NOT SIGNED: records after the last checkpoint of gw-1 (3 records)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = verify(&["--allow-unsigned-tail"], &files);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("unsigned tail allowed (--allow-unsigned-tail)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A replica made up without the signing key has no checkpoint: the flag does not help.
+    let text = fs::read_to_string(&files[0]).unwrap();
+    let mut prev = String::new();
+    let mut forged = String::new();
+    for line in text.lines().filter(|l| !l.contains("\"checkpoint\"")) {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("hash");
+        o["seq"] = Value::from(o["seq"].as_u64().unwrap() - 1);
+        o["replica"] = Value::from("gw-9");
+        o["prev"] = Value::from(prev.clone());
+        let p = serde_json::to_string(&v).unwrap();
+        let p = &p[..p.len() - 1];
+        prev = jisr_audit::record::hash_of(p.as_bytes());
+        forged.push_str(&format!("{p},\"hash\":\"{prev}\"}}\n"));
+    }
+    let fake = tmp.path().join("audit-gw-9-00000000000000000000.jsonl");
+    fs::write(&fake, forged).unwrap();
+    let out = verify(&["--allow-unsigned-tail"], &[fake]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("NOT SIGNED: replica gw-9 has no checkpoint"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn audit_verify_fails_on_records_the_gateway_dropped_unless_allowed() {
+    use jisr_audit::{AuditLog, Entry, LogConfig, OnFailure, SigningKey};
+    let tmp = tempfile::tempdir().unwrap();
+    let pem = SigningKey::generate_pem().unwrap();
+    let key = SigningKey::from_pkcs8(pem.as_bytes()).unwrap();
+    let public = tmp.path().join("audit-public.pem");
+    fs::write(&public, key.public().to_pem()).unwrap();
+    // The directory cannot exist while its parent is a file: the sink fails.
+    let blocker = tmp.path().join("blocker");
+    fs::write(&blocker, b"").unwrap();
+    let dir = blocker.join("log");
+    let log = AuditLog::open(
+        LogConfig {
+            dir: Some(dir.clone()),
+            stdout: false,
+            replica: "gw-1".into(),
+            checkpoint_every: 1000,
+            checkpoint_secs: 60,
+            max_file_bytes: 1 << 20,
+            on_failure: OnFailure::Buffer,
+            buffer_records: 2,
+        },
+        key,
+        0,
+    )
+    .unwrap();
+    for time in 1..6 {
+        log.append(&Entry {
+            time,
+            event: "code_issued",
+            outcome: "ok",
+            ..Entry::default()
+        });
+    }
+    fs::remove_file(&blocker).unwrap();
+    log.close(9);
+    let files = jisr_audit::log::replica_files(&dir, "gw-1").unwrap();
+    let verify = |extra: &[&str]| {
+        jisr()
+            .args(["audit", "verify", "--public-key"])
+            .arg(&public)
+            .args(extra)
+            .args(&files)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("RECORDS DROPPED at seq 0: 3 records were lost between 1970-01-01T00:00:03Z and 1970-01-01T00:00:05Z"),
+        "{}",
+        stdout(&out)
+    );
+    let out = verify(&["--allow-dropped"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("records dropped allowed (--allow-dropped): 3 records"));
+}
+
+/// Runs `cmd` with `input` on its standard input.
+fn with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
+    cmd.write_stdin(input).output().unwrap()
 }
 
 /// A minimal configuration directory (SA only, one BH agency, in-memory store) with an
@@ -959,13 +1125,11 @@ fn audit_find_and_verify_with_the_gateway_config() {
 
     let mut cmd = jisr();
     with_env(&mut cmd);
-    let out = cmd
-        .args(["audit", "find", "--config"])
+    cmd.args(["audit", "find", "--config"])
         .arg(tmp.path())
-        .args(["--country", "SAU", "--subject-id", "1000000016"])
-        .args(&files)
-        .output()
-        .unwrap();
+        .args(["--country", "SAU"])
+        .args(&files);
+    let out = with_stdin(cmd, "1000000016\n");
     assert!(out.status.success(), "{}", stderr(&out));
     let events: Vec<(String, String)> = stdout(&out)
         .lines()
@@ -986,20 +1150,65 @@ fn audit_find_and_verify_with_the_gateway_config() {
         ]
     );
     assert!(!stderr(&out).contains("1000000016"));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 
     // An id that fails the country's rule is refused, not looked up.
     let mut cmd = jisr();
     with_env(&mut cmd);
-    let out = cmd
-        .args(["audit", "find", "--config"])
+    cmd.args(["audit", "find", "--config"])
         .arg(tmp.path())
-        .args(["--country", "SA", "--subject-id", "1000000017"])
-        .args(&files)
-        .output()
-        .unwrap();
+        .args(["--country", "SA", "--subject-id-stdin"])
+        .args(&files);
+    let out = with_stdin(cmd, "1000000017\n");
+    assert!(!stderr(&out).contains("warning"));
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("--subject-id: not a valid SA national id"),
+        stderr(&out).contains("the national id (stdin): not a valid SA national id"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Lines that are not records are skipped, with a warning.
+    let garbled = tmp.path().join("garbled.jsonl");
+    fs::write(&garbled, "not a record\n").unwrap();
+    let mut cmd = jisr();
+    with_env(&mut cmd);
+    cmd.args(["audit", "find", "--config"])
+        .arg(tmp.path())
+        .args(["--country", "SA"])
+        .args(&files)
+        .arg(&garbled);
+    let out = with_stdin(cmd, "1000000016\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 3);
+    assert!(
+        stderr(&out).contains("warning: 1 line is not an audit record and was skipped"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The id is never taken from the command line, where `ps` and shell history keep it.
+    let mut cmd = jisr();
+    with_env(&mut cmd);
+    cmd.args(["audit", "find", "--config"])
+        .arg(tmp.path())
+        .args(["--country", "SA", "--subject-id", "1000000016"])
+        .args(&files);
+    let out = with_stdin(cmd, "1000000016\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
+
+    // Nothing on stdin: refused, not looked up.
+    let mut cmd = jisr();
+    with_env(&mut cmd);
+    cmd.args(["audit", "find", "--config"])
+        .arg(tmp.path())
+        .args(["--country", "SA"])
+        .args(&files);
+    let out = with_stdin(cmd, "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("give the national id on standard input"),
         "{}",
         stderr(&out)
     );

@@ -311,7 +311,7 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
     if let Some(dir) = &audit_dir {
         println!("  Audit log:               {}/", dir.display());
         println!(
-            "    verify it: jisr audit verify --public-key {} {}/*.jsonl",
+            "    verify it: jisr audit verify --allow-unsigned-tail --public-key {} {}/*.jsonl  (without the flag once the demo has stopped)",
             crate::audit::public_key_path(dir).display(),
             dir.display()
         );

@@ -213,7 +213,11 @@ mod tests {
         audit.append(&Event::ok(EventKind::CodeIssued, &trail), 1_767_225_600);
         let files = jisr_audit::log::replica_files(dir.path(), "gw-test").unwrap();
         let text = std::fs::read_to_string(&files[0]).unwrap();
-        let record: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        // The first line is the checkpoint the log signs at open.
+        let mut lines = text.lines();
+        let first: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(first["event"], "checkpoint");
+        let record: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
         assert_eq!(record["event"], "code_issued");
         assert_eq!(record["time"], "2026-01-01T00:00:00Z");
         assert_eq!(record["sector"], "health");
@@ -223,7 +227,7 @@ mod tests {
         assert_eq!(record["outcome"], "ok");
         assert_eq!(record["subject"], subject.as_str());
         assert!(audit.accepting());
-        assert_eq!(audit.counters().unwrap().written(), 1);
+        assert_eq!(audit.counters().unwrap().written(), 2);
     }
 
     #[test]
