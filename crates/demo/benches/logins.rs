@@ -52,6 +52,8 @@ struct Args {
     workers: usize,
     warmup: usize,
     scrape_ms: usize,
+    /// `--no-audit`: without the audit log, to see what it costs.
+    audit: bool,
 }
 
 fn args() -> Args {
@@ -60,6 +62,7 @@ fn args() -> Args {
         workers: 8,
         warmup: 300,
         scrape_ms: 0,
+        audit: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -73,6 +76,7 @@ fn args() -> Args {
             "--workers" => args.workers = value("--workers").max(1),
             "--warmup" => args.warmup = value("--warmup"),
             "--scrape-ms" => args.scrape_ms = value("--scrape-ms"),
+            "--no-audit" => args.audit = false,
             _ => {} // `--bench` and filters from cargo
         }
     }
@@ -669,7 +673,7 @@ fn main() {
             gateway_port: 0,
             agency_port: 0,
             admin_port: 0,
-            audit_dir: Some(audit_dir.clone()),
+            audit_dir: args.audit.then(|| audit_dir.clone()),
             gateway_runtime: Some(gateway_rt.handle().clone()),
             ..DemoOptions::default()
         }))
