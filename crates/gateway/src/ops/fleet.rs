@@ -153,7 +153,7 @@ async fn writer(
     let mut ticks: u32 = 0;
     loop {
         tick.tick().await;
-        if ticks % reload_every == 0 {
+        if ticks.is_multiple_of(reload_every) {
             suspensions.reload(backend.as_ref()).await;
         }
         ticks = ticks.wrapping_add(1);
