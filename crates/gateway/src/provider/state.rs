@@ -102,15 +102,7 @@ pub struct CodeGrant {
 impl CodeGrant {
     /// What operators may know of the flow this grant ends.
     pub fn trail(&self) -> Trail {
-        Trail {
-            flow: Some(self.flow.clone()),
-            client_id: Some(self.client_id.clone()),
-            origin: Some(self.assertion.origin_country),
-            destination: Some(self.assertion.destination_country),
-            loa: Some(self.assertion.acr),
-            subject: self.subject.clone(),
-            operator: None,
-        }
+        issued_trail(&self.flow, &self.client_id, &self.assertion, &self.subject)
     }
 }
 
@@ -129,19 +121,28 @@ pub struct AccessToken {
     pub subject: Option<String>,
 }
 
-/// Key prefixes, one per kind of state.
 impl AccessToken {
     /// What operators may know of the flow this token came from.
     pub fn trail(&self) -> Trail {
-        Trail {
-            flow: Some(self.flow.clone()),
-            client_id: Some(self.client_id.clone()),
-            origin: Some(self.assertion.origin_country),
-            destination: Some(self.assertion.destination_country),
-            loa: Some(self.assertion.acr),
-            subject: self.subject.clone(),
-            operator: None,
-        }
+        issued_trail(&self.flow, &self.client_id, &self.assertion, &self.subject)
+    }
+}
+
+/// The trail of a flow whose assertion was issued (a code grant, an access token).
+fn issued_trail(
+    flow: &str,
+    client_id: &str,
+    assertion: &CrossBorderAssertion,
+    subject: &Option<String>,
+) -> Trail {
+    Trail {
+        flow: Some(flow.to_owned()),
+        client_id: Some(client_id.to_owned()),
+        origin: Some(assertion.origin_country),
+        destination: Some(assertion.destination_country),
+        loa: Some(assertion.acr),
+        subject: subject.clone(),
+        operator: None,
     }
 }
 
