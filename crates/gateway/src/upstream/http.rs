@@ -135,11 +135,10 @@ impl HttpClient {
                 (Ok(fetched), outcome)
             }
             Ok(Err((e, outcome))) => (Err(e), outcome),
+            // The same words as reqwest's own timeout (same limit): whichever fires first,
+            // the refusal reads the same.
             Err(_) => (
-                Err(UpstreamError::Http(format!(
-                    "{what}: no answer within {} ms",
-                    self.timeout.as_millis()
-                ))),
+                Err(UpstreamError::Http(format!("{what}: timed out"))),
                 CallOutcome::Timeout,
             ),
         }
