@@ -59,7 +59,8 @@ async fn audit_log_records_a_login_verifies_and_finds_the_citizen_without_person
     let (status, claims) = userinfo_at(&demo.gateway_url, access).await;
     assert_eq!(status, 200, "{claims}");
 
-    // The flow's events, in order.
+    // The flow's events, in order (written now rather than at the next `flush_ms` tick).
+    demo.gateway.ops.audit.write_pending();
     let files = files(&dir);
     let all = records(&files);
     let issued = all.iter().find(|r| r["event"] == "code_issued").unwrap();
@@ -248,6 +249,7 @@ async fn audit_sink_failing_under_refuse_makes_authorize_temporarily_unavailable
     }
     assert!(gw.ops.audit.accepting());
     assert_eq!(authorize(&demo, &base).await.0, 200);
+    gw.ops.audit.write_pending();
     let refused = records(&jisr_audit::log::replica_files(&dir, "demo").unwrap());
     assert_eq!(refused[0]["event"], "refused");
     assert_eq!(refused[0]["reason"], "audit_unavailable");
@@ -286,6 +288,7 @@ async fn audit_sink_failing_under_buffer_holds_records_then_refuses_then_recover
     assert!(gw.ops.audit.accepting());
     assert_eq!(counters.buffered(), 0);
     assert_eq!(authorize(&demo, &base).await.0, 200);
+    gw.ops.audit.write_pending();
     let files = jisr_audit::log::replica_files(&dir, "demo").unwrap();
     let written = records(&files);
     let events: Vec<&str> = written

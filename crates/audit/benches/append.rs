@@ -20,6 +20,7 @@ fn append(c: &mut Criterion) {
             max_file_bytes: 64 * 1024 * 1024,
             on_failure: OnFailure::Refuse,
             buffer_records: 10_000,
+            write_behind: 0,
         },
         SigningKey::from_pkcs8(pem.as_bytes()).unwrap(),
         1_767_225_600,

@@ -11,9 +11,13 @@
 //! (how many, first and last time) is written into the chain as a `records_dropped` record
 //! when the sink recovers, before the held records, so that verify shows the gap.
 //!
-//! Cost per append: one mutex, one serialisation, one SHA-256, one `write` (no fsync: a
-//! crash may lose the last records the OS had not written, which the next checkpoint's
-//! absence shows).
+//! Cost per append: one mutex, one serialisation, one SHA-256, and one `write` — or, with
+//! `write_behind` set, a copy into a memory batch that [`AuditLog::write_pending`] (the
+//! gateway's short timer) or the batch filling up writes with one `write` for many records.
+//! A record in the batch is already in the chain; a sink failure keeps the batch for the
+//! retry, so a record is written late, never lost or written out of order. No fsync: a
+//! crash may lose the last records the OS had not written (and, with `write_behind`, the
+//! batch not yet written), which the missing checkpoint at the end of the chain shows.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -52,6 +56,11 @@ pub struct LogConfig {
     pub max_file_bytes: u64,
     pub on_failure: OnFailure,
     pub buffer_records: usize,
+    /// 0: each record is written at once. Otherwise records collect in memory up to this
+    /// many bytes and are written together by [`AuditLog::write_pending`] (call it on a
+    /// short timer) or when the batch is full, a rotation comes, a checkpoint is due by
+    /// time, or the log closes.
+    pub write_behind: usize,
 }
 
 /// Why the log could not be opened. A missing or unwritable directory is not one of these:
@@ -203,6 +212,11 @@ struct State {
     failing: bool,
     since_checkpoint: u64,
     last_checkpoint_at: i64,
+    /// With `write_behind`: lines in the chain not yet on the sink, the first at
+    /// `pending_seq` (names the file they open if none is open), `pending_records` of them.
+    pending: Vec<u8>,
+    pending_seq: u64,
+    pending_records: u64,
 }
 
 /// The audit log of one gateway replica.
@@ -254,6 +268,9 @@ impl AuditLog {
                 failing: false,
                 since_checkpoint: 0,
                 last_checkpoint_at: now,
+                pending: Vec::new(),
+                pending_seq: 0,
+                pending_records: 0,
             }),
             counters: Counters::default(),
             accepting: AtomicBool::new(true),
@@ -281,6 +298,7 @@ impl AuditLog {
             // same failure as at the first append.
             if !st.failing {
                 log.checkpoint(&mut st, now);
+                log.drain(&mut st);
             }
             log.settle(&st);
         }
@@ -314,14 +332,17 @@ impl AuditLog {
     /// Records `entry`: written now, or held until the sink recovers.
     pub fn append(&self, entry: &Entry<'_>) {
         let mut st = self.lock();
-        if !st.held.is_empty() || st.gap.is_some() {
+        if Self::backlog(&st) {
             self.flush(&mut st, entry.time);
         }
-        if st.held.is_empty() && st.gap.is_none() {
+        if !Self::backlog(&st) {
             match self.write_entry(&mut st, entry) {
                 Ok(()) => {
                     self.recovered(&mut st);
                     self.checkpoint_if_due(&mut st, entry.time, false);
+                    if st.pending.len() >= self.config.write_behind {
+                        self.drain(&mut st);
+                    }
                 }
                 Err(e) => {
                     self.failed(&mut st, &e);
@@ -339,13 +360,30 @@ impl AuditLog {
     /// were written since.
     pub fn tick(&self, now: i64) {
         let mut st = self.lock();
-        if !st.held.is_empty() || st.gap.is_some() {
+        if Self::backlog(&st) {
             self.flush(&mut st, now);
         } else if st.failing {
             // Nothing held (under refuse with an empty buffer): a checkpoint is the probe.
             self.checkpoint(&mut st, now);
         }
         self.checkpoint_if_due(&mut st, now, false);
+        self.drain(&mut st);
+        self.settle(&st);
+    }
+
+    /// With `write_behind`: writes the records collected in memory (the gateway calls this
+    /// every few milliseconds). While the sink fails this waits: the retry, in order with
+    /// whatever is held, is [`AuditLog::tick`]'s.
+    pub fn write_pending(&self) {
+        let mut st = self.lock();
+        if st.pending.is_empty() {
+            return;
+        }
+        if st.failing {
+            // The retry with everything that waits, in order, is tick's.
+            return;
+        }
+        self.drain(&mut st);
         self.settle(&st);
     }
 
@@ -354,19 +392,39 @@ impl AuditLog {
         let mut st = self.lock();
         self.flush(&mut st, now);
         self.checkpoint_if_due(&mut st, now, true);
+        self.drain(&mut st);
         if let Some(f) = st.file.as_mut() {
             let _ = f.file.sync_all();
         }
         self.settle(&st);
     }
 
+    /// Whether records wait for a sink that failed: held (not yet in the chain), a gap to
+    /// tell, or a batch whose write failed. A new record then waits behind them.
+    fn backlog(st: &State) -> bool {
+        !st.held.is_empty() || st.gap.is_some() || (st.failing && !st.pending.is_empty())
+    }
+
+    /// Writes the batch, if any; a failure keeps it and makes the sink failing.
+    fn drain(&self, st: &mut State) {
+        if st.pending.is_empty() {
+            return;
+        }
+        match self.write_batch(st) {
+            Ok(()) => self.recovered(st),
+            Err(e) => self.failed(st, &e),
+        }
+    }
+
     fn settle(&self, st: &State) {
         let full = st.held.len() >= self.config.buffer_records;
         let accepting = !st.failing || (self.config.on_failure == OnFailure::Buffer && !full);
         self.accepting.store(accepting, Ordering::Relaxed);
+        // A batch is "waiting" only while its sink fails; otherwise it is merely early.
+        let batch = if st.failing { st.pending_records } else { 0 };
         self.counters
             .buffered
-            .store(st.held.len() as u64, Ordering::Relaxed);
+            .store(st.held.len() as u64 + batch, Ordering::Relaxed);
         self.counters.unhealthy.store(st.failing, Ordering::Relaxed);
     }
 
@@ -396,6 +454,11 @@ impl AuditLog {
     }
 
     fn flush(&self, st: &mut State, now: i64) {
+        // A batch that failed is older than anything held: it goes first.
+        if let Err(e) = self.write_batch(st) {
+            self.failed(st, &e);
+            return;
+        }
         if let Some(gap) = st.gap {
             // The loss goes into the chain first, where verify shows it.
             match self.write_record(st, &Entry::default(), Some((now, gap))) {
@@ -422,6 +485,7 @@ impl AuditLog {
                 }
             }
         }
+        self.drain(st);
         self.recovered(st);
     }
 
@@ -444,7 +508,7 @@ impl AuditLog {
     }
 
     fn recovered(&self, st: &mut State) {
-        if st.failing && st.held.is_empty() && st.gap.is_none() {
+        if st.failing && st.held.is_empty() && st.gap.is_none() && st.pending.is_empty() {
             st.failing = false;
             tracing::warn!(replica = %self.config.replica, "audit sink recovered: records are written again");
         }
@@ -592,13 +656,52 @@ impl AuditLog {
         Ok((seq, sealed))
     }
 
-    /// Whether a line of `len` bytes would start a new file.
+    /// Whether a line of `len` bytes would start a new file (counting the batch, which goes
+    /// to the open file).
     fn would_rotate(&self, st: &State, len: usize) -> bool {
+        let size = st.file.as_ref().map_or(0, |f| f.size) + st.pending.len() as u64;
         self.config.dir.is_some()
-            && st
-                .file
-                .as_ref()
-                .is_some_and(|f| f.size > 0 && f.size + len as u64 > self.config.max_file_bytes)
+            && (st.file.is_some() || !st.pending.is_empty())
+            && size > 0
+            && size + len as u64 > self.config.max_file_bytes
+    }
+
+    /// Writes the batch with one `write` to the open file (or the file its first record
+    /// names) and the stdout mirror, or to stdout alone. On failure the file is cut back to
+    /// before the batch and the batch kept.
+    fn write_batch(&self, st: &mut State) -> io::Result<()> {
+        if st.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut st.pending);
+        let result = match self.config.dir.as_deref() {
+            Some(dir) => self
+                .write_file(st, dir, st.pending_seq, &batch, false)
+                .map(|()| {
+                    if self.config.stdout
+                        && let Err(e) = io::stdout().lock().write_all(&batch)
+                    {
+                        tracing::warn!(error = %e, "audit: stdout mirror failed");
+                    }
+                }),
+            None => io::stdout().lock().write_all(&batch),
+        };
+        match result {
+            Ok(()) => {
+                self.counters
+                    .written
+                    .fetch_add(st.pending_records, Ordering::Relaxed);
+                st.pending_records = 0;
+                // Keep the allocation for the next batch.
+                st.pending = batch;
+                st.pending.clear();
+                Ok(())
+            }
+            Err(e) => {
+                st.pending = batch;
+                Err(e)
+            }
+        }
     }
 
     /// Writes the sealed line of the record at `seq` and moves the chain on.
@@ -609,6 +712,23 @@ impl AuditLog {
         (line, hash): (String, String),
         rotate: bool,
     ) -> io::Result<()> {
+        if self.config.write_behind > 0 {
+            if rotate && self.would_rotate(st, line.len()) {
+                // The batch belongs to the file being closed; the record opens the next.
+                self.write_batch(st)?;
+                st.file = None;
+            }
+            if st.pending.is_empty() {
+                st.pending_seq = seq;
+            }
+            st.pending.extend_from_slice(line.as_bytes());
+            st.pending_records += 1;
+            st.chain = Some(Chain {
+                seq: seq.saturating_add(1),
+                prev: hash,
+            });
+            return Ok(());
+        }
         match self.config.dir.as_deref() {
             Some(dir) => {
                 self.write_file(st, dir, seq, line.as_bytes(), rotate)?;

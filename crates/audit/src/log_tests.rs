@@ -19,6 +19,7 @@ fn config(dir: &Path) -> LogConfig {
         max_file_bytes: 1 << 20,
         on_failure: OnFailure::Refuse,
         buffer_records: 3,
+        write_behind: 0,
     }
 }
 
@@ -663,4 +664,132 @@ fn a_rotated_file_ends_with_a_checkpoint_and_verifies_signed_on_its_own() {
     assert!(report.intact(), "{report}");
     assert!(!report.fully_signed());
     drop(log);
+}
+
+fn write_behind(dir: &Path, bytes: usize) -> LogConfig {
+    LogConfig {
+        write_behind: bytes,
+        checkpoint_every: 1000,
+        ..config(dir)
+    }
+}
+
+#[test]
+fn with_write_behind_records_reach_the_file_together_when_written_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    let log = AuditLog::open(write_behind(dir.path(), 1 << 20), k, 0).unwrap();
+    let file = dir.path().join(file_name("gw-1", 0));
+    // The checkpoint at open is written at once.
+    assert_eq!(lines(&file).len(), 1);
+    for (t, f) in [(1, "a"), (2, "b"), (3, "c")] {
+        log.append(&entry(t, f));
+    }
+    assert_eq!(
+        lines(&file).len(),
+        1,
+        "the records wait for the timed write"
+    );
+    assert_eq!(log.counters().written(), 1);
+    assert_eq!(
+        log.counters().buffered(),
+        0,
+        "an early batch is not a backlog"
+    );
+    log.write_pending();
+    assert_eq!(lines(&file).len(), 4);
+    assert_eq!(log.counters().written(), 4);
+    log.append(&entry(4, "d"));
+    log.close(5);
+    let report = verify(&replica_files(dir.path(), "gw-1").unwrap(), &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert!(report.fully_signed(), "{report}");
+    assert_eq!(report.replicas[0].records, 6);
+}
+
+#[test]
+fn with_write_behind_a_full_batch_is_written_without_waiting_for_the_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, _) = key();
+    let log = AuditLog::open(write_behind(dir.path(), 1000), k, 0).unwrap();
+    let file = dir.path().join(file_name("gw-1", 0));
+    let mut t = 1;
+    while lines(&file).len() == 1 {
+        assert!(t < 20, "a 1000-byte batch never written");
+        log.append(&entry(t, "f"));
+        t += 1;
+    }
+    let written = lines(&file).len() as u64;
+    assert!(written >= 3, "{written}");
+    assert_eq!(log.counters().written(), written);
+}
+
+#[cfg(unix)]
+#[test]
+fn with_write_behind_a_batch_the_sink_refuses_is_kept_and_written_in_order_when_it_recovers() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (k, p) = key();
+    // Every file after the first is /dev/full: the first rotation's batch fails (ENOSPC).
+    let traps: Vec<PathBuf> = (1..400)
+        .map(|seq| dir.path().join(file_name("gw-1", seq)))
+        .collect();
+    for t in &traps {
+        std::os::unix::fs::symlink("/dev/full", t).unwrap();
+    }
+    let cfg = LogConfig {
+        max_file_bytes: 4096,
+        ..write_behind(dir.path(), 1 << 20)
+    };
+    let log = AuditLog::open(cfg, k, 0).unwrap();
+    let mut appended = Vec::new();
+    let mut t = 1;
+    while log.accepting() {
+        assert!(t < 200, "the sink never failed");
+        let flow = format!("f{t}");
+        log.append(&entry(t, &flow));
+        appended.push(flow);
+        log.write_pending();
+        t += 1;
+    }
+    assert!(!log.counters().healthy());
+    // Records of flows under way wait behind the failed batch, up to the buffer.
+    for _ in 0..2 {
+        let flow = format!("f{t}");
+        log.append(&entry(t, &flow));
+        appended.push(flow);
+        t += 1;
+    }
+    assert!(
+        log.counters().buffered() >= 3,
+        "the failed batch and the held records"
+    );
+    assert_eq!(log.counters().dropped(), 0);
+    log.write_pending(); // a failing sink waits for the timer's retry
+    assert!(!log.accepting());
+    for trap in &traps {
+        std::fs::remove_file(trap).unwrap();
+    }
+    log.tick(t);
+    assert!(log.accepting());
+    assert_eq!(log.counters().buffered(), 0);
+    log.close(t + 1);
+    let files = replica_files(dir.path(), "gw-1").unwrap();
+    assert!(files.len() >= 2);
+    let flows: Vec<String> = files
+        .iter()
+        .flat_map(|f| lines(f))
+        .filter_map(|l| {
+            serde_json::from_str::<Record>(&l)
+                .unwrap()
+                .flow
+                .map(|f| f.into_owned())
+        })
+        .collect();
+    assert_eq!(flows, appended, "every record, once, in order");
+    let report = verify(&files, &[p]).unwrap();
+    assert!(report.intact(), "{report}");
+    assert!(report.fully_signed(), "{report}");
 }

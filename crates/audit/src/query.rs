@@ -219,6 +219,7 @@ mod tests {
             max_file_bytes: 1 << 20,
             on_failure: OnFailure::Refuse,
             buffer_records: 10,
+            write_behind: 0,
         };
         AuditLog::open(
             cfg,

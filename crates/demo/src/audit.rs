@@ -42,6 +42,7 @@ pub fn settings(dir: &Path) -> io::Result<AuditSettings> {
         max_file_bytes: 16 * 1024 * 1024,
         on_failure: OnFailure::Refuse,
         buffer_records: 1000,
+        flush_ms: 10,
     })
 }
 

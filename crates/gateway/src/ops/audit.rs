@@ -31,7 +31,13 @@ struct Inner {
     subjects: SubjectKey,
     /// Agency client id → sector, from `agencies.toml`.
     sectors: HashMap<String, String>,
+    /// How often the records collected in memory are written (`None`: each at once).
+    flush_every: Option<std::time::Duration>,
 }
+
+/// The most the records collected between two timed writes may take in memory before one
+/// is written at once (a burst fills this in well under `flush_ms`).
+const WRITE_BEHIND_BYTES: usize = 256 * 1024;
 
 /// The gateway's audit writer (a no-op without `[audit]`).
 #[derive(Default, Clone)]
@@ -65,6 +71,11 @@ impl Audit {
                 OnFailure::Buffer => jisr_audit::OnFailure::Buffer,
             },
             buffer_records: s.buffer_records,
+            write_behind: if s.flush_ms > 0 {
+                WRITE_BEHIND_BYTES
+            } else {
+                0
+            },
         };
         let log = AuditLog::open(config, signer, now)?;
         tracing::info!(replica = log.replica(), kid = log.public_key().kid(), dir = ?s.dir,
@@ -74,6 +85,7 @@ impl Audit {
                 log,
                 subjects,
                 sectors,
+                flush_every: (s.flush_ms > 0).then(|| std::time::Duration::from_millis(s.flush_ms)),
             })),
         })
     }
@@ -126,6 +138,13 @@ impl Audit {
         self.inner.as_ref().map(|i| i.log.counters())
     }
 
+    /// Writes the records collected in memory now (the timer does it every `flush_ms`).
+    pub fn write_pending(&self) {
+        if let Some(inner) = &self.inner {
+            inner.log.write_pending();
+        }
+    }
+
     /// On clean shutdown: writes what waits and signs the chain head.
     pub fn close(&self, now: i64) {
         if let Some(inner) = &self.inner {
@@ -133,8 +152,9 @@ impl Audit {
         }
     }
 
-    /// Every second: retries held records, probes a failing sink, and signs the chain head
-    /// when `checkpoint_secs` passed with records written. On shutdown: a last checkpoint.
+    /// Every `flush_ms`: writes the records collected in memory. Every second: retries held
+    /// records, probes a failing sink, and signs the chain head when `checkpoint_secs`
+    /// passed with records written. On shutdown: a last checkpoint.
     pub fn spawn_checkpoints(
         &self,
         clock: Clock,
@@ -144,9 +164,19 @@ impl Audit {
             return;
         };
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            use tokio::time::{MissedTickBehavior, interval};
+            let mut every = interval(std::time::Duration::from_secs(1));
+            // Without write-behind there is nothing to write between seconds: the timer
+            // then fires once an hour and does nothing.
+            let mut flush = interval(
+                inner
+                    .flush_every
+                    .unwrap_or(std::time::Duration::from_secs(3600)),
+            );
+            flush.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
+                    _ = flush.tick() => inner.log.write_pending(),
                     _ = every.tick() => inner.log.tick(clock()),
                     _ = shutdown.wait_for(|v| *v) => break,
                 }
@@ -188,6 +218,7 @@ mod tests {
             max_file_bytes: 1 << 20,
             on_failure: OnFailure::Refuse,
             buffer_records: 10,
+            flush_ms: 0,
         }
     }
 

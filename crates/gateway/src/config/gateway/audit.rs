@@ -13,6 +13,8 @@
 //! max_file_bytes = 67108864          # rotate after this size
 //! on_failure = "refuse"              # or "buffer": keep up to buffer_records in memory
 //! buffer_records = 10000
+//! flush_ms = 10                      # records are written together every flush_ms;
+//!                                    # 0: each record is written on its own at once
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -53,6 +55,8 @@ pub(super) struct RawAudit {
     on_failure: OnFailure,
     #[serde(default = "default_buffer_records")]
     buffer_records: usize,
+    #[serde(default = "default_flush_ms")]
+    flush_ms: u64,
 }
 
 fn default_checkpoint_every() -> u64 {
@@ -70,6 +74,11 @@ fn default_on_failure() -> OnFailure {
 fn default_buffer_records() -> usize {
     10_000
 }
+fn default_flush_ms() -> u64 {
+    10
+}
+/// The longest `flush_ms`: records may wait this long in memory before their write.
+pub const MAX_FLUSH_MS: u64 = 1000;
 
 /// The validated `[audit]` section (keys still sources).
 #[derive(Debug, Clone)]
@@ -84,6 +93,9 @@ pub struct AuditConfig {
     pub max_file_bytes: u64,
     pub on_failure: OnFailure,
     pub buffer_records: usize,
+    /// Records collect in memory and are written together every this many milliseconds
+    /// (one `write` for many records); 0: each record is written at once.
+    pub flush_ms: u64,
 }
 
 /// `[audit]` with its keys read: what the gateway runs on.
@@ -101,6 +113,9 @@ pub struct AuditSettings {
     pub max_file_bytes: u64,
     pub on_failure: OnFailure,
     pub buffer_records: usize,
+    /// Records collect in memory and are written together every this many milliseconds
+    /// (one `write` for many records); 0: each record is written at once.
+    pub flush_ms: u64,
 }
 
 impl std::fmt::Debug for AuditSettings {
@@ -111,6 +126,7 @@ impl std::fmt::Debug for AuditSettings {
             .field("replica", &self.replica)
             .field("checkpoint_every", &self.checkpoint_every)
             .field("on_failure", &self.on_failure)
+            .field("flush_ms", &self.flush_ms)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +159,12 @@ pub(super) fn validate(
             "must be at least 1 with on_failure = \"buffer\"".into(),
         );
     }
+    if raw.flush_ms > MAX_FLUSH_MS {
+        bad(
+            "flush_ms",
+            format!("at most {MAX_FLUSH_MS} (records wait that long in memory before their write)"),
+        );
+    }
     if raw.replica.as_deref().is_some_and(|r| {
         r.is_empty()
             || r.len() > 64
@@ -163,6 +185,7 @@ pub(super) fn validate(
         max_file_bytes: raw.max_file_bytes,
         on_failure: raw.on_failure,
         buffer_records: raw.buffer_records,
+        flush_ms: raw.flush_ms,
     })
 }
 
@@ -210,6 +233,7 @@ impl AuditConfig {
             max_file_bytes: self.max_file_bytes,
             on_failure: self.on_failure,
             buffer_records: self.buffer_records,
+            flush_ms: self.flush_ms,
         })
     }
 }
@@ -230,6 +254,7 @@ mod tests {
             max_file_bytes: 1 << 20,
             on_failure: OnFailure::Refuse,
             buffer_records: 10,
+            flush_ms: 10,
         }
     }
 
