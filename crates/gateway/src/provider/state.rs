@@ -41,6 +41,12 @@ pub struct Flow {
     pub origin: Option<jisr_mapping::CountryCode>,
     #[serde(default)]
     pub loa: Option<Loa>,
+    /// The agency's `max_age` (OIDC Core 3.1.2.1), forwarded to the national IdP.
+    #[serde(default)]
+    pub max_age: Option<u64>,
+    /// The agency's `prompt=login`, forwarded to the national IdP.
+    #[serde(default)]
+    pub prompt_login: bool,
 }
 
 impl Flow {
