@@ -348,3 +348,17 @@ fn picker_page(gw: &Gateway, agency: &Agency, flow: &Flow) -> Response {
         .collect();
     response::page(html, &targets)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_max_age;
+
+    #[test]
+    fn max_age_is_non_negative_decimal_seconds() {
+        assert_eq!(parse_max_age("0"), Some(0));
+        assert_eq!(parse_max_age("3600"), Some(3600));
+        for bad in ["", "-1", "+5", "1.5", "1e3", " 5", "99999999999"] {
+            assert_eq!(parse_max_age(bad), None, "{bad:?}");
+        }
+    }
+}

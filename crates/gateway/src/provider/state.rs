@@ -201,3 +201,16 @@ pub async fn take<T: DeserializeOwned>(
         })
         .transpose()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flows_sealed_before_max_age_and_prompt_login_still_open() {
+        let old = r#"{"id":"f","exp":1,"client_id":"c","redirect_uri":"r","state":null,
+            "nonce":null,"code_challenge":"x","min_loa":null,"lang":"en","csrf":"t","code":null}"#;
+        let flow: Flow = serde_json::from_str(old).unwrap();
+        assert_eq!((flow.max_age, flow.prompt_login), (None, false));
+    }
+}

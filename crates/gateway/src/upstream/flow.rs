@@ -474,3 +474,80 @@ fn short(s: &str) -> String {
         .take(64)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_400_000;
+
+    #[test]
+    fn auth_time_is_held_to_max_age_and_prompt_login_with_leeway() {
+        let none = Freshness::default();
+        assert_eq!(none.check(None, NOW, 60), Ok(()));
+        assert_eq!(none.check(Some(NOW - 86_400), NOW, 60), Ok(()));
+        assert_eq!(
+            none.check(Some(NOW + 61), NOW, 60),
+            Err(AuthTimeError::InFuture)
+        );
+
+        let max_age = Freshness {
+            max_age: Some(600),
+            ..Freshness::default()
+        };
+        assert_eq!(max_age.check(None, NOW, 60), Err(AuthTimeError::Missing));
+        assert_eq!(max_age.check(Some(NOW - 660), NOW, 60), Ok(()));
+        assert_eq!(
+            max_age.check(Some(NOW - 661), NOW, 60),
+            Err(AuthTimeError::TooOld)
+        );
+
+        let login = Freshness {
+            login: true,
+            requested_at: NOW - 30,
+            ..Freshness::default()
+        };
+        assert_eq!(login.check(None, NOW, 60), Err(AuthTimeError::Missing));
+        assert_eq!(login.check(Some(NOW - 10), NOW, 60), Ok(()));
+        assert_eq!(login.check(Some(NOW - 90), NOW, 60), Ok(()), "leeway");
+        assert_eq!(
+            login.check(Some(NOW - 91), NOW, 60),
+            Err(AuthTimeError::NotReauthenticated)
+        );
+        assert_eq!(
+            AuthTimeError::NotReauthenticated.reason(),
+            "reauthentication_not_done"
+        );
+    }
+
+    #[test]
+    fn pending_logins_stored_before_freshness_still_open() {
+        let old = r#"{"country":"SA","state":"s","nonce":"n","pkce_verifier":"v"}"#;
+        let pending: PendingLogin = serde_json::from_str(old).unwrap();
+        assert_eq!(pending.fresh, Freshness::default());
+    }
+
+    #[test]
+    fn claims_request_asks_auth_time_and_acr_as_essential() {
+        let v: Value = serde_json::from_str(&claims_request(&["urn:sa:sso:loa:3"])).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id_token": {
+                "auth_time": {"essential": true},
+                "acr": {"essential": true, "values": ["urn:sa:sso:loa:3"]}
+            }})
+        );
+        let v: Value = serde_json::from_str(&claims_request(&[])).unwrap();
+        assert!(v["id_token"].get("acr").is_none());
+    }
+
+    #[test]
+    fn context_takes_auth_time_only_from_auth_time() {
+        let claims = serde_json::json!({"iat": NOW, "acr": "a"});
+        let ctx = context_of("https://idp", claims.as_object().unwrap());
+        assert_eq!(ctx.auth_time, None, "never iat");
+        let claims = serde_json::json!({"iat": NOW, "auth_time": NOW - 5});
+        let ctx = context_of("https://idp", claims.as_object().unwrap());
+        assert_eq!(ctx.auth_time, Some(NOW - 5));
+    }
+}

@@ -341,3 +341,37 @@ pub fn issuer_of<'p>(parsed: &'p Parsed<'_>) -> Result<&'p str, VerifyError> {
         .and_then(Value::as_str)
         .ok_or(VerifyError::MissingClaim("iss"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::jwks::{KeySet, parse_key_set};
+    use serde_json::json;
+
+    #[test]
+    fn a_kid_the_jwks_refused_is_refused_for_its_reason_not_as_unknown() {
+        let n1024 = URL_SAFE_NO_PAD.encode([0xC5u8; 128]);
+        let n2048 = URL_SAFE_NO_PAD.encode([0xC5u8; 256]);
+        let (keys, refused) = parse_key_set(&json!({"keys": [
+            {"kty": "RSA", "kid": "weak", "n": n1024, "e": "AQAB"},
+            {"kty": "RSA", "kid": "ok", "n": n2048, "e": "AQAB"},
+        ]}))
+        .unwrap();
+        let set = KeySet::for_tests(keys, refused);
+        assert_eq!(
+            select(&set, Some("weak"), Algorithm::RS256).unwrap_err(),
+            VerifyError::KeyRefused("RSA modulus shorter than 2048 bits")
+        );
+        assert_eq!(
+            VerifyError::KeyRefused("x").reason(),
+            "id_token_key_refused"
+        );
+        assert_eq!(
+            select(&set, Some("gone"), Algorithm::RS256).unwrap_err(),
+            VerifyError::UnknownKid
+        );
+        assert!(select(&set, Some("ok"), Algorithm::RS256).is_ok());
+        // Without kid, the one usable key is used even beside a refused one.
+        assert!(select(&set, None, Algorithm::RS256).is_ok());
+    }
+}

@@ -448,6 +448,20 @@ fn usable(jwk: &Jwk) -> Result<Key, KeyRefusal> {
 }
 
 #[cfg(test)]
+impl KeySet {
+    /// A set as if fetched now, for tests of key selection.
+    pub(crate) fn for_tests(keys: Vec<Key>, refused: Vec<RefusedKey>) -> Self {
+        KeySet {
+            keys,
+            refused,
+            fetched_at: Instant::now(),
+            max_age: Duration::from_secs(300),
+            generation: 1,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -466,9 +480,28 @@ mod tests {
             {"kty": "XYZ", "kid": "future"},
             "not an object"
         ]});
-        let keys = parse_keys(&jwks).unwrap();
+        let (keys, refused) = parse_key_set(&jwks).unwrap();
         let kids: Vec<_> = keys.iter().map(|k| k.kid.as_deref().unwrap()).collect();
         assert_eq!(kids, ["ok"]);
+        // Each skipped key keeps its kid and its own reason (the string is not an object).
+        let why: Vec<_> = refused
+            .iter()
+            .map(|r| (r.kid.as_deref().unwrap(), r.why))
+            .collect();
+        assert_eq!(
+            why,
+            [
+                ("weak", KeyRefusal::WeakRsa),
+                ("enc", KeyRefusal::NotForSignatures),
+                ("mismatch", KeyRefusal::AlgMismatch),
+                ("hmac", KeyRefusal::Symmetric),
+                ("future", KeyRefusal::Unsupported),
+            ]
+        );
+        assert_eq!(
+            KeyRefusal::WeakRsa.describe(),
+            "RSA modulus shorter than 2048 bits"
+        );
         assert!(keys[0].fits(Algorithm::RS256));
         assert!(!keys[0].fits(Algorithm::PS256)); // declared alg RS256
         assert!(!keys[0].fits(Algorithm::ES256));
