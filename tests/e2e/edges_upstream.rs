@@ -74,7 +74,10 @@ async fn picker_greys_out_countries_that_cannot_reach_the_level_and_a_hint_is_re
         .nth(1)
         .unwrap_or_else(|| panic!("no AE button: {html}"));
     assert!(ae.starts_with(" class=\"country\" disabled"), "{ae:.200}");
-    assert!(ae.contains("level of assurance this service requires"), "{ae:.600}");
+    assert!(
+        ae.contains("level of assurance this service requires"),
+        "{ae:.600}"
+    );
     let sa = html.split("value=\"SA\"").nth(1).unwrap();
     assert!(sa.starts_with(" class=\"country\">"), "{sa:.100}");
 
@@ -284,16 +287,23 @@ async fn jwks_flood_of_unknown_kids_keeps_fetches_bounded() {
         access_token: None,
         now: now(),
     };
-    upstreams.verify_national_token(&token, &expect).await.unwrap();
+    upstreams
+        .verify_national_token(&token, &expect)
+        .await
+        .unwrap();
     let before = up.jwks().fetch_count();
     // For about three seconds, bursts of 50 tokens each naming a kid nobody published.
     let started = Instant::now();
     let mut n = 0;
     while started.elapsed() < Duration::from_secs(3) {
-        let forged: Vec<String> = (0..50).map(|i| with_kid(&token, &format!("k{n}-{i}"))).collect();
+        let forged: Vec<String> = (0..50)
+            .map(|i| with_kid(&token, &format!("k{n}-{i}")))
+            .collect();
         n += 1;
         let results = futures::future::join_all(
-            forged.iter().map(|t| upstreams.verify_national_token(t, &expect)),
+            forged
+                .iter()
+                .map(|t| upstreams.verify_national_token(t, &expect)),
         )
         .await;
         for r in results {
@@ -306,5 +316,8 @@ async fn jwks_flood_of_unknown_kids_keeps_fetches_bounded() {
     let elapsed = started.elapsed().as_secs() + 1;
     let fetches = up.jwks().fetch_count() - before;
     assert!(n * 50 >= 100, "{n} bursts");
-    assert!(fetches >= 1 && fetches <= elapsed + 1, "{fetches} fetches in {elapsed} s");
+    assert!(
+        fetches >= 1 && fetches <= elapsed + 1,
+        "{fetches} fetches in {elapsed} s"
+    );
 }

@@ -3,6 +3,7 @@
 //! parameter where supported), `auth_time` only with `max_age`, `prompt=login` or the
 //! `claims` parameter; a single sign-on session is reused unless the client demands a fresh
 //! authentication (as panva's oidc-provider does).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 
@@ -32,7 +33,11 @@ async fn acr_only_when_asked_strongest_supported_first() {
     assert!(c.get("acr").is_none(), "{c}");
     assert!(c.get("auth_time").is_none(), "{c}");
     let c = id_claims(&env, &[("acr_values", "urn:sa:sso:loa:2 urn:sa:sso:loa:3")]).await;
-    assert_eq!(c["acr"], json!("urn:sa:sso:loa:2"), "the first supported value");
+    assert_eq!(
+        c["acr"],
+        json!("urn:sa:sso:loa:2"),
+        "the first supported value"
+    );
     assert!(c.get("auth_time").is_none(), "{c}");
 }
 
@@ -86,7 +91,10 @@ async fn claims_parameter_asks_for_auth_time_and_acr_only_where_supported() {
     let doc = env.get_json("/.well-known/openid-configuration").await;
     assert_eq!(doc["claims_parameter_supported"], json!(false));
     let c = id_claims(&env, &[("claims", claims)]).await;
-    assert!(c.get("auth_time").is_none() && c.get("acr").is_none(), "{c}");
+    assert!(
+        c.get("auth_time").is_none() && c.get("acr").is_none(),
+        "{c}"
+    );
 
     let clock = Clock::manual(NOW);
     let env = start_tweaked(
