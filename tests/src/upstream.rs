@@ -105,9 +105,14 @@ pub async fn authorize(
     (pending, callback)
 }
 
-/// A whole login of the citizen `login_hint` through `up`.
+/// A whole login of the citizen `login_hint` through `up`, asking for every acr value the
+/// IdP supports, strongest first, as the gateway does (certified IdPs, and the development
+/// one, put `acr` in the ID token only when asked).
 pub async fn login(up: &Upstream, login_hint: &str) -> Result<VerifiedLogin, UpstreamError> {
-    let (pending, callback) = authorize(up, login_hint, None).await;
+    let mut acr: Vec<&str> = jisr_devidp::claims::acr_values(up.config.country).to_vec();
+    acr.reverse();
+    let acr = acr.join(" ");
+    let (pending, callback) = authorize(up, login_hint, Some(&acr)).await;
     up.complete(&pending, &callback, now()).await
 }
 

@@ -287,7 +287,7 @@ fn run_map(args: MapArgs) -> Result<String, String> {
             issuer: String::new(),
             acr: None,
             amr: Vec::new(),
-            auth_time: now(),
+            auth_time: Some(now()),
         },
     };
     if ctx.issuer.is_empty() {

@@ -74,6 +74,10 @@ pub struct DevIdpConfig {
     pub faults: Faults,
     /// Whether `/admin/faults` exists.
     pub admin: bool,
+    /// Whether the IdP supports the OIDC Core 5.5 `claims` parameter (advertised in
+    /// discovery): `auth_time` and `acr` asked for there go in the ID token. Off by default,
+    /// as in panva's oidc-provider.
+    pub claims_parameter: bool,
     /// Operator mode: signs in the invented staff of [`crate::operators`] (ID tokens with
     /// `groups`) instead of citizens, for the gateway's dashboard. `country` then only
     /// chooses the acr values advertised.
@@ -90,6 +94,7 @@ impl DevIdpConfig {
             clients: Vec::new(),
             faults: Faults::default(),
             admin: false,
+            claims_parameter: false,
             operators: false,
         }
     }
@@ -209,6 +214,13 @@ pub struct Faults {
     pub ecdsa_zero_signature: bool,
     /// Adds a `padding` claim of this many bytes to the ID token.
     pub pad_id_token_bytes: usize,
+    /// The citizen already has a single sign-on session at the IdP, authenticated this many
+    /// seconds ago: a login reuses it (`auth_time` that old) unless `prompt=login` or a
+    /// shorter `max_age` makes the IdP authenticate again. 0: no session, every login is new.
+    pub sso_session_age_secs: u64,
+    /// The IdP ignores `prompt=login` and `max_age` and reuses the session anyway (a
+    /// non-conforming IdP; the gateway must notice from `auth_time`).
+    pub ignore_reauthentication: bool,
 }
 
 #[cfg(test)]

@@ -16,9 +16,10 @@ pub(crate) struct IdTokenInput<'a> {
     pub client_id: &'a str,
     pub sub: &'a str,
     pub nonce: Option<&'a str>,
-    pub acr: &'a str,
+    /// `None`: not asked for, left out (as certified OPs do).
+    pub acr: Option<&'a str>,
     pub amr: &'a [&'a str],
-    pub auth_time: i64,
+    pub auth_time: Option<i64>,
     pub now: i64,
     pub access_token: &'a str,
     pub country_claims: Map<String, Value>,
@@ -56,7 +57,9 @@ pub(crate) fn payload(
     p.insert("aud".into(), json!(aud));
     p.insert("exp".into(), json!(exp));
     p.insert("iat".into(), json!(iat));
-    p.insert("auth_time".into(), json!(input.auth_time));
+    if let Some(auth_time) = input.auth_time {
+        p.insert("auth_time".into(), json!(auth_time));
+    }
     if let Some(nonce) = input.nonce {
         let nonce = if faults.nonce_mismatch {
             format!("{nonce}-mismatch")
@@ -65,7 +68,9 @@ pub(crate) fn payload(
         };
         p.insert("nonce".into(), json!(nonce));
     }
-    p.insert("acr".into(), json!(input.acr));
+    if let Some(acr) = input.acr {
+        p.insert("acr".into(), json!(acr));
+    }
     p.insert("amr".into(), json!(input.amr));
     p.insert("at_hash".into(), json!(at_hash(alg, input.access_token)));
     p.extend(input.country_claims);

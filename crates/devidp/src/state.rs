@@ -45,6 +45,11 @@ pub(crate) struct CodeGrant {
     /// The acr issued (the `userType` for AE).
     pub level: String,
     pub auth_time: i64,
+    /// Whether the client asked for `acr` (`acr_values` or the `claims` parameter) and for
+    /// `auth_time` (`max_age`, `prompt=login`, the `claims` parameter): like a certified OP,
+    /// the ID token carries them only then.
+    pub acr_asked: bool,
+    pub auth_time_asked: bool,
     pub expires_at: i64,
 }
 
@@ -117,6 +122,8 @@ pub(crate) struct App {
     pub issuer: String,
     pub clients: Vec<DevClient>,
     pub admin: bool,
+    /// Whether the `claims` parameter is supported (see [`DevIdpConfig::claims_parameter`]).
+    pub claims_parameter: bool,
     /// Operator mode: staff accounts instead of citizens (see [`crate::operators`]).
     pub operators: bool,
     pub clock: Clock,
@@ -134,6 +141,7 @@ impl App {
             issuer: issuer.trim_end_matches('/').to_owned(),
             clients: config.clients,
             admin: config.admin,
+            claims_parameter: config.claims_parameter,
             operators: config.operators,
             clock,
             faults: RwLock::new(config.faults),

@@ -140,7 +140,9 @@ async fn oidcc_basic_flow_every_country_and_alg() {
         let exp = claims["exp"].as_i64().unwrap();
         let iat = claims["iat"].as_i64().unwrap();
         assert_eq!(exp - iat, 300);
-        assert_eq!(claims["auth_time"], claims["iat"]);
+        // Like a certified OP: neither auth_time nor acr unless the client asks for them.
+        assert!(claims.get("auth_time").is_none(), "{claims}");
+        assert!(claims.get("acr").is_none(), "{claims}");
         assert_eq!(part(id_token, 0)["typ"], json!("JWT"));
 
         let response = env.userinfo(access).await;
@@ -160,16 +162,21 @@ async fn country_shapes_in_tokens_and_userinfo() {
     assert_eq!(c["birthdate_hijri"], json!("1410/05/14"));
     assert_eq!(c["gender"], json!("F"));
     assert_eq!(c["nationality"], json!("SAU"));
+    assert!(c.get("acr").is_none(), "acr only when asked: {c}");
+    let code = env
+        .login("1000000016", &[("acr_values", "urn:xx:unknown")])
+        .await;
+    let c = part(env.tokens(&code).await["id_token"].as_str().unwrap(), 1);
     assert_eq!(
         c["acr"],
         json!("urn:sa:sso:loa:3"),
-        "default: the higher of two"
+        "none supported asked: the default, the higher of two"
     );
 
     let env = start("BH", SigningAlg::ES256, Faults::default()).await;
     let t = env.flow("000200003").await;
     let c = part(t["id_token"].as_str().unwrap(), 1);
-    assert_eq!(c["acr"], json!("urn:bh:ekey:advanced"));
+    assert!(c.get("acr").is_none(), "acr only when asked: {c}");
     assert_eq!(c["amr"], json!(["pwd", "otp"]));
     assert!(c.get("person").is_none(), "BH claims are at userinfo only");
     let u: Value = env

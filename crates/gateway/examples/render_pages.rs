@@ -44,6 +44,8 @@ fn main() -> std::io::Result<()> {
                 .map(|g| CountryOption {
                     country: g.code(),
                     available: g != Gcc::Oman,
+                    // Both greyed-out notes: Oman down, UAE PASS below the required level.
+                    below_level: g == Gcc::UnitedArabEmirates,
                 })
                 .collect(),
             action: "/login/country",

@@ -22,7 +22,7 @@ fn setup(
         issuer: "https://idp.example".into(),
         acr: t["acr"].as_str().map(Into::into),
         amr: vec!["pwd".into(), "otp".into()],
-        auth_time: 1_764_400_000,
+        auth_time: Some(1_764_400_000),
     };
     let claims = NationalClaims::from_value(value).unwrap();
     let dest = Destination {

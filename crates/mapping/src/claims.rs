@@ -101,7 +101,10 @@ pub const TRUST_FRAMEWORK: &str = "jisr_gcc";
 pub struct CrossBorderAssertion {
     /// Pairwise pseudonym per agency sector, or the national identifier, per policy.
     pub sub: String,
-    pub auth_time: i64,
+    /// The national IdP's `auth_time`; absent when the IdP did not send one (OIDC Core 2:
+    /// required only when `max_age` was asked, and then the gateway refuses a login without).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
     /// `urn:jisr:loa:low|substantial|high`.
     #[serde(with = "loa_uri")]
     pub acr: Loa,
@@ -126,8 +129,9 @@ pub struct Verification {
     pub trust_framework: String,
     /// `low`, `substantial` or `high`.
     pub assurance_level: Loa,
-    /// When the national IdP authenticated the person (RFC 3339, UTC).
-    pub time: String,
+    /// When the national IdP authenticated the person (RFC 3339, UTC), when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
     pub evidence: Vec<Evidence>,
 }
 

@@ -112,6 +112,34 @@ impl crate::profile::LoaRule {
         values.sort_by_key(|v| std::cmp::Reverse(v.1));
         values.into_iter().map(|(acr, _)| acr).collect()
     }
+
+    /// The highest level a login of this IdP can map to: the best of its `acr`, `amr` and
+    /// claim tables, under the `cap`. `None` when the tables are empty. A country whose best
+    /// is below what a flow requires cannot serve that flow, whatever the citizen does.
+    ///
+    /// ```
+    /// use jisr_mapping::{CountryProfile, Loa};
+    /// let p = CountryProfile::from_toml("ae.toml", r#"
+    /// country = "AE"
+    /// idp_name = "UAE PASS (example)"
+    /// identifier = { claim = "idn", pattern = '^784[0-9]{12}$' }
+    /// given_name.en = { claim = "given_name" }
+    /// family_name.en = { claim = "family_name" }
+    /// birthdate = { claim = "dob", format = "%Y-%m-%d" }
+    /// loa = { claim = "userType", values = { SOP1 = "low", SOP3 = "high" }, cap = "substantial" }
+    /// "#).unwrap();
+    /// assert_eq!(p.loa.highest(), Some(Loa::Substantial));
+    /// ```
+    pub fn highest(&self) -> Option<Loa> {
+        let best = self
+            .acr
+            .values()
+            .chain(self.amr.values())
+            .chain(self.values.values())
+            .max()
+            .copied()?;
+        Some(self.cap.map_or(best, |cap| best.min(cap)))
+    }
 }
 
 #[cfg(test)]

@@ -24,8 +24,10 @@ pub struct AuthContext {
     pub issuer: String,
     pub acr: Option<String>,
     pub amr: Vec<String>,
-    /// Seconds since the Unix epoch.
-    pub auth_time: i64,
+    /// When the national IdP authenticated the person (its ID token's `auth_time`), seconds
+    /// since the Unix epoch; `None` when the IdP did not say. Never the token's `iat`: an
+    /// IdP's single sign-on may issue a token long after the person last authenticated.
+    pub auth_time: Option<i64>,
 }
 
 /// Where the assertion goes: the agency's country and its sector (for pairwise subjects).
@@ -99,7 +101,7 @@ const MAX_AMR: usize = 8;
 ///     "national_id": "12345678", "given_name#en": "Salim", "family_name#en": "Al Harthy",
 ///     "birthdate": "1991-04-02"}})).unwrap();
 /// let ctx = AuthContext { issuer: "https://idp.om.example".into(),
-///     acr: Some("urn:om:loa:2".into()), amr: vec![], auth_time: 1_764_000_000 };
+///     acr: Some("urn:om:loa:2".into()), amr: vec![], auth_time: Some(1_764_000_000) };
 /// let dest = Destination { country: "KW".parse().unwrap(), sector: "kw:health".into() };
 /// let key = PairwiseKey::new([42u8; 32]).unwrap();
 /// let mapped = map_claims(&profile, &policy, &claims, &ctx, &dest, &key).unwrap();
@@ -224,10 +226,15 @@ pub fn map_with_rule(
             problem: ValueProblem::PatternMismatch,
         })?;
 
-    let time = chrono::DateTime::from_timestamp(ctx.auth_time, 0)
-        .filter(|_| ctx.auth_time >= 0)
-        .ok_or(MappingError::AuthTime)?
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let time = ctx
+        .auth_time
+        .map(|t| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .filter(|_| t >= 0)
+                .ok_or(MappingError::AuthTime)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        })
+        .transpose()?;
 
     let claims = Claims {
         person_identifier: person_identifier.clone(),

@@ -80,6 +80,26 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
         );
     }
 
+    // OIDC Core 3.1.2.1: max_age=0 is prompt=login; a malformed one is refused.
+    let max_age = match get("max_age") {
+        None => None,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if v.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => return fail("invalid_request", "max_age must be a non-negative integer"),
+        },
+    };
+    let prompt_login =
+        get("prompt").is_some_and(|p| p.split(' ').any(|v| v == "login")) || max_age == Some(0);
+    // OIDC Core 5.5, when supported: what the client asks for in the ID token.
+    let claims_asked = |name: &str| {
+        app.claims_parameter
+            && get("claims")
+                .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+                .is_some_and(|c| c.get("id_token").and_then(|t| t.get(name)).is_some())
+    };
+    let acr_asked = get("acr_values").is_some() || claims_asked("acr");
+    let auth_time_asked = max_age.is_some() || prompt_login || claims_asked("auth_time");
+
     let forced = get("loa");
     if let Some(loa) = forced {
         let known = if oauth2_only(app.country) {
@@ -128,6 +148,18 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
     };
 
     let now = app.clock.now();
+    // A single sign-on session of that age is reused unless the client demands a fresher
+    // authentication (and the IdP honours it).
+    let faults = app.faults();
+    let session_age = i64::try_from(faults.sso_session_age_secs).unwrap_or(i64::MAX);
+    let reauthenticate = !faults.ignore_reauthentication
+        && (prompt_login
+            || max_age.is_some_and(|m| i64::try_from(m).unwrap_or(i64::MAX) < session_age));
+    let auth_time = if session_age > 0 && !reauthenticate {
+        now.saturating_sub(session_age)
+    } else {
+        now
+    };
     let issued = app.flows().issue_code(
         now,
         CodeGrant {
@@ -137,7 +169,9 @@ pub(super) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
             nonce: get("nonce").map(str::to_owned),
             who,
             level,
-            auth_time: now,
+            auth_time,
+            acr_asked,
+            auth_time_asked,
             expires_at: now + CODE_TTL,
         },
     );

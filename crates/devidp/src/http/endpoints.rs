@@ -43,7 +43,7 @@ pub(super) async fn discovery(State(app): State<Arc<App>>) -> Response {
         "acr_values_supported": acr_values(app.country),
         "scopes_supported": scopes_supported(app.country),
         "claims_supported": claims_supported(app.country),
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": app.claims_parameter,
         "ui_locales_supported": ["ar", "en"],
     });
     if oauth2_only(app.country) {

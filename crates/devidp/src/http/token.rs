@@ -96,9 +96,9 @@ pub(super) async fn token(
                 client_id: &client.client_id,
                 sub: grant.who.sub(),
                 nonce: grant.nonce.as_deref(),
-                acr: &grant.level,
+                acr: grant.acr_asked.then_some(grant.level.as_str()),
                 amr: &amr,
-                auth_time: grant.auth_time,
+                auth_time: grant.auth_time_asked.then_some(grant.auth_time),
                 now,
                 access_token: &access_token,
                 country_claims: match grant.who {

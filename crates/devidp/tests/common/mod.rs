@@ -62,6 +62,18 @@ pub async fn start_with(
     clock: Clock,
     admin: bool,
 ) -> Env {
+    start_tweaked(country, alg, faults, clock, admin, |_| {}).await
+}
+
+/// [`start_with`], the config changed by `tweak` before the IdP starts.
+pub async fn start_tweaked(
+    country: &str,
+    alg: SigningAlg,
+    faults: Faults,
+    clock: Clock,
+    admin: bool,
+    tweak: impl FnOnce(&mut DevIdpConfig),
+) -> Env {
     let client_key = client_key("client-key-1");
     let config = DevIdpConfig {
         faults,
@@ -76,6 +88,8 @@ pub async fn start_with(
         ],
         ..DevIdpConfig::new(cc(country), alg)
     };
+    let mut config = config;
+    tweak(&mut config);
     let idp = spawn_with_clock(config, clock.clone()).await.unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

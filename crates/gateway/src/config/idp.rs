@@ -103,6 +103,7 @@ impl IdpSection {
         if self.leeway_secs > 300 {
             return Err(("leeway_secs".into(), "must be at most 300".into()));
         }
+        self.jwks.check()?;
         if let Some(e) = &self.endpoints {
             e.check(self.mode)?;
         }
@@ -278,6 +279,12 @@ mod tests {
             ("algorithms = [\"none\"]", "algorithms[0]"),
             ("scopes = [\"profile\"]", "scopes"),
             ("timeout_secs = 0", "timeout_secs"),
+            ("jwks = { min_refresh_secs = 0 }", "jwks.min_refresh_secs"),
+            ("jwks = { min_refresh_secs = 16 }", "jwks.min_refresh_secs"),
+            (
+                "jwks = { default_max_age_secs = 0 }",
+                "jwks.default_max_age_secs",
+            ),
         ];
         for (line, key) in cases {
             let text = format!("{line}\nclient_id = \"jisr\"\n{auth}\n");

@@ -88,6 +88,9 @@ pub struct CountryOption {
     pub country: CountryCode,
     /// False shows the button disabled with a "temporarily unavailable" note.
     pub available: bool,
+    /// The country's IdP cannot reach the level of assurance this sign-in requires: the
+    /// button is disabled with a note that says so (whatever `available` says).
+    pub below_level: bool,
 }
 
 /// The country picker: one POST form with fields `flow`, `csrf` and `country` (alpha-2).

@@ -23,6 +23,7 @@ fn picker_page(lang: Lang) -> PickerPage<'static> {
             .map(|g| CountryOption {
                 country: g.code(),
                 available: !matches!(g, Gcc::Oman | Gcc::Qatar),
+                below_level: false,
             })
             .collect(),
         action: "/login/country",
@@ -458,4 +459,33 @@ fn fallback_page_is_bilingual_and_static() {
     assert!(FALLBACK_PAGE.starts_with("<!doctype html>\n<html lang=\"ar\" dir=\"rtl\">"));
     assert!(FALLBACK_PAGE.contains("<span lang=\"en\" dir=\"ltr\">Something went wrong</span>"));
     assert!(FALLBACK_PAGE.contains("<span lang=\"ar\" dir=\"rtl\">حدث خطأ غير متوقع</span>"));
+}
+
+#[test]
+fn picker_greys_out_countries_below_the_required_level_with_their_own_note() {
+    let mut page = picker_page(Lang::En);
+    for c in &mut page.countries {
+        c.below_level = c.country == Gcc::UnitedArabEmirates.code();
+    }
+    let html = picker(&page);
+    let code = Gcc::UnitedArabEmirates.code();
+    let button = between(
+        &html,
+        &format!("<button type=\"submit\" name=\"country\" value=\"{code}\""),
+        ">",
+    );
+    assert_eq!(
+        button,
+        format!(" class=\"country\" disabled aria-describedby=\"unavailable-{code}\"")
+    );
+    let note = between(&html, &format!("id=\"unavailable-{code}\">"), "</p>");
+    assert!(
+        note.contains("cannot reach the level of assurance"),
+        "{note}"
+    );
+    assert!(note.contains("مستوى الضمان"), "{note}");
+    assert!(!note.contains("Temporarily unavailable"), "{note}");
+    // Oman and Qatar stay "temporarily unavailable"; three buttons are disabled in all.
+    assert_eq!(html.matches(" disabled").count(), 3);
+    assert_eq!(html.matches("Temporarily unavailable").count(), 2);
 }

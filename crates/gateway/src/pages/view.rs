@@ -174,15 +174,30 @@ pub(super) fn picker(page: &PickerPage<'_>) -> String {
     let countries = page
         .countries
         .iter()
-        .map(|&CountryOption { country, available }| {
-            let (name_en, name_ar) = country_names(country);
-            CountryView {
-                code: country.as_str().to_owned(),
-                name: bi(lang, name_en, name_ar),
-                available,
-                note: bi(lang, "Temporarily unavailable", "غير متاح مؤقتًا"),
-            }
-        })
+        .map(
+            |&CountryOption {
+                 country,
+                 available,
+                 below_level,
+             }| {
+                let (name_en, name_ar) = country_names(country);
+                let note = if below_level {
+                    bi(
+                        lang,
+                        "Its sign-in cannot reach the level of assurance this service requires",
+                        "لا يبلغ تسجيل الدخول فيها مستوى الضمان الذي تتطلبه هذه الخدمة",
+                    )
+                } else {
+                    bi(lang, "Temporarily unavailable", "غير متاح مؤقتًا")
+                };
+                CountryView {
+                    code: country.as_str().to_owned(),
+                    name: bi(lang, name_en, name_ar),
+                    available: available && !below_level,
+                    note,
+                }
+            },
+        )
         .collect();
     let view = PickerView {
         chrome: Chrome::new(

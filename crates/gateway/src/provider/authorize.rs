@@ -34,6 +34,7 @@ pub struct AuthorizeParams {
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
     prompt: Option<String>,
+    max_age: Option<String>,
     acr_values: Option<String>,
     ui_locales: Option<String>,
     /// Jisr's extension: the citizen's country, when the agency already knows it.
@@ -96,6 +97,13 @@ fn is_pkce_value(s: &str) -> bool {
     (43..=128).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// `max_age`: decimal seconds, at most ten digits (OIDC Core 3.1.2.1).
+fn parse_max_age(v: &str) -> Option<u64> {
+    (!v.is_empty() && v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| v.parse().ok())
+        .flatten()
 }
 
 /// `GET /authorize`.
@@ -166,6 +174,8 @@ fn validate<'g>(
         subject: None,
         origin: None,
         loa: None,
+        max_age: None,
+        prompt_login: false,
     };
     trail.flow = Some(flow.id.clone());
     let back = flow.return_to(&gw.issuer);
@@ -230,15 +240,32 @@ fn validate<'g>(
         }
         (Some(c), Some(_)) => c,
     };
-    if params
+    let prompts: Vec<&str> = params
         .prompt
         .as_deref()
-        .is_some_and(|p| p.split(' ').any(|v| v == "none"))
-    {
+        .map(|p| p.split(' ').filter(|v| !v.is_empty()).collect())
+        .unwrap_or_default();
+    if prompts.contains(&"none") {
         return Err(back.refuse(
             LoginRequired,
             "prompt=none cannot be satisfied: every cross-border login is interactive",
         ));
+    }
+    // Forwarded to the national IdP, whose auth_time the callback then holds to them.
+    flow.prompt_login = prompts.contains(&"login");
+    flow.max_age = match params.max_age.as_deref() {
+        None => None,
+        Some(v) => Some(parse_max_age(v).ok_or_else(|| {
+            back.refuse(
+                InvalidRequest,
+                "max_age must be a non-negative integer number of seconds",
+            )
+        })?),
+    };
+    // max_age=0 asks for a fresh authentication: the same as prompt=login.
+    if flow.max_age == Some(0) {
+        flow.max_age = None;
+        flow.prompt_login = true;
     }
     if flow
         .nonce
@@ -275,17 +302,24 @@ fn validate<'g>(
 }
 
 /// The countries a citizen may choose for this agency: every GCC state other than the
-/// agency's own, available when its IdP is ready and the pair is allowed.
-fn country_options(gw: &Gateway, destination: CountryCode) -> Vec<CountryOption> {
+/// agency's own, available when its IdP is ready and the pair is allowed; greyed out with
+/// their own note when their IdP cannot reach the level the agency and the pair require.
+fn country_options(gw: &Gateway, destination: CountryCode, flow: &Flow) -> Vec<CountryOption> {
     Gcc::ALL
         .into_iter()
         .map(Gcc::code)
         .filter(|c| *c != destination)
-        .map(|origin| CountryOption {
-            country: origin,
-            available: gw.upstreams.get(origin).is_some_and(|u| u.is_ready())
-                && gw.decide(origin, destination).is_ok()
-                && !gw.ops.fleet.suspensions.blocks(origin, destination),
+        .map(|origin| {
+            let rule = gw.decide(origin, destination).ok();
+            CountryOption {
+                country: origin,
+                available: gw.upstreams.get(origin).is_some_and(|u| u.is_ready())
+                    && rule.is_some()
+                    && !gw.ops.fleet.suspensions.blocks(origin, destination),
+                below_level: rule.is_some_and(|rule| {
+                    !country::reachable(gw, origin, country::required_loa(flow, rule))
+                }),
+            }
         })
         .collect()
 }
@@ -298,7 +332,7 @@ fn picker_page(gw: &Gateway, agency: &Agency, flow: &Flow) -> Response {
             name_ar: &agency.name_ar,
             country: agency.country,
         },
-        countries: country_options(gw, agency.country),
+        countries: country_options(gw, agency.country, flow),
         action: "/login/country",
         flow: &flow.id,
         csrf: &flow.csrf,
@@ -313,4 +347,18 @@ fn picker_page(gw: &Gateway, agency: &Agency, flow: &Flow) -> Response {
         .filter_map(|u| u.authorization_origin())
         .collect();
     response::page(html, &targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_max_age;
+
+    #[test]
+    fn max_age_is_non_negative_decimal_seconds() {
+        assert_eq!(parse_max_age("0"), Some(0));
+        assert_eq!(parse_max_age("3600"), Some(3600));
+        for bad in ["", "-1", "+5", "1.5", "1e3", " 5", "99999999999"] {
+            assert_eq!(parse_max_age(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -119,6 +119,24 @@ async fn complete(
                 )
                 .because("idp_ended_sign_in"));
         }
+        Err(UpstreamError::AuthTime(error)) => {
+            // OIDC Core 3.1.2.1: max_age or prompt=login could not be met; the agency hears
+            // login_required (it may ask again) and the national token counts as refused.
+            let refusal = back
+                .refuse(
+                    OAuthError::LoginRequired,
+                    format!("the national IdP of {origin}: {error}"),
+                )
+                .because(error.reason());
+            gw.record(&Event {
+                kind: EventKind::NationalTokenRefused,
+                outcome: Outcome::Refused,
+                trail,
+                reason: Some(refusal.reason()),
+                error: Some(refusal.error()),
+            });
+            return Err(refusal);
+        }
         Err(error) => {
             let error_kind = if matches!(error, UpstreamError::Verify(_)) {
                 ErrorKind::Verify

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use jisr_mapping::CountryCode;
+use jisr_mapping::{CountryCode, Loa, Rule};
 use serde::Deserialize;
 
 use super::error::StepError;
@@ -17,6 +17,7 @@ use crate::http::params::{self, MAX_FORM};
 use crate::http::reject::{OAuthError, Reject};
 use crate::http::{cookie, response};
 use crate::ops::{Event, EventKind, Trail};
+use crate::upstream::{Ask, Freshness};
 
 /// A form of the citizen's pages: bound to the flow cookie by its id and CSRF token.
 #[derive(Debug, Deserialize)]
@@ -72,7 +73,9 @@ pub async fn choose(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: St
 }
 
 /// Decides the pair (policy rule, the national `acr` values that meet the LoA the agency and
-/// the rule require) and sends the citizen to their national IdP.
+/// the rule require) and sends the citizen to their national IdP, with the agency's
+/// `prompt=login` and `max_age`. A country whose IdP cannot reach that level is refused
+/// before the citizen signs in there (`unmet_authentication_requirements`).
 pub async fn go_upstream(
     gw: &Gateway,
     flow: &Flow,
@@ -104,9 +107,30 @@ pub async fn go_upstream(
         .upstreams
         .get(origin)
         .ok_or_else(|| page(StepError::IdpUnavailable(origin)))?;
-    let acr = acr_values(gw, origin, flow);
+    let required = required_loa(flow, rule);
+    if !reachable(gw, origin, required) {
+        return Err(flow
+            .return_to(&gw.issuer)
+            .refuse(
+                OAuthError::UnmetAuthenticationRequirements,
+                format!(
+                    "the national IdP of {origin} cannot reach the level of assurance {required}"
+                ),
+            )
+            .because("loa_unreachable"));
+    }
+    let acr = acr_values(gw, origin, required);
+    let ask = Ask {
+        acr_values: acr,
+        ui_locales: Some(lang.tag()),
+        fresh: Freshness {
+            max_age: flow.max_age,
+            login: flow.prompt_login,
+            requested_at: gw.now(),
+        },
+    };
     let (url, pending) = upstream
-        .begin(acr.as_deref(), Some(lang.tag()))
+        .begin_with(&ask)
         .map_err(|_| page(StepError::IdpUnavailable(origin)))?;
     let key = keys::upstream(&pending.state);
     let login = UpstreamLogin {
@@ -121,14 +145,27 @@ pub async fn go_upstream(
     Ok(response::redirect(&url))
 }
 
-/// The national acr values that meet the agency's minimum LoA, best first.
-fn acr_values(gw: &Gateway, origin: CountryCode, flow: &Flow) -> Option<String> {
-    let min = flow.min_loa?;
-    let joined = gw
-        .mapping
-        .profile(origin)?
-        .loa
-        .acr_values_at_least(min)
-        .join(" ");
-    (!joined.is_empty()).then_some(joined)
+/// The level a login must reach: the stricter of the agency's `acr_values` and the pair's
+/// minimum.
+pub fn required_loa(flow: &Flow, rule: &Rule) -> Loa {
+    flow.min_loa
+        .map_or(rule.min_loa(), |m| m.max(rule.min_loa()))
+}
+
+/// Whether the IdP of `origin` can map a login to `required` at all (its profile's best
+/// level, under its cap).
+pub fn reachable(gw: &Gateway, origin: CountryCode, required: Loa) -> bool {
+    gw.mapping
+        .profile(origin)
+        .and_then(|p| p.loa.highest())
+        .is_some_and(|best| best >= required)
+}
+
+/// The national acr values that meet `required`, best first: always sent, since certified
+/// IdPs put `acr` in the ID token only when asked for it.
+fn acr_values(gw: &Gateway, origin: CountryCode, required: Loa) -> Vec<&str> {
+    gw.mapping
+        .profile(origin)
+        .map(|p| p.loa.acr_values_at_least(required))
+        .unwrap_or_default()
 }

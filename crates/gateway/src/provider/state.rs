@@ -41,6 +41,12 @@ pub struct Flow {
     pub origin: Option<jisr_mapping::CountryCode>,
     #[serde(default)]
     pub loa: Option<Loa>,
+    /// The agency's `max_age` (OIDC Core 3.1.2.1), forwarded to the national IdP.
+    #[serde(default)]
+    pub max_age: Option<u64>,
+    /// The agency's `prompt=login`, forwarded to the national IdP.
+    #[serde(default)]
+    pub prompt_login: bool,
 }
 
 impl Flow {
@@ -194,4 +200,17 @@ pub async fn take<T: DeserializeOwned>(
             })
         })
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flows_sealed_before_max_age_and_prompt_login_still_open() {
+        let old = r#"{"id":"f","exp":1,"client_id":"c","redirect_uri":"r","state":null,
+            "nonce":null,"code_challenge":"x","min_loa":null,"lang":"en","csrf":"t","code":null}"#;
+        let flow: Flow = serde_json::from_str(old).unwrap();
+        assert_eq!((flow.max_age, flow.prompt_login), (None, false));
+    }
 }

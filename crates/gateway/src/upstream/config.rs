@@ -47,6 +47,30 @@ impl Default for JwksSettings {
     }
 }
 
+impl JwksSettings {
+    /// Checks the timing; the error names the key under `idp`. `min_refresh_secs` must be at
+    /// least 1 (0 would let every forged kid fetch the JWKS) and at most the longest a kid
+    /// miss waits for the next fetch ([`super::jwks::MAX_KID_WAIT`]).
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let max_wait = super::jwks::MAX_KID_WAIT.as_secs();
+        if !(1..=max_wait).contains(&self.min_refresh_secs) {
+            return Err((
+                "jwks.min_refresh_secs".into(),
+                format!("must be between 1 and {max_wait}"),
+            ));
+        }
+        for (key, value) in [
+            ("default_max_age_secs", self.default_max_age_secs),
+            ("max_age_cap_secs", self.max_age_cap_secs),
+        ] {
+            if value == 0 {
+                return Err((format!("jwks.{key}"), "must be at least 1".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn ten() -> u64 {
     10
 }

@@ -50,6 +50,9 @@ pub struct Endpoints {
     pub jwks_uri: String,
     pub iss_parameter_supported: bool,
     pub code_challenge_s256: bool,
+    /// OIDC Discovery `claims_parameter_supported`: the gateway then asks for `auth_time` (and
+    /// `acr`) as essential claims.
+    pub claims_parameter_supported: bool,
 }
 
 /// Fetches and checks the discovery document once (openidconnect verifies that its `issuer`
@@ -87,6 +90,7 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Endpoints, Upst
             .additional_metadata()
             .authorization_response_iss_parameter_supported,
         code_challenge_s256,
+        claims_parameter_supported: metadata.claims_parameter_supported().unwrap_or(false),
     })
 }
 

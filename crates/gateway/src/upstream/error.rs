@@ -25,6 +25,9 @@ pub enum VerifyError {
     KidRequired,
     #[error("the issuer's key cannot verify this token: {0}")]
     KeyUnusable(&'static str),
+    /// The kid names a key of the issuer's JWKS that Jisr refuses to use.
+    #[error("the issuer's key with this kid is refused: {0}")]
+    KeyRefused(&'static str),
     #[error("signature does not verify with the issuer's key")]
     BadSignature,
     #[error("the issuer's JWKS is unavailable")]
@@ -66,6 +69,10 @@ pub enum UpstreamError {
     AuthorizationResponse(String),
     #[error("national IdP refused the login: {error}")]
     IdpError { error: String },
+    /// The national authentication is not as recent as the agency asked (`max_age`,
+    /// `prompt=login`): OIDC Core 3.1.2.1, `login_required` toward the agency.
+    #[error("{0}")]
+    AuthTime(#[from] super::flow::AuthTimeError),
     #[error("token endpoint: {0}")]
     Token(String),
     #[error("userinfo: {0}")]
@@ -89,6 +96,7 @@ impl VerifyError {
             VerifyError::UnknownKid => "id_token_unknown_kid",
             VerifyError::KidRequired => "id_token_kid_required",
             VerifyError::KeyUnusable(_) => "id_token_key_unusable",
+            VerifyError::KeyRefused(_) => "id_token_key_refused",
             VerifyError::BadSignature => "id_token_bad_signature",
             VerifyError::JwksUnavailable => "jwks_unavailable",
             VerifyError::IssuerMismatch => "id_token_issuer_mismatch",
@@ -113,6 +121,7 @@ impl UpstreamError {
             UpstreamError::Verify(v) => v.reason(),
             UpstreamError::AuthorizationResponse(_) => "idp_bad_authorization_response",
             UpstreamError::IdpError { .. } => "idp_ended_sign_in",
+            UpstreamError::AuthTime(e) => e.reason(),
             UpstreamError::Token(_) => "idp_token_endpoint",
             UpstreamError::Userinfo(_) => "idp_userinfo",
             UpstreamError::UnknownCountry(_) => "unknown_country",

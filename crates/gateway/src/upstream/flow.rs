@@ -1,5 +1,6 @@
 //! The login flow toward one national IdP: the authorization request (PKCE S256, state,
-//! nonce, acr_values) and the callback (RFC 9207 `iss`, code exchange, ID token, userinfo).
+//! nonce, acr_values, prompt=login, max_age, auth_time asked for) and the callback (RFC 9207
+//! `iss`, code exchange, ID token, the upstream `auth_time` against what was asked, userinfo).
 //!
 //! Like kanidm's upstream client, `begin` returns values (a URL and the state to keep) and
 //! the web layer stores them; `complete` takes them back.
@@ -23,6 +24,96 @@ pub struct PendingLogin {
     pub state: String,
     pub nonce: String,
     pub pkce_verifier: String,
+    /// The freshness asked of the IdP; the callback holds its `auth_time` to it.
+    #[serde(default)]
+    pub fresh: Freshness,
+}
+
+/// How recent the national authentication must be (OIDC Core 3.1.2.1 `prompt=login`,
+/// `max_age`), as forwarded to the IdP and checked against its `auth_time` on return.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freshness {
+    /// `max_age` in seconds: the authentication must be at most this old when it returns.
+    #[serde(default)]
+    pub max_age: Option<u64>,
+    /// `prompt=login`: the person must authenticate again, after the request was sent.
+    #[serde(default)]
+    pub login: bool,
+    /// When the request was sent, seconds since the epoch (`prompt=login` is met by an
+    /// `auth_time` not before it).
+    #[serde(default)]
+    pub requested_at: i64,
+}
+
+impl Freshness {
+    /// Whether anything was asked (then `auth_time` is required).
+    pub const fn asked(&self) -> bool {
+        self.max_age.is_some() || self.login
+    }
+
+    /// Holds the IdP's `auth_time` to what was asked, with the IdP's clock leeway.
+    pub fn check(
+        &self,
+        auth_time: Option<i64>,
+        now: i64,
+        leeway: i64,
+    ) -> Result<(), AuthTimeError> {
+        let Some(auth_time) = auth_time else {
+            return if self.asked() {
+                Err(AuthTimeError::Missing)
+            } else {
+                Ok(())
+            };
+        };
+        if auth_time > now.saturating_add(leeway) {
+            return Err(AuthTimeError::InFuture);
+        }
+        if let Some(max_age) = self.max_age {
+            let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+            if now.saturating_sub(auth_time) > max_age.saturating_add(leeway) {
+                return Err(AuthTimeError::TooOld);
+            }
+        }
+        if self.login && auth_time < self.requested_at.saturating_sub(leeway) {
+            return Err(AuthTimeError::NotReauthenticated);
+        }
+        Ok(())
+    }
+}
+
+/// Why the national authentication is not recent enough for what the agency asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthTimeError {
+    #[error("the national ID token has no auth_time, but max_age or prompt=login was asked")]
+    Missing,
+    #[error("the national auth_time is in the future")]
+    InFuture,
+    #[error("the national authentication is older than max_age")]
+    TooOld,
+    #[error("the national IdP did not authenticate the person again (prompt=login)")]
+    NotReauthenticated,
+}
+
+impl AuthTimeError {
+    /// A fixed code (metric label, audit reason).
+    pub const fn reason(self) -> &'static str {
+        match self {
+            AuthTimeError::Missing => "auth_time_missing",
+            AuthTimeError::InFuture => "auth_time_in_future",
+            AuthTimeError::TooOld => "auth_time_too_old",
+            AuthTimeError::NotReauthenticated => "reauthentication_not_done",
+        }
+    }
+}
+
+/// What the gateway asks of the national IdP for one login, beyond its configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Ask<'a> {
+    /// The national `acr` values to ask for, strongest first (space-separated on the wire).
+    pub acr_values: Vec<&'a str>,
+    pub ui_locales: Option<&'a str>,
+    /// The agency's `max_age` and `prompt=login`, forwarded; `requested_at` is now.
+    pub fresh: Freshness,
 }
 
 /// The query parameters of the callback.
@@ -66,6 +157,19 @@ impl Upstream {
         acr_values: Option<&str>,
         ui_locales: Option<&str>,
     ) -> Result<(String, PendingLogin), UpstreamError> {
+        self.begin_with(&Ask {
+            acr_values: acr_values
+                .map(|a| a.split(' ').collect())
+                .unwrap_or_default(),
+            ui_locales,
+            fresh: Freshness::default(),
+        })
+    }
+
+    /// [`Upstream::begin`] with everything a login may ask: the acr values, `prompt=login`
+    /// and `max_age` forwarded, and `auth_time` (with the acr values) asked for as essential
+    /// claims where the IdP supports the `claims` parameter.
+    pub fn begin_with(&self, ask: &Ask<'_>) -> Result<(String, PendingLogin), UpstreamError> {
         let endpoints = self.endpoints()?;
         if !endpoints.code_challenge_s256 {
             return Err(self.unavailable("the IdP does not support PKCE S256"));
@@ -75,6 +179,12 @@ impl Upstream {
         let nonce = Nonce::new_random();
         let mut url = url::Url::parse(&endpoints.authorization)
             .map_err(|e| self.unavailable(&format!("authorization endpoint: {e}")))?;
+        let acr: Vec<&str> = ask
+            .acr_values
+            .iter()
+            .copied()
+            .filter(|a| !a.is_empty())
+            .collect();
         {
             let cfg = &self.config;
             let mut q = url.query_pairs_mut();
@@ -88,10 +198,19 @@ impl Upstream {
             if cfg.mode == Mode::Oidc {
                 q.append_pair("nonce", nonce.secret());
             }
-            if let Some(acr) = acr_values.filter(|a| !a.is_empty()) {
-                q.append_pair("acr_values", acr);
+            if !acr.is_empty() {
+                q.append_pair("acr_values", &acr.join(" "));
             }
-            if let Some(locales) = ui_locales.filter(|l| !l.is_empty()) {
+            if ask.fresh.login {
+                q.append_pair("prompt", "login");
+            }
+            if let Some(max_age) = ask.fresh.max_age {
+                q.append_pair("max_age", &max_age.to_string());
+            }
+            if cfg.mode == Mode::Oidc && endpoints.claims_parameter_supported {
+                q.append_pair("claims", &claims_request(&acr));
+            }
+            if let Some(locales) = ask.ui_locales.filter(|l| !l.is_empty()) {
                 q.append_pair("ui_locales", locales);
             }
         }
@@ -100,6 +219,7 @@ impl Upstream {
             state: state.secret().clone(),
             nonce: nonce.secret().clone(),
             pkce_verifier: verifier.secret().clone(),
+            fresh: ask.fresh,
         };
         Ok((url.into(), pending))
     }
@@ -153,6 +273,10 @@ impl Upstream {
                     )
                     .await?;
                 let context = context_of(&self.config.issuer, &claims);
+                pending
+                    .fresh
+                    .check(context.auth_time, now, self.config.leeway.as_secs() as i64)
+                    .map_err(UpstreamError::AuthTime)?;
                 (Some(claims), context)
             }
             (Mode::Oidc, None) => {
@@ -160,13 +284,17 @@ impl Upstream {
                     "no id_token in the token response".into(),
                 ));
             }
+            (Mode::Oauth2Userinfo, _) if pending.fresh.asked() => {
+                return Err(UpstreamError::AuthTime(AuthTimeError::Missing));
+            }
             (Mode::Oauth2Userinfo, _) => (
                 None,
                 AuthContext {
                     issuer: self.config.issuer.clone(),
                     acr: None,
                     amr: Vec::new(),
-                    auth_time: now,
+                    // No ID token, so no auth_time: the IdP never says when it authenticated.
+                    auth_time: None,
                 },
             ),
         };
@@ -320,12 +448,23 @@ pub fn context_of(issuer: &str, claims: &Map<String, Value>) -> AuthContext {
                     .collect()
             })
             .unwrap_or_default(),
-        auth_time: claims
-            .get("auth_time")
-            .or_else(|| claims.get("iat"))
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
+        // Only the IdP's own auth_time: `iat` says when the token was issued, which after a
+        // single sign-on at the IdP may be long after the person authenticated.
+        auth_time: claims.get("auth_time").and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+        }),
     }
+}
+
+/// The OIDC Core 5.5 `claims` request: `auth_time` essential (so the IdP says when it
+/// authenticated the person) and, when asked, `acr` essential among `acr` values.
+fn claims_request(acr: &[&str]) -> String {
+    let mut id_token = serde_json::json!({ "auth_time": { "essential": true } });
+    if !acr.is_empty() {
+        id_token["acr"] = serde_json::json!({ "essential": true, "values": acr });
+    }
+    serde_json::json!({ "id_token": id_token }).to_string()
 }
 
 /// An OAuth error code from an IdP, kept to a short token.
@@ -334,4 +473,81 @@ fn short(s: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .take(64)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_400_000;
+
+    #[test]
+    fn auth_time_is_held_to_max_age_and_prompt_login_with_leeway() {
+        let none = Freshness::default();
+        assert_eq!(none.check(None, NOW, 60), Ok(()));
+        assert_eq!(none.check(Some(NOW - 86_400), NOW, 60), Ok(()));
+        assert_eq!(
+            none.check(Some(NOW + 61), NOW, 60),
+            Err(AuthTimeError::InFuture)
+        );
+
+        let max_age = Freshness {
+            max_age: Some(600),
+            ..Freshness::default()
+        };
+        assert_eq!(max_age.check(None, NOW, 60), Err(AuthTimeError::Missing));
+        assert_eq!(max_age.check(Some(NOW - 660), NOW, 60), Ok(()));
+        assert_eq!(
+            max_age.check(Some(NOW - 661), NOW, 60),
+            Err(AuthTimeError::TooOld)
+        );
+
+        let login = Freshness {
+            login: true,
+            requested_at: NOW - 30,
+            ..Freshness::default()
+        };
+        assert_eq!(login.check(None, NOW, 60), Err(AuthTimeError::Missing));
+        assert_eq!(login.check(Some(NOW - 10), NOW, 60), Ok(()));
+        assert_eq!(login.check(Some(NOW - 90), NOW, 60), Ok(()), "leeway");
+        assert_eq!(
+            login.check(Some(NOW - 91), NOW, 60),
+            Err(AuthTimeError::NotReauthenticated)
+        );
+        assert_eq!(
+            AuthTimeError::NotReauthenticated.reason(),
+            "reauthentication_not_done"
+        );
+    }
+
+    #[test]
+    fn pending_logins_stored_before_freshness_still_open() {
+        let old = r#"{"country":"SA","state":"s","nonce":"n","pkce_verifier":"v"}"#;
+        let pending: PendingLogin = serde_json::from_str(old).unwrap();
+        assert_eq!(pending.fresh, Freshness::default());
+    }
+
+    #[test]
+    fn claims_request_asks_auth_time_and_acr_as_essential() {
+        let v: Value = serde_json::from_str(&claims_request(&["urn:sa:sso:loa:3"])).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id_token": {
+                "auth_time": {"essential": true},
+                "acr": {"essential": true, "values": ["urn:sa:sso:loa:3"]}
+            }})
+        );
+        let v: Value = serde_json::from_str(&claims_request(&[])).unwrap();
+        assert!(v["id_token"].get("acr").is_none());
+    }
+
+    #[test]
+    fn context_takes_auth_time_only_from_auth_time() {
+        let claims = serde_json::json!({"iat": NOW, "acr": "a"});
+        let ctx = context_of("https://idp", claims.as_object().unwrap());
+        assert_eq!(ctx.auth_time, None, "never iat");
+        let claims = serde_json::json!({"iat": NOW, "auth_time": NOW - 5});
+        let ctx = context_of("https://idp", claims.as_object().unwrap());
+        assert_eq!(ctx.auth_time, Some(NOW - 5));
+    }
 }

@@ -146,15 +146,20 @@ fn check_header(
     Ok((alg, kid))
 }
 
-/// Picks the key for (kid, alg) from a set.
+/// Picks the key for (kid, alg) from a set. A kid the set refused (too weak, wrong use …) is
+/// refused for that reason; a token without kid needs the set to hold exactly one key.
 fn select<'k>(set: &'k KeySet, kid: Option<&str>, alg: Algorithm) -> Result<&'k Key, VerifyError> {
     match kid {
         Some(kid) => {
-            let key = set
-                .keys
-                .iter()
-                .find(|k| k.kid.as_deref() == Some(kid))
-                .ok_or(VerifyError::UnknownKid)?;
+            let Some(key) = set.keys.iter().find(|k| k.kid.as_deref() == Some(kid)) else {
+                return Err(set
+                    .refused
+                    .iter()
+                    .find(|r| r.kid.as_deref() == Some(kid))
+                    .map_or(VerifyError::UnknownKid, |r| {
+                        VerifyError::KeyRefused(r.why.describe())
+                    }));
+            };
             if !key.fits(alg) {
                 return Err(VerifyError::KeyUnusable(
                     "key type or declared alg does not fit the token's alg",
@@ -186,8 +191,11 @@ fn verify_with(key: &Key, parsed: &Parsed<'_>, alg: Algorithm) -> Result<(), Ver
     }
 }
 
-/// Verifies the signature with the issuer's JWKS: refresh on an unknown kid, and once more
-/// when the signature fails under a cached kid (a key replaced under the same kid).
+/// Verifies the signature with the issuer's JWKS: refresh on an unknown kid (waiting for the
+/// next allowed fetch when the last was moments ago), and once more when the signature fails
+/// under a cached kid (a key replaced under the same kid). A token without kid is treated as
+/// a kid miss whenever no single cached key verifies it: after a rotation the one key it
+/// could name is the new one.
 async fn verify_signature(
     jwks: &JwksCache,
     parsed: &Parsed<'_>,
@@ -198,9 +206,12 @@ async fn verify_signature(
     match select(&set, kid, alg) {
         Ok(key) => match verify_with(key, parsed, alg) {
             Err(VerifyError::BadSignature) => {
-                let newer = jwks
-                    .refresh(Refresh::BadSignature, Some(set.generation))
-                    .await?;
+                let why = if kid.is_none() {
+                    Refresh::UnknownKid
+                } else {
+                    Refresh::BadSignature
+                };
+                let newer = jwks.refresh(why, Some(set.generation)).await?;
                 if !JwksCache::replaced(&set, &newer, kid) {
                     return Err(VerifyError::BadSignature);
                 }
@@ -208,7 +219,7 @@ async fn verify_signature(
             }
             other => other,
         },
-        Err(VerifyError::UnknownKid) => {
+        Err(VerifyError::UnknownKid | VerifyError::KidRequired) => {
             let newer = jwks
                 .refresh(Refresh::UnknownKid, Some(set.generation))
                 .await?;
@@ -329,4 +340,38 @@ pub fn issuer_of<'p>(parsed: &'p Parsed<'_>) -> Result<&'p str, VerifyError> {
         .get("iss")
         .and_then(Value::as_str)
         .ok_or(VerifyError::MissingClaim("iss"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::jwks::{KeySet, parse_key_set};
+    use serde_json::json;
+
+    #[test]
+    fn a_kid_the_jwks_refused_is_refused_for_its_reason_not_as_unknown() {
+        let n1024 = URL_SAFE_NO_PAD.encode([0xC5u8; 128]);
+        let n2048 = URL_SAFE_NO_PAD.encode([0xC5u8; 256]);
+        let (keys, refused) = parse_key_set(&json!({"keys": [
+            {"kty": "RSA", "kid": "weak", "n": n1024, "e": "AQAB"},
+            {"kty": "RSA", "kid": "ok", "n": n2048, "e": "AQAB"},
+        ]}))
+        .unwrap();
+        let set = KeySet::for_tests(keys, refused);
+        assert_eq!(
+            select(&set, Some("weak"), Algorithm::RS256).unwrap_err(),
+            VerifyError::KeyRefused("RSA modulus shorter than 2048 bits")
+        );
+        assert_eq!(
+            VerifyError::KeyRefused("x").reason(),
+            "id_token_key_refused"
+        );
+        assert_eq!(
+            select(&set, Some("gone"), Algorithm::RS256).unwrap_err(),
+            VerifyError::UnknownKid
+        );
+        assert!(select(&set, Some("ok"), Algorithm::RS256).is_ok());
+        // Without kid, the one usable key is used even beside a refused one.
+        assert!(select(&set, None, Algorithm::RS256).is_ok());
+    }
 }

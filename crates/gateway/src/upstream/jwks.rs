@@ -1,6 +1,13 @@
 //! The JWKS cache of one issuer: keys parsed once, refreshed on an unknown kid and once when a
 //! signature fails under a cached kid, single-flight and rate-limited, refreshed when its
 //! Cache-Control age passes, and still usable (stale-if-error) for a while when the IdP is down.
+//!
+//! A kid miss within `min_refresh_secs` of the last fetch does not fail: it waits for the next
+//! allowed fetch (at most [`MAX_KID_WAIT`]), holding the single-flight lock, so the logins
+//! that follow a national key rotation succeed while fetches stay at one per interval however
+//! many tokens miss. Keys refused at parse time (too weak, wrong use …) are remembered with
+//! their reason, so a token naming one is refused for that reason, not as an unknown kid.
+//! Ours rather than a crate's: no maintained JWKS cache offers these three behaviours.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,6 +29,49 @@ use crate::alg;
 
 /// Smallest RSA modulus accepted.
 pub const MIN_RSA_BITS: usize = 2048;
+
+/// Longest a kid miss waits for the next allowed fetch (config keeps `min_refresh_secs` under
+/// it; this also bounds a test's hand-made settings).
+pub const MAX_KID_WAIT: Duration = Duration::from_secs(15);
+
+/// Why a key of the issuer's JWKS is not used: a fixed reason, logged and given to a token
+/// that names the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRefusal {
+    /// `kty` RSA with a modulus under [`MIN_RSA_BITS`].
+    WeakRsa,
+    /// `use` is not `sig`.
+    NotForSignatures,
+    /// A symmetric (`oct`) key: never accepted from a JWKS.
+    Symmetric,
+    /// A key type or curve Jisr does not verify with.
+    Unsupported,
+    /// `alg` is not one Jisr accepts, or does not fit the key type.
+    AlgMismatch,
+    /// The key's parameters do not decode.
+    Malformed,
+}
+
+impl KeyRefusal {
+    /// The reason in words, for logs and the refusal's description.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            KeyRefusal::WeakRsa => "RSA modulus shorter than 2048 bits",
+            KeyRefusal::NotForSignatures => "key is not for signatures (use)",
+            KeyRefusal::Symmetric => "symmetric key",
+            KeyRefusal::Unsupported => "unsupported key type or curve",
+            KeyRefusal::AlgMismatch => "declared alg is not accepted or does not fit the key",
+            KeyRefusal::Malformed => "key parameters do not decode",
+        }
+    }
+}
+
+/// A key of the JWKS that is not used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedKey {
+    pub kid: Option<String>,
+    pub why: KeyRefusal,
+}
 
 /// Key families, from `kty` (and `crv`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +125,8 @@ impl Key {
 /// One fetched key set.
 pub struct KeySet {
     pub keys: Vec<Key>,
+    /// The keys published but not usable, with why.
+    pub refused: Vec<RefusedKey>,
     fetched_at: Instant,
     max_age: Duration,
     /// Counts fetches; lets a waiter see that someone else refreshed meanwhile.
@@ -108,6 +160,9 @@ pub struct JwksCache {
     current: ArcSwapOption<KeySet>,
     /// Held while fetching (single flight); remembers the last attempt (rate limit).
     refresh: Mutex<Option<Instant>>,
+    /// Fetch attempts, successful or not: a caller that waited for the lock sees that someone
+    /// tried on its behalf meanwhile and does not try (or wait) again.
+    attempts: AtomicU64,
     fetches: AtomicU64,
     /// Refreshes that failed (nothing usable fetched), and whether the last one did.
     failures: AtomicU64,
@@ -137,6 +192,7 @@ impl JwksCache {
             settings,
             current: ArcSwapOption::empty(),
             refresh: Mutex::new(None),
+            attempts: AtomicU64::new(0),
             fetches: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             last_failed: AtomicBool::new(false),
@@ -186,30 +242,48 @@ impl JwksCache {
         }
     }
 
-    /// Fetches a new key set unless another caller did since `seen_generation`, or the last
-    /// attempt was under `min_refresh_secs` ago; then the current set is returned as it is.
+    /// Fetches a new key set unless another caller did since `seen_generation` (or tried
+    /// while this one waited for the lock); then the current set is returned as it is.
+    ///
+    /// Within `min_refresh_secs` of the last attempt, an unknown kid waits for the next
+    /// allowed fetch (the lock held: callers behind it get that fetch's result); the other
+    /// reasons answer with the set in hand at once.
     pub async fn refresh(
         &self,
         reason: Refresh,
         seen_generation: Option<u64>,
     ) -> Result<Arc<KeySet>, VerifyError> {
+        let attempts_seen = self.attempts.load(Ordering::Acquire);
         let mut last_attempt = self.refresh.lock().await;
         let current = self.snapshot();
-        let too_soon = last_attempt
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(self.settings.min_refresh_secs));
+        let someone_else_tried = self.attempts.load(Ordering::Acquire) != attempts_seen;
+        let min_gap = Duration::from_secs(self.settings.min_refresh_secs);
+        let wait = last_attempt
+            .map(|t| (t + min_gap).saturating_duration_since(Instant::now()))
+            .unwrap_or_default();
         match &current {
             Some(set) => {
                 let someone_else_refreshed = seen_generation.is_some_and(|g| set.generation > g);
                 let needed = reason != Refresh::Expired || !set.fresh();
-                if someone_else_refreshed || too_soon || !needed {
+                if someone_else_refreshed || someone_else_tried || !needed {
                     return Ok(set.clone());
                 }
+                if !wait.is_zero() {
+                    if reason != Refresh::UnknownKid {
+                        return Ok(set.clone());
+                    }
+                    tokio::time::sleep(wait.min(MAX_KID_WAIT)).await;
+                }
             }
-            // Nothing cached and the last fetch failed moments ago: answer at once.
-            None if too_soon => return Err(VerifyError::JwksUnavailable),
+            // Nothing cached and the last fetch failed moments ago (or just now, for a caller
+            // that waited): answer at once.
+            None if someone_else_tried || !wait.is_zero() => {
+                return Err(VerifyError::JwksUnavailable);
+            }
             None => {}
         }
         *last_attempt = Some(Instant::now());
+        self.attempts.fetch_add(1, Ordering::AcqRel);
         match self
             .fetch(current.as_ref().map_or(0, |s| s.generation) + 1)
             .await
@@ -250,13 +324,21 @@ impl JwksCache {
             .map_err(|e| e.to_string())?;
         let value: Value =
             serde_json::from_slice(&fetched.body).map_err(|_| "JWKS is not JSON".to_owned())?;
-        let keys = parse_keys(&value)?;
+        let (keys, refused) = parse_key_set(&value)?;
+        for r in &refused {
+            tracing::warn!(
+                kid = r.kid.as_deref().unwrap_or("-"),
+                why = r.why.describe(),
+                "JWKS key refused"
+            );
+        }
         let max_age = fetched
             .max_age()
             .unwrap_or(Duration::from_secs(self.settings.default_max_age_secs))
             .min(Duration::from_secs(self.settings.max_age_cap_secs));
         Ok(KeySet {
             keys,
+            refused,
             fetched_at: Instant::now(),
             max_age,
             generation,
@@ -279,36 +361,62 @@ impl JwksCache {
 /// Parses a JWKS document, keeping the keys usable for signature verification and skipping
 /// the rest (encryption keys, symmetric keys, weak RSA keys, unknown key types).
 pub fn parse_keys(value: &Value) -> Result<Vec<Key>, String> {
+    parse_key_set(value).map(|(keys, _)| keys)
+}
+
+/// [`parse_keys`], also returning the keys skipped and why.
+pub fn parse_key_set(value: &Value) -> Result<(Vec<Key>, Vec<RefusedKey>), String> {
     let list = value
         .get("keys")
         .and_then(Value::as_array)
         .ok_or("JWKS has no `keys` array")?;
     let mut keys = Vec::new();
+    let mut refused = Vec::new();
     for raw in list.iter().take(100) {
-        let Ok(jwk) = serde_json::from_value::<Jwk>(raw.clone()) else {
-            continue;
+        let kid = raw
+            .get("kid")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty() && k.len() <= 256)
+            .map(str::to_owned);
+        let outcome = match serde_json::from_value::<Jwk>(raw.clone()) {
+            Ok(jwk) => usable(&jwk),
+            // jsonwebtoken's Jwk has no variant for unknown key types.
+            Err(_) => match raw.get("kty").and_then(Value::as_str) {
+                Some("oct") => Err(KeyRefusal::Symmetric),
+                Some("RSA" | "EC" | "OKP") => Err(KeyRefusal::Malformed),
+                _ => Err(KeyRefusal::Unsupported),
+            },
         };
-        if let Some(key) = usable(&jwk) {
-            keys.push(key);
+        match outcome {
+            Ok(key) => keys.push(key),
+            Err(why) if raw.is_object() => refused.push(RefusedKey { kid, why }),
+            Err(_) => {}
         }
     }
-    Ok(keys)
+    Ok((keys, refused))
 }
 
-fn usable(jwk: &Jwk) -> Option<Key> {
+fn usable(jwk: &Jwk) -> Result<Key, KeyRefusal> {
     if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
-        return None;
+        return Err(KeyRefusal::NotForSignatures);
     }
     let alg = match jwk.common.key_algorithm {
         None => None,
-        Some(a) => Some(Algorithm::try_from(a).ok().filter(|a| alg::accepts(*a))?),
+        Some(a) => Some(
+            Algorithm::try_from(a)
+                .ok()
+                .filter(|a| alg::accepts(*a))
+                .ok_or(KeyRefusal::AlgMismatch)?,
+        ),
     };
     let (family, fingerprint) = match &jwk.algorithm {
         AlgorithmParameters::RSA(p) => {
-            let n = URL_SAFE_NO_PAD.decode(p.n.as_bytes()).ok()?;
+            let n = URL_SAFE_NO_PAD
+                .decode(p.n.as_bytes())
+                .map_err(|_| KeyRefusal::Malformed)?;
             let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
             if bits < MIN_RSA_BITS {
-                return None;
+                return Err(KeyRefusal::WeakRsa);
             }
             (Family::Rsa, format!("{}.{}", p.n, p.e))
         }
@@ -316,26 +424,41 @@ fn usable(jwk: &Jwk) -> Option<Key> {
             let family = match p.curve {
                 EllipticCurve::P256 => Family::P256,
                 EllipticCurve::P384 => Family::P384,
-                _ => return None,
+                _ => return Err(KeyRefusal::Unsupported),
             };
             (family, format!("{}.{}", p.x, p.y))
         }
         AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
             (Family::Ed25519, p.x.clone())
         }
-        _ => return None,
+        AlgorithmParameters::OctetKey(_) => return Err(KeyRefusal::Symmetric),
+        _ => return Err(KeyRefusal::Unsupported),
     };
     if alg.is_some_and(|a| !family.fits(a)) {
-        return None;
+        return Err(KeyRefusal::AlgMismatch);
     }
-    let decoding = DecodingKey::from_jwk(jwk).ok()?;
-    Some(Key {
+    let decoding = DecodingKey::from_jwk(jwk).map_err(|_| KeyRefusal::Malformed)?;
+    Ok(Key {
         kid: jwk.common.key_id.clone(),
         alg,
         family,
         decoding,
         fingerprint,
     })
+}
+
+#[cfg(test)]
+impl KeySet {
+    /// A set as if fetched now, for tests of key selection.
+    pub(crate) fn for_tests(keys: Vec<Key>, refused: Vec<RefusedKey>) -> Self {
+        KeySet {
+            keys,
+            refused,
+            fetched_at: Instant::now(),
+            max_age: Duration::from_secs(300),
+            generation: 1,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -357,9 +480,28 @@ mod tests {
             {"kty": "XYZ", "kid": "future"},
             "not an object"
         ]});
-        let keys = parse_keys(&jwks).unwrap();
+        let (keys, refused) = parse_key_set(&jwks).unwrap();
         let kids: Vec<_> = keys.iter().map(|k| k.kid.as_deref().unwrap()).collect();
         assert_eq!(kids, ["ok"]);
+        // Each skipped key keeps its kid and its own reason (the string is not an object).
+        let why: Vec<_> = refused
+            .iter()
+            .map(|r| (r.kid.as_deref().unwrap(), r.why))
+            .collect();
+        assert_eq!(
+            why,
+            [
+                ("weak", KeyRefusal::WeakRsa),
+                ("enc", KeyRefusal::NotForSignatures),
+                ("mismatch", KeyRefusal::AlgMismatch),
+                ("hmac", KeyRefusal::Symmetric),
+                ("future", KeyRefusal::Unsupported),
+            ]
+        );
+        assert_eq!(
+            KeyRefusal::WeakRsa.describe(),
+            "RSA modulus shorter than 2048 bits"
+        );
         assert!(keys[0].fits(Algorithm::RS256));
         assert!(!keys[0].fits(Algorithm::PS256)); // declared alg RS256
         assert!(!keys[0].fits(Algorithm::ES256));

@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 pub use config::{Mode, UpstreamConfig};
 pub use discovery::Endpoints;
 pub use error::{UpstreamError, VerifyError};
-pub use flow::{AuthorizationResponse, PendingLogin, VerifiedLogin};
+pub use flow::{Ask, AuthTimeError, AuthorizationResponse, Freshness, PendingLogin, VerifiedLogin};
 pub use idtoken::Expect;
 
 use http::HttpClient;
@@ -118,6 +118,7 @@ impl Upstream {
                 jwks_uri: e.jwks_uri.clone().unwrap_or_default(),
                 iss_parameter_supported: e.iss_parameter_supported,
                 code_challenge_s256: true,
+                claims_parameter_supported: false,
             })
         });
         let last_error = fixed
