@@ -163,21 +163,25 @@ async fn private_key_jwt<'a>(
         .get("exp")
         .and_then(Value::as_i64)
         .ok_or_else(|| fail("exp is missing"))?;
-    if now > exp + ASSERTION_LEEWAY {
+    if now > exp.saturating_add(ASSERTION_LEEWAY) {
         return Err(fail("expired"));
     }
     if claims
         .get("nbf")
         .and_then(Value::as_i64)
-        .is_some_and(|nbf| nbf > now + ASSERTION_LEEWAY)
+        .is_some_and(|nbf| nbf > now.saturating_add(ASSERTION_LEEWAY))
     {
         return Err(fail("not valid yet"));
     }
-    if exp - now > MAX_ASSERTION_LIFETIME {
+    // The same clock allowance as for exp and nbf: an agency whose clock runs ahead by less
+    // than the leeway may issue the longest lifetime (Authlib's default is exactly 3600 s).
+    if exp.saturating_sub(now) > MAX_ASSERTION_LIFETIME + ASSERTION_LEEWAY {
         return Err(fail("exp is too far in the future"));
     }
+    // The jti is remembered until the assertion can no longer be accepted.
     let ttl = std::time::Duration::from_secs(
-        (exp - now).clamp(1, MAX_ASSERTION_LIFETIME) as u64 + ASSERTION_LEEWAY as u64,
+        (exp.saturating_sub(now)).clamp(1, MAX_ASSERTION_LIFETIME + ASSERTION_LEEWAY) as u64
+            + ASSERTION_LEEWAY as u64,
     );
     let fresh = gw
         .store

@@ -34,6 +34,12 @@ pub fn issue(
     access_token: &str,
     now: i64,
 ) -> Result<String, TokenError> {
+    // The agency's registered alg (checked against the keys at load), else the active key's.
+    let alg = agency.id_token_signed_response_alg;
+    let signed_with = gw
+        .keys
+        .signing_alg(alg)
+        .map_err(|_| TokenError::Server("no signing key for the agency's algorithm"))?;
     let claims = IdTokenClaims {
         iss: &gw.issuer,
         aud: &agency.client_id,
@@ -41,11 +47,11 @@ pub fn issue(
         iat: now,
         exp: now + gw.ttls.id_token.as_secs() as i64,
         nonce: grant.nonce.as_deref(),
-        at_hash: token_hash(gw.keys.active_alg(), access_token),
+        at_hash: token_hash(signed_with, access_token),
         assertion: &grant.assertion,
     };
     gw.keys
-        .sign("JWT", &claims)
+        .sign_as(alg, "JWT", &claims)
         .map_err(|_| TokenError::Server("could not sign the ID token"))
 }
 

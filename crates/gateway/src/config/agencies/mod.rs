@@ -39,6 +39,10 @@ pub struct Agency {
     /// Compared exactly with the `redirect_uri` of a request.
     pub redirect_uris: Vec<String>,
     pub auth: AgencyAuth,
+    /// OIDC Dynamic Client Registration's `id_token_signed_response_alg`: the algorithm its
+    /// ID tokens are signed with; `None`: the gateway's active key's. A key of that alg
+    /// must be held (checked at load).
+    pub id_token_signed_response_alg: Option<jsonwebtoken::Algorithm>,
 }
 
 impl Agency {
