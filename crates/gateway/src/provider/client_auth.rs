@@ -1,7 +1,7 @@
 //! Client authentication at the token endpoint, with exactly the method the agency
 //! registered: client_secret_basic, client_secret_post or private_key_jwt (RFC 7523).
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
@@ -11,6 +11,7 @@ use super::state::keys;
 use super::token::TokenForm;
 use crate::app::{Gateway, token_key};
 use crate::config::agencies::{Agency, AgencyAuth};
+use crate::http::authorization::{Authorization, credentials};
 
 /// Clock skew tolerated on client assertions, seconds.
 const ASSERTION_LEEWAY: i64 = 30;
@@ -32,10 +33,10 @@ pub async fn authenticate<'a>(
     headers: &HeaderMap,
     form: &TokenForm,
 ) -> Result<&'a Agency, TokenError> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "));
+    let basic = match credentials(headers, "Basic") {
+        Authorization::Credentials(c) => Some(c),
+        Authorization::Absent | Authorization::OtherScheme => None,
+    };
     let assertion = form.client_assertion.as_deref();
     let methods = usize::from(basic.is_some())
         + usize::from(form.client_secret.is_some())
