@@ -138,4 +138,30 @@ mod tests {
                 .is_none()
         );
     }
+
+    /// OIDC Core 2: `amr` is optional; an IdP that sent none gives no `amr`, not `[]`, in
+    /// the ID token and userinfo, and the sealed grant reads back without it.
+    #[test]
+    fn amr_is_omitted_when_the_national_idp_sent_none() {
+        let mut a = assertion();
+        a.amr.clear();
+        let claims = IdTokenClaims {
+            iss: "https://jisr.example",
+            aud: "agency",
+            azp: "agency",
+            iat: 0,
+            exp: 300,
+            nonce: None,
+            at_hash: String::new(),
+            assertion: &a,
+        };
+        assert!(serde_json::to_value(&claims).unwrap().get("amr").is_none());
+        let userinfo = serde_json::to_value(&a).unwrap();
+        assert!(userinfo.get("amr").is_none());
+        let back: CrossBorderAssertion = serde_json::from_value(userinfo).unwrap();
+        assert_eq!(back, a);
+        // With methods, they are there.
+        let v = serde_json::to_value(assertion()).unwrap();
+        assert_eq!(v["amr"], json!(["pwd"]));
+    }
 }
