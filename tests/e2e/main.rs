@@ -6,6 +6,8 @@
 //!   and what a failing sink does to new logins.
 //! - `dashboard`: the operators' dashboard (sign-in, roles, fleet matrix, suspend/resume).
 //! - `downstream`: the cross-border sign-in through the gateway for agencies, and the demo.
+//! - `edges_downstream`: the OpenID Provider's edges: RS256 per agency, assertion leeway,
+//!   CORS, RFC 6750 at userinfo, `state` that is not UTF-8, consent replayed after Decline.
 //! - `upstream`: the gateway's Relying Party against development national IdPs, named after
 //!   the OpenID RP certification tests they mirror, plus JWT attacks.
 //! - `replicas`: several gateway replicas on one Redis, and Redis outages.
@@ -18,6 +20,7 @@
 mod audit;
 mod dashboard;
 mod downstream;
+mod edges_downstream;
 mod interop;
 mod metrics;
 mod privacy;
