@@ -62,32 +62,38 @@ pub(crate) fn load(
     file: &Path,
     env: Env<'_>,
 ) -> (Option<usize>, Result<Agencies, Vec<ConfigProblem>>) {
-    let (count, _, agencies) = load_with_algs(file, env);
-    (count, agencies)
+    let read = read(file, env);
+    (read.count, read.agencies)
 }
 
-/// [`load`], plus each agency's `id_token_signed_response_alg` by index (see
-/// [`Outcome::id_token_algs`]).
-pub(crate) fn load_with_algs(
-    file: &Path,
-    env: Env<'_>,
-) -> (
-    Option<usize>,
-    Vec<(usize, Algorithm)>,
-    Result<Agencies, Vec<ConfigProblem>>,
-) {
+/// What [`read`] found in `agencies.toml`.
+pub(crate) struct Read {
+    /// How many agencies it lists; `None` when the file does not parse.
+    pub count: Option<usize>,
+    /// See [`Outcome::id_token_algs`].
+    pub id_token_algs: Vec<(usize, Algorithm)>,
+    pub agencies: Result<Agencies, Vec<ConfigProblem>>,
+}
+
+/// [`load`], plus each agency's `id_token_signed_response_alg` by index.
+pub(crate) fn read(file: &Path, env: Env<'_>) -> Read {
     match build(file, Some(env)) {
-        Err(problems) => (None, Vec::new(), Err(problems)),
-        Ok(outcome) if !outcome.problems.is_empty() => (
-            Some(outcome.count),
-            outcome.id_token_algs,
-            Err(outcome.problems),
-        ),
-        Ok(outcome) => (
-            Some(outcome.count),
-            outcome.id_token_algs,
-            Agencies::from_list(outcome.agencies).map_err(|e| vec![invalid(file, "agency", e)]),
-        ),
+        Err(problems) => Read {
+            count: None,
+            id_token_algs: Vec::new(),
+            agencies: Err(problems),
+        },
+        Ok(outcome) if !outcome.problems.is_empty() => Read {
+            count: Some(outcome.count),
+            id_token_algs: outcome.id_token_algs,
+            agencies: Err(outcome.problems),
+        },
+        Ok(outcome) => Read {
+            count: Some(outcome.count),
+            id_token_algs: outcome.id_token_algs,
+            agencies: Agencies::from_list(outcome.agencies)
+                .map_err(|e| vec![invalid(file, "agency", e)]),
+        },
     }
 }
 

@@ -313,9 +313,12 @@ fn id_token_signed_response_alg_is_a_signing_alg_spelled_exactly() {
         "sector = \"health\"",
         "sector = \"health\"\nid_token_signed_response_alg = \"RS256\"",
     );
-    let (_, algs, agencies) = load::load_with_algs(&file, &env);
-    assert_eq!(algs, vec![(0, jsonwebtoken::Algorithm::RS256)]);
-    let agencies = agencies.unwrap_or_else(|p| panic!("{p:#?}"));
+    let read = load::read(&file, &env);
+    assert_eq!(
+        read.id_token_algs,
+        vec![(0, jsonwebtoken::Algorithm::RS256)]
+    );
+    let agencies = read.agencies.unwrap_or_else(|p| panic!("{p:#?}"));
     assert_eq!(
         agencies.get("bh-moh").unwrap().id_token_signed_response_alg,
         Some(jsonwebtoken::Algorithm::RS256)
