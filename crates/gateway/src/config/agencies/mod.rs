@@ -1,6 +1,8 @@
 //! `agencies.toml`: the OIDC clients of the gateway's OpenID Provider, one `[[agency]]` table
 //! each: client id, bilingual name, country and sector (which fix its pairwise subjects),
-//! exact redirect URIs, and how it authenticates at the token endpoint.
+//! exact redirect URIs, how it authenticates at the token endpoint, and optionally the
+//! algorithm its ID tokens are signed with (`id_token_signed_response_alg`, checked by
+//! `config::load` against the signing keys held).
 //!
 //! Client secrets come from env vars or files ([`crate::config::SecretSource`]);
 //! `private_key_jwt` agencies publish public keys in a JWKS file kept beside the config.
