@@ -29,7 +29,7 @@ pub async fn userinfo(
     State(gw): State<Arc<Gateway>>,
     method: Method,
     headers: HeaderMap,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Response {
     let mut trail = Trail::default();
     match claims(&gw, &method, &headers, &body, &mut trail).await {
@@ -46,7 +46,7 @@ pub async fn userinfo(
 fn access_token<'a>(
     method: &Method,
     headers: &'a HeaderMap,
-    body: &'a str,
+    body: &'a [u8],
     form: &'a mut Option<UserinfoForm>,
 ) -> Result<&'a str, BearerError> {
     let in_header = match credentials(headers, "Bearer") {
@@ -59,6 +59,8 @@ fn access_token<'a>(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     if method == Method::POST && is_form {
+        let body = std::str::from_utf8(body)
+            .map_err(|_| BearerError::Malformed("the form body is not UTF-8".into()))?;
         *form = Some(
             params::parse(body, MAX_FORM)
                 .map_err(|e| BearerError::Malformed(format!("the form body is refused: {e}")))?,
@@ -89,7 +91,7 @@ async fn claims(
     gw: &Gateway,
     method: &Method,
     headers: &HeaderMap,
-    body: &str,
+    body: &[u8],
     trail: &mut Trail,
 ) -> Result<Response, BearerError> {
     let mut form = None;
@@ -126,7 +128,7 @@ mod tests {
 
     fn token(method: Method, h: &HeaderMap, body: &str) -> Result<String, String> {
         let mut form = None;
-        access_token(&method, h, body, &mut form)
+        access_token(&method, h, body.as_bytes(), &mut form)
             .map(str::to_owned)
             .map_err(|e| format!("{}: {e}", e.reason()))
     }
@@ -173,6 +175,12 @@ mod tests {
                  repeated"
                     .into()
             )
+        );
+        let mut slot = None;
+        assert_eq!(
+            access_token(&Method::POST, &form, b"access_token=\xff", &mut slot)
+                .map_err(|e| e.to_string()),
+            Err("the form body is not UTF-8".into())
         );
     }
 
