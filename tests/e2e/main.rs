@@ -8,6 +8,8 @@
 //! - `downstream`: the cross-border sign-in through the gateway for agencies, and the demo.
 //! - `edges_upstream`: certified-OP behaviour upstream (acr and auth_time only when asked,
 //!   SSO sessions), max_age/prompt=login, key rotation under load.
+//! - `edges_downstream`: the OpenID Provider's edges: RS256 per agency, assertion leeway,
+//!   CORS, RFC 6750 at userinfo, `state` that is not UTF-8, consent replayed after Decline.
 //! - `upstream`: the gateway's Relying Party against development national IdPs, named after
 //!   the OpenID RP certification tests they mirror, plus JWT attacks.
 //! - `replicas`: several gateway replicas on one Redis, and Redis outages.
@@ -21,6 +23,7 @@ mod audit;
 mod dashboard;
 mod downstream;
 mod edges_upstream;
+mod edges_downstream;
 mod interop;
 mod metrics;
 mod privacy;

@@ -30,7 +30,8 @@ enum KeysAction {
     /// Write a new PKCS#8 PEM signing key (mode 0600) named after its kid; add it to
     /// `keys.files` in gateway.toml to publish it, then make it `keys.active` to sign with it.
     Generate {
-        /// ES256 (default), PS256 or EdDSA.
+        /// ES256 (default), RS256, PS256 or EdDSA. RS256 and PS256 make an RSA 2048 key;
+        /// an RS256 one is named in `keys.algs` (an RSA key signs PS256 otherwise).
         #[arg(long, default_value = "ES256")]
         alg: String,
         /// Directory to write the key into (must exist).
@@ -408,12 +409,19 @@ fn run_serve(config: &Path) -> ExitCode {
 fn keys_generate(alg: &str, out: &Path) -> ExitCode {
     use jisr_gateway::provider::keys::{generate_key_file, signing_alg};
     let result = signing_alg(alg)
-        .and_then(|alg| generate_key_file(alg, out))
+        .and_then(|alg| generate_key_file(alg, out).map(|(path, kid)| (alg, path, kid)))
         .map_err(|e| e.to_string());
     match result {
-        Ok((path, kid)) => {
+        Ok((alg, path, kid)) => {
             println!("{}", path.display());
-            eprintln!("kid {kid}: add the file to keys.files in gateway.toml");
+            if alg == jisr_gateway::provider::keys::SigningAlg::RS256 {
+                eprintln!(
+                    "kid {kid}: add the file to keys.files and `\"{kid}\" = \"RS256\"` to \
+                     keys.algs in gateway.toml"
+                );
+            } else {
+                eprintln!("kid {kid}: add the file to keys.files in gateway.toml");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -580,6 +580,20 @@ fn keys_generate_writes_a_private_key_named_by_kid() {
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     let kid = path.file_stem().unwrap().to_str().unwrap();
     assert!(stderr(&out).contains(kid));
+    // RS256: an RSA key, with the line that makes it sign RS256.
+    let out = jisr()
+        .args(["keys", "generate", "--alg", "RS256", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = PathBuf::from(stdout(&out).trim());
+    let kid = path.file_stem().unwrap().to_str().unwrap();
+    assert!(
+        stderr(&out).contains(&format!("`\"{kid}\" = \"RS256\"` to keys.algs")),
+        "{}",
+        stderr(&out)
+    );
     let out = jisr()
         .args(["keys", "generate", "--alg", "HS256", "--out"])
         .arg(dir.path())

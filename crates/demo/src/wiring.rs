@@ -185,6 +185,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         sector: "health".into(),
         redirect_uris: vec![format!("{agency_url}/callback")],
         auth: AgencyAuth::ClientSecretBasic(Secret::new(agency_secret.clone())),
+        id_token_signed_response_alg: None,
     }];
     agency_list.extend(options.extra_agencies);
     let agencies = Agencies::from_list(agency_list).map_err(std::io::Error::other)?;
@@ -195,7 +196,13 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let pairwise = PairwiseKey::new(pairwise.to_vec()).map_err(std::io::Error::other)?;
     let clock = options.clock.unwrap_or_else(system_clock);
     // A demo key "retires" 90 days out, so the expiry metric and its alert have a value.
-    let keys = SigningKeys::generate(options.gateway_alg).map_err(std::io::Error::other)?;
+    // RS256 beside the chosen alg: OIDC Discovery 1.0 §3 requires every OP to offer it.
+    let keys = if options.gateway_alg == GatewayAlg::RS256 {
+        SigningKeys::generate(options.gateway_alg)
+    } else {
+        SigningKeys::generate_set(&[options.gateway_alg, GatewayAlg::RS256])
+    }
+    .map_err(std::io::Error::other)?;
     let kid = keys.active_kid().to_owned();
     let keys = keys
         .with_expiry(&[(kid, clock() + 90 * 86_400)])

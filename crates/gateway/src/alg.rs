@@ -16,8 +16,9 @@ pub const ACCEPTED: [Algorithm; 9] = [
     RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA,
 ];
 
-/// The algorithms the gateway signs with, one per key type it loads: EC P-256, RSA, Ed25519.
-pub const SIGNING: [Algorithm; 3] = [ES256, PS256, EdDSA];
+/// The algorithms the gateway signs with: EC P-256, RSA (PKCS#1 v1.5 or PSS, one per key),
+/// Ed25519. RS256 is the one every OpenID Provider must offer (OIDC Discovery 1.0 §3).
+pub const SIGNING: [Algorithm; 4] = [ES256, RS256, PS256, EdDSA];
 
 /// A name that is not in [`ACCEPTED`] (or no algorithm at all).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -108,6 +108,9 @@ pub struct CrossBorderAssertion {
     /// `urn:jisr:loa:low|substantial|high`.
     #[serde(with = "loa_uri")]
     pub acr: Loa,
+    /// Omitted when the national IdP sent none: `amr: []` would claim "no method" (OIDC
+    /// Core 2 makes the claim optional, not empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
     pub origin_country: CountryCode,
     pub destination_country: CountryCode,

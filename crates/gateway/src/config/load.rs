@@ -130,9 +130,17 @@ pub(super) fn load(path: &Path, vars: &[(String, String)]) -> Loaded {
         Err(p) => l.problems.extend(p),
     }
     if let Some(file) = agencies_file {
-        let (count, agencies) = agencies::load::load(&file, &env);
-        l.agency_count = count;
-        l.agencies = agencies.map_err(|p| l.problems.extend(p)).ok();
+        let read = agencies::load::read(&file, &env);
+        l.agency_count = read.count;
+        l.agencies = read.agencies.map_err(|p| l.problems.extend(p)).ok();
+        // Only against keys that loaded: absent key files are reported on their own.
+        if let Some(keys) = &l.keys {
+            l.problems.extend(agencies::load::check_signing_algs(
+                &file,
+                &read.id_token_algs,
+                keys,
+            ));
+        }
     }
     l
 }

@@ -346,6 +346,7 @@ fn a_config_made_in_code_builds_a_gateway() {
         sector: "health".into(),
         redirect_uris: vec!["http://127.0.0.1:8081/callback".into()],
         auth: agencies::AgencyAuth::ClientSecretBasic(agencies::Secret::new("s".repeat(32))),
+        id_token_signed_response_alg: None,
     };
     let config = Config {
         server: ServerConfig {
@@ -370,4 +371,68 @@ fn a_config_made_in_code_builds_a_gateway() {
     assert!(!gw.is_https());
     assert_eq!(gw.now(), 1_700_000_000);
     assert!(gw.agencies.get("demo-agency").is_some());
+}
+
+/// `check-config` and `serve` share the loader: an agency registered with an ID token alg no
+/// loaded key signs is refused at its `agencies.toml` key, also when its secret is absent
+/// on this machine; with an RS256 key named in `keys.algs` it loads and that agency is
+/// signed for with RS256.
+#[test]
+fn agency_id_token_alg_is_checked_against_the_keys_held() {
+    let dir = copy_config();
+    let d = dir.path();
+    let vars = shipped_env();
+    write_deployment_files(d);
+    let agencies = fs::read_to_string(d.join("agencies.toml")).unwrap();
+    let asks = agencies.replacen(
+        "sector = \"health\"",
+        "sector = \"health\"\nid_token_signed_response_alg = \"RS256\"",
+        1,
+    );
+    assert_ne!(asks, agencies);
+    fs::write(d.join("agencies.toml"), &asks).unwrap();
+    let refused = |problems: Vec<ConfigProblem>| -> Vec<(String, String)> {
+        problems
+            .into_iter()
+            .filter(|p| !p.is_absent())
+            .map(|p| (p.key, p.problem))
+            .collect()
+    };
+    let expected = vec![(
+        "agency[0].id_token_signed_response_alg".to_owned(),
+        "no signing key signs RS256 (keys.files hold ES256); add one made with \
+         `jisr keys generate --alg RS256`"
+            .to_owned(),
+    )];
+    assert_eq!(refused(Config::load(d, &vars).unwrap_err()), expected);
+    // check-config without the agency's secret on this machine says the same.
+    let without_secret: Vec<(String, String)> = vars
+        .iter()
+        .filter(|(k, _)| k != "JISR_AGENCY_BH_MOH_SECRET")
+        .cloned()
+        .collect();
+    assert_eq!(
+        refused(check::check(d, &without_secret).unwrap_err()),
+        expected
+    );
+
+    let (rsa, kid) = generate_key_file(SigningAlg::RS256, &d.join("keys")).unwrap();
+    let gateway = fs::read_to_string(d.join("gateway.toml")).unwrap().replace(
+        "files = [\"keys/signing-2025-06.pem\"]",
+        &format!(
+            "files = [\"keys/signing-2025-06.pem\", \"keys/{}\"]\nalgs = {{ \"{kid}\" = \"RS256\" }}",
+            rsa.file_name().unwrap().to_str().unwrap()
+        ),
+    );
+    fs::write(d.join("gateway.toml"), gateway).unwrap();
+    let cfg = Config::load(d, &vars).unwrap_or_else(|p| panic!("{p:#?}"));
+    assert_eq!(cfg.keys.algs(), vec![SigningAlg::ES256, SigningAlg::RS256]);
+    let agency = cfg.agencies.iter().next().unwrap();
+    assert_eq!(agency.id_token_signed_response_alg, Some(SigningAlg::RS256));
+    assert_eq!(
+        cfg.keys
+            .signing_alg(agency.id_token_signed_response_alg)
+            .unwrap(),
+        SigningAlg::RS256
+    );
 }

@@ -1,10 +1,12 @@
 //! HTTP: the router and its middleware, and what more than one step needs below them —
-//! [`params`] (typed request parameters), [`cookie`] (the flow cookie), [`response`] (pages,
-//! redirects, no-store) and [`reject`], the one place refusals become responses.
+//! [`params`] (typed request parameters), [`authorization`] (the `Authorization` header's
+//! scheme and credentials), [`cookie`] (the flow cookie), [`response`] (pages, redirects,
+//! no-store) and [`reject`], the one place refusals become responses.
 //!
 //! One login, top to bottom, in `provider/`: authorize → country → callback → consent →
 //! token → userinfo.
 
+pub mod authorization;
 pub mod cookie;
 pub mod params;
 pub mod reject;
@@ -34,6 +36,14 @@ pub const MAX_BODY: usize = 32 * 1024;
 /// A request still unanswered after this gets 408 (national IdP calls have shorter limits).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// CORS for public metadata: any origin, GET only, no credentials (tower-http answers the
+/// preflight; `Access-Control-Allow-Credentials` is never sent).
+fn public_cors() -> tower_http::cors::CorsLayer {
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([axum::http::Method::GET])
+}
+
 pub fn router(gw: Arc<Gateway>) -> Router {
     let https = gw.is_https();
     let measured = crate::ops::metrics::http::Listener {
@@ -41,11 +51,13 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         metrics: gw.ops.metrics.http.clone(),
     };
     let routes = Router::new()
+        // Browser-based agencies read these two from their own origin (OIDC Discovery is
+        // public metadata); no other route answers cross-origin requests.
         .route(
             "/.well-known/openid-configuration",
-            get(discovery::metadata),
+            get(discovery::metadata).layer(public_cors()),
         )
-        .route("/jwks", get(discovery::jwks))
+        .route("/jwks", get(discovery::jwks).layer(public_cors()))
         .route("/authorize", get(authorize::authorize))
         .route("/login/country", post(country::choose))
         .route("/callback/{cc}", get(callback::callback))

@@ -46,6 +46,40 @@ pub fn parse<T: DeserializeOwned>(raw: &str, max_total: usize) -> Result<T, Para
     })
 }
 
+/// Whether every value of parameter `name` in `raw` is valid UTF-8 once percent-decoded.
+/// [`parse`] decodes lossily (invalid bytes become U+FFFD), which is harmless for values the
+/// gateway reads but not for one it must return unaltered, such as `state`.
+pub fn decodes_to_utf8(raw: &str, name: &str) -> bool {
+    raw.split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .filter(|(key, _)| percent_decode(key) == name.as_bytes())
+        .all(|(_, value)| std::str::from_utf8(&percent_decode(value)).is_ok())
+}
+
+/// `application/x-www-form-urlencoded` decoding to bytes: `+` is a space, `%XX` a byte, and
+/// a `%` without two hex digits stays itself (as the url crate decodes it).
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
 /// A parameter name (or message), trimmed to printable ASCII for messages and logs.
 pub fn short(s: &str) -> String {
     s.chars()
@@ -95,5 +129,30 @@ mod tests {
     fn percent_encoding_is_decoded() {
         let p: P = parse("a=x%20y%2Bz&b=%D8%B9", MAX_QUERY).unwrap();
         assert_eq!((p.a.as_deref(), p.b.as_deref()), (Some("x y+z"), Some("ع")));
+    }
+
+    #[test]
+    fn state_that_is_not_utf8_once_decoded_is_told_apart() {
+        for ok in [
+            "state=abc&client_id=x",
+            "state=%D8%AC%D8%B3%D8%B1",
+            "state=%EF%BF%BD",
+            "state=a+b%20c",
+            "client_id=%FF",
+            "",
+            "state",
+            "state=100%",
+        ] {
+            assert!(decodes_to_utf8(ok, "state"), "{ok}");
+        }
+        for bad in [
+            "state=%FF",
+            "client_id=x&state=ok&state=%C3%28",
+            "st%61te=%80",
+            "state=%D8",
+        ] {
+            assert!(!decodes_to_utf8(bad, "state"), "{bad}");
+        }
+        assert!(!decodes_to_utf8("client_id=%FF", "client_id"));
     }
 }

@@ -147,6 +147,13 @@ pub enum Reject {
         challenge: Option<&'static str>,
         reason: Option<&'static str>,
     },
+    /// RFC 6750 3.1: a protected resource asked for with no credentials at all (or with a
+    /// scheme it does not take): 401 and the challenge, no error code and no body — the
+    /// client may not have known a token was needed. Counted as `invalid_request`.
+    Challenge {
+        challenge: &'static str,
+        reason: Option<&'static str>,
+    },
 }
 
 impl Reject {
@@ -187,7 +194,8 @@ impl Reject {
         match &mut self {
             Reject::Redirect { reason, .. }
             | Reject::Page { reason, .. }
-            | Reject::Json { reason, .. } => *reason = Some(why),
+            | Reject::Json { reason, .. }
+            | Reject::Challenge { reason, .. } => *reason = Some(why),
         }
         self
     }
@@ -198,6 +206,7 @@ impl Reject {
             Reject::Redirect { error, .. }
             | Reject::Page { error, .. }
             | Reject::Json { error, .. } => *error,
+            Reject::Challenge { .. } => OAuthError::InvalidRequest,
         }
     }
 
@@ -208,7 +217,8 @@ impl Reject {
         match self {
             Reject::Redirect { reason, .. }
             | Reject::Page { reason, .. }
-            | Reject::Json { reason, .. } => reason.unwrap_or_else(|| self.error().code()),
+            | Reject::Json { reason, .. }
+            | Reject::Challenge { reason, .. } => reason.unwrap_or_else(|| self.error().code()),
         }
     }
 
@@ -301,6 +311,15 @@ impl IntoResponse for Reject {
                         .headers_mut()
                         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
                 }
+                response
+            }
+            Reject::Challenge { challenge, .. } => {
+                let mut response = StatusCode::UNAUTHORIZED.into_response();
+                no_store(&mut response);
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
                 response
             }
         }

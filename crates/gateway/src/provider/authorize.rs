@@ -41,6 +41,10 @@ pub struct AuthorizeParams {
     country: Option<String>,
     request: Option<String>,
     request_uri: Option<String>,
+    /// `state` is not valid UTF-8 once percent-decoded: read from the raw query, since
+    /// parsing decodes lossily and would return it altered.
+    #[serde(skip)]
+    state_not_utf8: bool,
 }
 
 /// Why a request is refused before its client and redirect URI are trusted: shown to the
@@ -113,8 +117,12 @@ pub async fn authorize(State(gw): State<Arc<Gateway>>, RawQuery(query): RawQuery
         gw.record(&Event::refused(trail, &reject));
         reject.into_response()
     };
-    let params: AuthorizeParams = match params::parse(query.as_deref().unwrap_or(""), MAX_QUERY) {
-        Ok(p) => p,
+    let raw = query.as_deref().unwrap_or("");
+    let params = match params::parse(raw, MAX_QUERY) {
+        Ok(p) => AuthorizeParams {
+            state_not_utf8: !params::decodes_to_utf8(raw, "state"),
+            ..p
+        },
         Err(e) => return refused(&trail, UntrustedRequest::from(e).into()),
     };
     let lang = Lang::from_ui_locales(params.ui_locales.as_deref());
@@ -180,6 +188,20 @@ fn validate<'g>(
     trail.flow = Some(flow.id.clone());
     let back = flow.return_to(&gw.issuer);
     use OAuthError::*;
+    if params.state_not_utf8 {
+        // Told to the agency without `state`: it cannot be returned as it was sent.
+        let back = crate::http::reject::ReturnTo {
+            state: None,
+            ..back
+        };
+        return Err(back
+            .refuse(
+                InvalidRequest,
+                "state is not valid UTF-8 once percent-decoded, so it cannot be returned \
+                 unaltered",
+            )
+            .because("state_not_utf8"));
+    }
     if !gw.ops.audit.accepting() {
         // A login the audit log cannot record does not start.
         return Err(back

@@ -1,7 +1,7 @@
 //! Client authentication at the token endpoint, with exactly the method the agency
 //! registered: client_secret_basic, client_secret_post or private_key_jwt (RFC 7523).
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
@@ -11,6 +11,7 @@ use super::state::keys;
 use super::token::TokenForm;
 use crate::app::{Gateway, token_key};
 use crate::config::agencies::{Agency, AgencyAuth};
+use crate::http::authorization::{Authorization, credentials};
 
 /// Clock skew tolerated on client assertions, seconds.
 const ASSERTION_LEEWAY: i64 = 30;
@@ -32,10 +33,10 @@ pub async fn authenticate<'a>(
     headers: &HeaderMap,
     form: &TokenForm,
 ) -> Result<&'a Agency, TokenError> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "));
+    let basic = match credentials(headers, "Basic") {
+        Authorization::Credentials(c) => Some(c),
+        Authorization::Absent | Authorization::OtherScheme => None,
+    };
     let assertion = form.client_assertion.as_deref();
     let methods = usize::from(basic.is_some())
         + usize::from(form.client_secret.is_some())
@@ -163,21 +164,25 @@ async fn private_key_jwt<'a>(
         .get("exp")
         .and_then(Value::as_i64)
         .ok_or_else(|| fail("exp is missing"))?;
-    if now > exp + ASSERTION_LEEWAY {
+    if now > exp.saturating_add(ASSERTION_LEEWAY) {
         return Err(fail("expired"));
     }
     if claims
         .get("nbf")
         .and_then(Value::as_i64)
-        .is_some_and(|nbf| nbf > now + ASSERTION_LEEWAY)
+        .is_some_and(|nbf| nbf > now.saturating_add(ASSERTION_LEEWAY))
     {
         return Err(fail("not valid yet"));
     }
-    if exp - now > MAX_ASSERTION_LIFETIME {
+    // The same clock allowance as for exp and nbf: an agency whose clock runs ahead by less
+    // than the leeway may issue the longest lifetime (Authlib's default is exactly 3600 s).
+    if exp.saturating_sub(now) > MAX_ASSERTION_LIFETIME + ASSERTION_LEEWAY {
         return Err(fail("exp is too far in the future"));
     }
+    // The jti is remembered until the assertion can no longer be accepted.
     let ttl = std::time::Duration::from_secs(
-        (exp - now).clamp(1, MAX_ASSERTION_LIFETIME) as u64 + ASSERTION_LEEWAY as u64,
+        (exp.saturating_sub(now)).clamp(1, MAX_ASSERTION_LIFETIME + ASSERTION_LEEWAY) as u64
+            + ASSERTION_LEEWAY as u64,
     );
     let fresh = gw
         .store

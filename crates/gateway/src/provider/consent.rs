@@ -1,6 +1,7 @@
 //! Step 4: the citizen sees exactly what goes to the agency ([`show`], rendered by the
 //! callback) and shares or declines (`POST /consent`, [`decide`]); the agency gets its code
-//! ([`code_redirect`]) and redeems it at [`super::token`].
+//! ([`code_redirect`]) and redeems it at [`super::token`]. Sharing reads the stored grant
+//! once, so a decision replayed after Decline finds nothing to approve.
 
 use std::sync::Arc;
 
@@ -117,8 +118,19 @@ async fn decision(
         .as_deref()
         .ok_or_else(|| page(StepError::Expired))?;
     match form.decision.as_deref() {
-        // The stored grant becomes redeemable with the approval; no store round trip.
+        // The stored grant becomes redeemable with the approval. It must still be there: a
+        // form replayed with a saved cookie after the citizen declined (which deleted it),
+        // or after the code was redeemed, is refused here rather than sending the agency a
+        // code that cannot work.
         Some("allow") => {
+            let grant = gw
+                .store
+                .get(&keys::code(&token_key(code)))
+                .await
+                .map_err(|e| page(e.into()))?;
+            if grant.is_none() {
+                return Err(page(StepError::Expired).because("consent_replayed"));
+            }
             gw.record(&Event::ok(EventKind::ConsentGiven, trail));
             gw.record(&Event::ok(EventKind::CodeIssued, trail));
             Ok(code_redirect(gw, &flow, &gw.seals.approve(code, gw.now())))

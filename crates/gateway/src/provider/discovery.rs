@@ -11,6 +11,11 @@ use serde_json::json;
 use crate::alg;
 use crate::app::Gateway;
 
+/// The scopes the gateway honours: `openid` only. What an ID token and userinfo carry is
+/// decided by the pair's release policy, not by scopes; other values an agency sends are
+/// ignored (RFC 6749 3.3), and the token response's `scope` says what was granted.
+pub const SCOPES_SUPPORTED: [&str; 1] = ["openid"];
+
 /// `GET /.well-known/openid-configuration`.
 pub async fn metadata(State(gw): State<Arc<Gateway>>) -> Response {
     let claims: Vec<&str> = SharedClaim::ALL.iter().map(|c| c.name()).collect();
@@ -28,7 +33,7 @@ pub async fn metadata(State(gw): State<Arc<Gateway>>) -> Response {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": alg::ACCEPTED,
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": ["openid"],
+        "scopes_supported": SCOPES_SUPPORTED,
         "acr_values_supported": ["urn:jisr:loa:low", "urn:jisr:loa:substantial", "urn:jisr:loa:high"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "origin_country", "destination_country", "verified_claims"],
         "ui_locales_supported": ["ar", "en"],

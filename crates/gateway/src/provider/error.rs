@@ -222,6 +222,10 @@ impl From<TokenError> for Reject {
 pub enum BearerError {
     #[error("a Bearer access token is required")]
     Missing,
+    /// RFC 6750 3.1 `invalid_request`: a token sent badly (empty, in two places, a form
+    /// that does not parse).
+    #[error("{0}")]
+    Malformed(String),
     #[error("the access token is not valid or has expired")]
     Invalid,
     #[error("the access token was revoked")]
@@ -235,6 +239,7 @@ impl BearerError {
     pub fn reason(&self) -> &'static str {
         match self {
             BearerError::Missing => "bearer_missing",
+            BearerError::Malformed(_) => "bearer_malformed",
             BearerError::Invalid => "bearer_invalid",
             BearerError::Revoked => "bearer_revoked",
             BearerError::Store(_) => "store_unavailable",
@@ -247,10 +252,17 @@ impl From<BearerError> for Reject {
         let description = e.to_string();
         let why = e.reason();
         let (status, error, challenge) = match &e {
-            BearerError::Missing => (
-                StatusCode::UNAUTHORIZED,
+            // RFC 6750 3.1: no credentials at all get the challenge without an error code.
+            BearerError::Missing => {
+                return Reject::Challenge {
+                    challenge: "Bearer realm=\"jisr\"",
+                    reason: Some(why),
+                };
+            }
+            BearerError::Malformed(_) => (
+                StatusCode::BAD_REQUEST,
                 OAuthError::InvalidRequest,
-                Some("Bearer realm=\"jisr\""),
+                Some("Bearer realm=\"jisr\", error=\"invalid_request\""),
             ),
             BearerError::Invalid | BearerError::Revoked => (
                 StatusCode::UNAUTHORIZED,

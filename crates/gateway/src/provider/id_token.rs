@@ -34,6 +34,12 @@ pub fn issue(
     access_token: &str,
     now: i64,
 ) -> Result<String, TokenError> {
+    // The agency's registered alg (checked against the keys at load), else the active key's.
+    let alg = agency.id_token_signed_response_alg;
+    let signed_with = gw
+        .keys
+        .signing_alg(alg)
+        .map_err(|_| TokenError::Server("no signing key for the agency's algorithm"))?;
     let claims = IdTokenClaims {
         iss: &gw.issuer,
         aud: &agency.client_id,
@@ -41,11 +47,11 @@ pub fn issue(
         iat: now,
         exp: now + gw.ttls.id_token.as_secs() as i64,
         nonce: grant.nonce.as_deref(),
-        at_hash: token_hash(gw.keys.active_alg(), access_token),
+        at_hash: token_hash(signed_with, access_token),
         assertion: &grant.assertion,
     };
     gw.keys
-        .sign("JWT", &claims)
+        .sign_as(alg, "JWT", &claims)
         .map_err(|_| TokenError::Server("could not sign the ID token"))
 }
 
@@ -131,5 +137,31 @@ mod tests {
                 .get("nonce")
                 .is_none()
         );
+    }
+
+    /// OIDC Core 2: `amr` is optional; an IdP that sent none gives no `amr`, not `[]`, in
+    /// the ID token and userinfo, and the sealed grant reads back without it.
+    #[test]
+    fn amr_is_omitted_when_the_national_idp_sent_none() {
+        let mut a = assertion();
+        a.amr.clear();
+        let claims = IdTokenClaims {
+            iss: "https://jisr.example",
+            aud: "agency",
+            azp: "agency",
+            iat: 0,
+            exp: 300,
+            nonce: None,
+            at_hash: String::new(),
+            assertion: &a,
+        };
+        assert!(serde_json::to_value(&claims).unwrap().get("amr").is_none());
+        let userinfo = serde_json::to_value(&a).unwrap();
+        assert!(userinfo.get("amr").is_none());
+        let back: CrossBorderAssertion = serde_json::from_value(userinfo).unwrap();
+        assert_eq!(back, a);
+        // With methods, they are there.
+        let v = serde_json::to_value(assertion()).unwrap();
+        assert_eq!(v["amr"], json!(["pwd"]));
     }
 }

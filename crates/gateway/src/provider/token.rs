@@ -160,7 +160,7 @@ async fn exchange(
         "token_type": "Bearer",
         "expires_in": gw.ttls.access_token.as_secs(),
         "id_token": id_token,
-        "scope": "openid",
+        "scope": super::discovery::SCOPES_SUPPORTED.join(" "),
     });
     let mut response = (StatusCode::OK, axum::Json(body)).into_response();
     no_store(&mut response);

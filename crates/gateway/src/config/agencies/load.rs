@@ -13,6 +13,8 @@ use super::{Agencies, Agency, AgencyAuth, MIN_SECRET_BYTES, Secret};
 use crate::config::files::{self, base_dir, invalid};
 use crate::config::gateway::is_loopback;
 use crate::config::secret::{Env, SecretError, SecretSource};
+use crate::provider::keys::{SigningKeys, signing_alg};
+use jsonwebtoken::Algorithm;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +33,8 @@ struct RawAgency {
     sector: String,
     redirect_uris: Vec<String>,
     auth: RawAuth,
+    #[serde(default)]
+    id_token_signed_response_alg: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +47,9 @@ enum RawAuth {
 
 pub(crate) struct Outcome {
     pub count: usize,
+    /// Each `id_token_signed_response_alg` that parsed, by agency index, whether or not the
+    /// agency's secret could be read: `check-config` checks them against the keys held.
+    pub id_token_algs: Vec<(usize, Algorithm)>,
     /// Complete only when `problems` is empty and secrets were read.
     pub agencies: Vec<Agency>,
     /// Every problem, tagged absent (a secret not on this machine) or invalid.
@@ -55,14 +62,62 @@ pub(crate) fn load(
     file: &Path,
     env: Env<'_>,
 ) -> (Option<usize>, Result<Agencies, Vec<ConfigProblem>>) {
+    let read = read(file, env);
+    (read.count, read.agencies)
+}
+
+/// What [`read`] found in `agencies.toml`.
+pub(crate) struct Read {
+    /// How many agencies it lists; `None` when the file does not parse.
+    pub count: Option<usize>,
+    /// See [`Outcome::id_token_algs`].
+    pub id_token_algs: Vec<(usize, Algorithm)>,
+    pub agencies: Result<Agencies, Vec<ConfigProblem>>,
+}
+
+/// [`load`], plus each agency's `id_token_signed_response_alg` by index.
+pub(crate) fn read(file: &Path, env: Env<'_>) -> Read {
     match build(file, Some(env)) {
-        Err(problems) => (None, Err(problems)),
-        Ok(outcome) if !outcome.problems.is_empty() => (Some(outcome.count), Err(outcome.problems)),
-        Ok(outcome) => (
-            Some(outcome.count),
-            Agencies::from_list(outcome.agencies).map_err(|e| vec![invalid(file, "agency", e)]),
-        ),
+        Err(problems) => Read {
+            count: None,
+            id_token_algs: Vec::new(),
+            agencies: Err(problems),
+        },
+        Ok(outcome) if !outcome.problems.is_empty() => Read {
+            count: Some(outcome.count),
+            id_token_algs: outcome.id_token_algs,
+            agencies: Err(outcome.problems),
+        },
+        Ok(outcome) => Read {
+            count: Some(outcome.count),
+            id_token_algs: outcome.id_token_algs,
+            agencies: Agencies::from_list(outcome.agencies)
+                .map_err(|e| vec![invalid(file, "agency", e)]),
+        },
     }
+}
+
+/// A problem for each `(agency index, alg)` that no signing key in `keys` signs.
+pub(crate) fn check_signing_algs(
+    file: &Path,
+    algs: &[(usize, Algorithm)],
+    keys: &SigningKeys,
+) -> Vec<ConfigProblem> {
+    algs.iter()
+        .filter(|(_, alg)| !keys.signs(*alg))
+        .map(|(i, alg)| {
+            let alg = crate::alg::name(*alg);
+            invalid(
+                file,
+                &format!("agency[{i}].id_token_signed_response_alg"),
+                format!(
+                    "no signing key signs {alg} (keys.files hold {}); add one made with \
+                     `jisr keys generate --alg {alg}`",
+                    crate::alg::names(&keys.algs()),
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Parses and validates; with `env`, also reads secrets. A syntax or type error stops early
@@ -72,6 +127,7 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
     let base_dir = base_dir(file);
     let mut out = Outcome {
         count: raw.agency.len(),
+        id_token_algs: Vec::new(),
         agencies: Vec::new(),
         problems: Vec::new(),
     };
@@ -132,6 +188,18 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
                 bad(&format!("redirect_uris[{j}]"), e);
             }
         }
+        // Checked against the signing keys held by `config::load`, once both are read.
+        let id_token_alg = match a.id_token_signed_response_alg.as_deref().map(signing_alg) {
+            None => None,
+            Some(Ok(alg)) => {
+                out.id_token_algs.push((i, alg));
+                Some(alg)
+            }
+            Some(Err(e)) => {
+                bad("id_token_signed_response_alg", e.to_string());
+                None
+            }
+        };
         let auth = match &a.auth {
             RawAuth::PrivateKeyJwt { jwks_file } => match load_jwks(&base_dir.join(jwks_file)) {
                 Ok(set) => Some(AgencyAuth::PrivateKeyJwt(set)),
@@ -174,6 +242,7 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
                 sector: a.sector.clone(),
                 redirect_uris: a.redirect_uris.clone(),
                 auth,
+                id_token_signed_response_alg: id_token_alg,
             });
         }
     }

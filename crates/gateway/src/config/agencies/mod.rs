@@ -1,6 +1,8 @@
 //! `agencies.toml`: the OIDC clients of the gateway's OpenID Provider, one `[[agency]]` table
 //! each: client id, bilingual name, country and sector (which fix its pairwise subjects),
-//! exact redirect URIs, and how it authenticates at the token endpoint.
+//! exact redirect URIs, how it authenticates at the token endpoint, and optionally the
+//! algorithm its ID tokens are signed with (`id_token_signed_response_alg`, checked by
+//! `config::load` against the signing keys held).
 //!
 //! Client secrets come from env vars or files ([`crate::config::SecretSource`]);
 //! `private_key_jwt` agencies publish public keys in a JWKS file kept beside the config.
@@ -39,6 +41,10 @@ pub struct Agency {
     /// Compared exactly with the `redirect_uri` of a request.
     pub redirect_uris: Vec<String>,
     pub auth: AgencyAuth,
+    /// OIDC Dynamic Client Registration's `id_token_signed_response_alg`: the algorithm its
+    /// ID tokens are signed with; `None`: the gateway's active key's. A key of that alg
+    /// must be held (checked at load).
+    pub id_token_signed_response_alg: Option<jsonwebtoken::Algorithm>,
 }
 
 impl Agency {

@@ -197,7 +197,7 @@ fn every_problem_names_its_key() {
         (
             "sector = \"labour\"",
             "sector = \"labour\"\ncolour = \"red\"",
-            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`",
+            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`, `id_token_signed_response_alg`",
         ),
         (
             "method = \"client_secret_post\"",
@@ -305,4 +305,66 @@ fn from_list_refuses_duplicates() {
         agencies.get("sa-moe").unwrap().pairwise_sector(),
         "sa:education"
     );
+}
+
+#[test]
+fn id_token_signed_response_alg_is_a_signing_alg_spelled_exactly() {
+    let (_dir, file) = setup(
+        "sector = \"health\"",
+        "sector = \"health\"\nid_token_signed_response_alg = \"RS256\"",
+    );
+    let read = load::read(&file, &env);
+    assert_eq!(
+        read.id_token_algs,
+        vec![(0, jsonwebtoken::Algorithm::RS256)]
+    );
+    let agencies = read.agencies.unwrap_or_else(|p| panic!("{p:#?}"));
+    assert_eq!(
+        agencies.get("bh-moh").unwrap().id_token_signed_response_alg,
+        Some(jsonwebtoken::Algorithm::RS256)
+    );
+    assert_eq!(
+        agencies.get("om-mol").unwrap().id_token_signed_response_alg,
+        None
+    );
+    for bad in ["rs256", "HS256", "none", "RS384"] {
+        assert_eq!(
+            problems(
+                "sector = \"health\"",
+                &format!("sector = \"health\"\nid_token_signed_response_alg = \"{bad}\""),
+            ),
+            [format!(
+                "agency[0].id_token_signed_response_alg: unknown signing algorithm \"{bad}\" \
+                 (expected ES256, RS256, PS256, EdDSA)"
+            )]
+        );
+    }
+}
+
+/// `check-config` and `serve`: an agency asking an alg no key signs is refused at load,
+/// naming the agency, the algs held and how to make the missing key.
+#[test]
+fn an_alg_no_signing_key_signs_is_refused_at_load() {
+    use crate::provider::keys::SigningKeys;
+    let keys = SigningKeys::generate(jsonwebtoken::Algorithm::ES256).unwrap();
+    let file = Path::new("agencies.toml");
+    let algs = [
+        (0, jsonwebtoken::Algorithm::ES256),
+        (2, jsonwebtoken::Algorithm::RS256),
+    ];
+    let problems = load::check_signing_algs(file, &algs, &keys);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].key, "agency[2].id_token_signed_response_alg");
+    assert!(!problems[0].is_absent());
+    assert_eq!(
+        problems[0].problem,
+        "no signing key signs RS256 (keys.files hold ES256); add one made with \
+         `jisr keys generate --alg RS256`"
+    );
+    let both = SigningKeys::generate_set(&[
+        jsonwebtoken::Algorithm::ES256,
+        jsonwebtoken::Algorithm::RS256,
+    ])
+    .unwrap();
+    assert!(load::check_signing_algs(file, &algs, &both).is_empty());
 }

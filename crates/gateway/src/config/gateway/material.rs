@@ -118,7 +118,7 @@ impl GatewayConfig {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let loaded = SigningKeys::load(files, self.keys.active.as_deref())
+        let loaded = SigningKeys::load(files, self.keys.active.as_deref(), &self.keys.algs)
             .and_then(|keys| keys.with_expiry(&self.keys.expires));
         loaded.map_err(|e| {
             let at = |path: &Path| {
@@ -130,6 +130,7 @@ impl GatewayConfig {
             let key = match &e {
                 KeyError::UnknownActiveKid { .. } => Some("keys.active".to_owned()),
                 KeyError::UnknownExpiryKid { .. } => Some("keys.expires".to_owned()),
+                KeyError::UnknownAlgKid { .. } => Some("keys.algs".to_owned()),
                 KeyError::Invalid { path, .. } | KeyError::Read { path, .. } => at(path),
                 KeyError::DuplicateKey { second, .. } => at(second),
                 _ => None,

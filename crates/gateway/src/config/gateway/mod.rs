@@ -131,6 +131,9 @@ pub struct KeysConfig {
     /// `[keys] expires`: when each key (by kid) is to be retired, seconds since the epoch
     /// (00:00 UTC of the configured date). Exported as a metric for expiry alerts.
     pub expires: Vec<(String, i64)>,
+    /// `[keys] algs`: the algorithm of a key by kid, where its type allows several (an RSA
+    /// key signs PS256 unless named here with RS256).
+    pub algs: Vec<(String, jsonwebtoken::Algorithm)>,
 }
 
 /// Where the other config files are (resolved against the directory of `gateway.toml`).

@@ -487,3 +487,61 @@ fn admin_public_url_is_an_origin_without_a_path() {
         );
     }
 }
+
+#[test]
+fn key_algs_name_a_signing_alg_by_kid() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = BASE.replace(
+        "files = [\"keys/a.pem\"]",
+        "files = [\"keys/a.pem\"]\nalgs = { k1 = \"RS256\" }",
+    );
+    let cfg = GatewayConfig::load_with(&write(dir.path(), &text), [("PK", "x")])
+        .unwrap_or_else(|p| panic!("{p:#?}"));
+    assert_eq!(
+        cfg.keys.algs,
+        [("k1".to_owned(), jsonwebtoken::Algorithm::RS256)]
+    );
+    let text = BASE.replace(
+        "files = [\"keys/a.pem\"]",
+        "files = [\"keys/a.pem\"]\nalgs = { k1 = \"HS256\" }",
+    );
+    let problems = GatewayConfig::load_with(&write(dir.path(), &text), [("PK", "x")]).unwrap_err();
+    assert_eq!(problems[0].key, "keys.algs.k1", "{problems:#?}");
+    assert!(
+        problems[0]
+            .problem
+            .starts_with("unknown signing algorithm \"HS256\""),
+        "{problems:#?}"
+    );
+}
+
+/// An RSA key file named in `keys.algs` with RS256 signs RS256; a kid naming no file is
+/// refused at `keys.algs`.
+#[test]
+fn rsa_key_files_sign_rs256_when_keys_algs_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    let (path, kid) = generate_key_file(SigningAlg::RS256, &dir.path().join("keys")).unwrap();
+    std::fs::rename(path, dir.path().join("keys/a.pem")).unwrap();
+    let load = |algs: &str| {
+        let text = BASE.replace(
+            "files = [\"keys/a.pem\"]",
+            &format!("files = [\"keys/a.pem\"]\nalgs = {{ {algs} }}"),
+        );
+        GatewayConfig::load_with(&write(dir.path(), &text), [("PK", "x")])
+            .unwrap()
+            .load_signing_keys()
+    };
+    let keys = load(&format!("\"{kid}\" = \"RS256\"")).unwrap();
+    assert_eq!(keys.active_alg(), SigningAlg::RS256);
+    let problems = load("nobody = \"RS256\"").unwrap_err();
+    assert_eq!(problems[0].key, "keys.algs", "{problems:#?}");
+    let problems = load(&format!("\"{kid}\" = \"ES256\"")).unwrap_err();
+    assert_eq!(problems[0].key, "keys.files[0]", "{problems:#?}");
+    assert!(
+        problems[0]
+            .problem
+            .ends_with("it is configured for ES256 but holds an RSA key (RS256 or PS256)"),
+        "{problems:#?}"
+    );
+}

@@ -75,6 +75,9 @@ struct RawKeys {
     /// When each key is to be retired, by kid: `"YYYY-MM-DD"` (00:00 UTC that day).
     #[serde(default)]
     expires: std::collections::BTreeMap<String, String>,
+    /// The algorithm of keys whose type allows several (RSA: RS256 or PS256), by kid.
+    #[serde(default)]
+    algs: std::collections::BTreeMap<String, String>,
 }
 
 /// `(key, problem)` pairs; the loader names the file (or the overriding variable).
@@ -201,6 +204,15 @@ pub(super) fn validate(
         }
     }
 
+    let mut algs = Vec::new();
+    for (kid, name) in &raw.keys.algs {
+        match crate::provider::keys::signing_alg(name) {
+            Ok(alg) if !kid.trim().is_empty() => algs.push((kid.clone(), alg)),
+            Ok(_) => bad("keys.algs", "a kid must not be empty".into()),
+            Err(e) => bad(&format!("keys.algs.{kid}"), e.to_string()),
+        }
+    }
+
     let t = raw.tokens;
     for (key, value, range) in [
         ("code_ttl_secs", t.code_ttl_secs, 1..=60),
@@ -241,6 +253,7 @@ pub(super) fn validate(
             keys: KeysConfig {
                 files: raw.keys.files.iter().map(|f| base_dir.join(f)).collect(),
                 active: raw.keys.active,
+                algs,
                 expires,
             },
             pairwise_key: raw.pairwise_key.under(base_dir),

@@ -35,6 +35,8 @@ pub enum KeyProblem {
     Rejected(&'static str),
     #[error("a signature made with the key does not verify with its public key")]
     SelfTest,
+    #[error("it is configured for {alg:?} but holds {key}")]
+    AlgMismatch { alg: Algorithm, key: &'static str },
 }
 
 /// Errors loading, generating and using the gateway's signing keys.
@@ -70,6 +72,19 @@ pub enum KeyError {
         available.join(", ")
     )]
     UnknownExpiryKid { kid: String, available: Vec<String> },
+    #[error(
+        "an algorithm is set for {kid:?}, which is not among the loaded keys ({})",
+        available.join(", ")
+    )]
+    UnknownAlgKid { kid: String, available: Vec<String> },
+    #[error(
+        "no signing key signs {alg:?} (keys held: {})",
+        crate::alg::names(held)
+    )]
+    NoKeyForAlg {
+        alg: Algorithm,
+        held: Vec<Algorithm>,
+    },
     #[error("cannot generate a {alg:?} key: {reason}")]
     Generate { alg: Algorithm, reason: String },
     #[error("refusing to overwrite the existing key file {}", path.display())]

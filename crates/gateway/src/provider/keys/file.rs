@@ -13,8 +13,8 @@ use super::pkcs8::Key;
 
 const LABEL: &str = "PRIVATE KEY";
 
-/// Reads and checks one key file.
-pub(super) fn load_file(path: &Path) -> Result<Key, KeyError> {
+/// Reads and checks one key file; `alg` as for [`Key::from_pkcs8`].
+pub(super) fn load_file(path: &Path, alg: Option<Algorithm>) -> Result<Key, KeyError> {
     let bytes = fs::read(path).map_err(|source| KeyError::Read {
         path: path.to_owned(),
         source,
@@ -25,7 +25,7 @@ pub(super) fn load_file(path: &Path) -> Result<Key, KeyError> {
     };
     let text = std::str::from_utf8(&bytes).map_err(|_| invalid(KeyProblem::NotPem))?;
     let der = decode_pem(text).map_err(invalid)?;
-    Key::from_pkcs8(&der).map_err(invalid)
+    Key::from_pkcs8(&der, alg).map_err(invalid)
 }
 
 /// `jisr keys generate`: writes a new PKCS#8 PEM private key into `dir` as `<kid>.pem` with

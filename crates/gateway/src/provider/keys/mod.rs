@@ -1,10 +1,14 @@
 //! The gateway's own signing keys: what signs the ID tokens Jisr issues as an OpenID
 //! Provider, and the JWKS agencies verify them with.
 //!
-//! Keys are PKCS#8 PEM files (one key per file); the algorithm follows the key type, and
-//! each key's `kid` is its RFC 7638 thumbprint, so a kid can never name two different keys.
-//! Every loaded key is published, only the active one signs: rotation is "add the new file,
-//! switch `active`, drop the old file once its tokens have expired".
+//! Keys are PKCS#8 PEM files (one key per file); the algorithm follows the key type (EC
+//! P-256: ES256, Ed25519: EdDSA, RSA: PS256, or RS256 where `[keys] algs` says so; one key
+//! never signs two algorithms), and each key's `kid` is its RFC 7638 thumbprint, so a kid can
+//! never name two different keys. Every loaded key is published. The active key signs for
+//! agencies that registered no `id_token_signed_response_alg`; for an agency that did, the
+//! active key if it has that alg, else the first listed key of that alg. Rotation is "add
+//! the new file, switch `active` (or, for another alg, move the new file before the old one
+//! once agencies have fetched the JWKS), drop the old file once its tokens have expired".
 //!
 //! - `error`: [`KeyError`] and [`KeyProblem`].
 //! - `pkcs8`: one key from PKCS#8 DER, its public JWK and kid, the self-test, generation.
@@ -71,20 +75,31 @@ impl fmt::Debug for SigningKeys {
 }
 
 impl SigningKeys {
-    /// Loads PKCS#8 PEM private keys (EC P-256 → ES256, RSA ≥ 2048 bits → PS256, Ed25519 →
-    /// EdDSA; the alg follows the key type).
+    /// Loads PKCS#8 PEM private keys (EC P-256 → ES256, RSA ≥ 2048 bits → PS256, or RS256
+    /// when `algs` names its kid with RS256, Ed25519 → EdDSA).
     ///
     /// The kid of each key is its RFC 7638 JWK thumbprint (SHA-256, base64url). `active`
-    /// selects the signing key by kid; `None` = the first file. Every key is checked by
-    /// signing and verifying once, so a key that loads is a key that works.
-    pub fn load(files: &[PathBuf], active: Option<&str>) -> Result<Self, KeyError> {
+    /// selects the default signing key by kid; `None` = the first file. `algs` sets the
+    /// algorithm of keys by kid; a kid naming no loaded key, or an alg the key's type cannot
+    /// sign, is refused. Every key is checked by signing and verifying once, so a key that
+    /// loads is a key that works.
+    pub fn load(
+        files: &[PathBuf],
+        active: Option<&str>,
+        algs: &[(String, Algorithm)],
+    ) -> Result<Self, KeyError> {
         crate::alg::install_crypto_provider();
         if files.is_empty() {
             return Err(KeyError::NoKeys);
         }
         let mut keys: Vec<Key> = Vec::with_capacity(files.len());
         for path in files {
-            let key = file::load_file(path)?;
+            let mut key = file::load_file(path, None)?;
+            if let Some((_, alg)) = algs.iter().find(|(kid, _)| *kid == key.kid)
+                && *alg != key.alg
+            {
+                key = file::load_file(path, Some(*alg))?;
+            }
             if let Some(i) = keys.iter().position(|k| k.kid == key.kid) {
                 return Err(KeyError::DuplicateKey {
                     kid: key.kid,
@@ -93,6 +108,15 @@ impl SigningKeys {
                 });
             }
             keys.push(key);
+        }
+        if let Some((kid, _)) = algs
+            .iter()
+            .find(|(kid, _)| !keys.iter().any(|k| &k.kid == kid))
+        {
+            return Err(KeyError::UnknownAlgKid {
+                kid: clip(kid),
+                available: keys.iter().map(|k| k.kid.clone()).collect(),
+            });
         }
         let active = match active {
             None => 0,
@@ -123,9 +147,36 @@ impl SigningKeys {
         })
     }
 
+    /// In-memory keys for `jisr demo` and tests: one fresh key per alg, the first active.
+    pub fn generate_set(algs: &[Algorithm]) -> Result<Self, KeyError> {
+        crate::alg::install_crypto_provider();
+        let keys = algs
+            .iter()
+            .map(|alg| Key::generate(*alg).map(|(key, _)| key))
+            .collect::<Result<Vec<Key>, KeyError>>()?;
+        if keys.is_empty() {
+            return Err(KeyError::NoKeys);
+        }
+        Ok(SigningKeys {
+            inner: Arc::new(Inner { keys, active: 0 }),
+            expires: Arc::new([]),
+        })
+    }
+
     /// Signs `claims` as a compact JWS with the active key: header {alg, kid, typ}.
     pub fn sign<T: serde::Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
-        let key = self.active();
+        self.sign_as(None, typ, claims)
+    }
+
+    /// Signs `claims` with the key that signs `alg` ([`Self::signer`]), or the active key
+    /// when `alg` is `None`.
+    pub fn sign_as<T: serde::Serialize>(
+        &self,
+        alg: Option<Algorithm>,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, KeyError> {
+        let key = self.signer(alg)?;
         let header = Header {
             typ: Some(typ.to_owned()),
             kid: Some(key.kid.clone()),
@@ -159,6 +210,17 @@ impl SigningKeys {
         self.active().alg
     }
 
+    /// The algorithm a token requested with `alg` (`None`: the default) is signed with, or
+    /// why no key can sign it.
+    pub fn signing_alg(&self, alg: Option<Algorithm>) -> Result<Algorithm, KeyError> {
+        self.signer(alg).map(|k| k.alg)
+    }
+
+    /// Whether some key signs `alg`.
+    pub fn signs(&self, alg: Algorithm) -> bool {
+        self.inner.keys.iter().any(|k| k.alg == alg)
+    }
+
     /// The distinct algs of all keys, the active key's first, for discovery's
     /// `id_token_signing_alg_values_supported`.
     pub fn algs(&self) -> Vec<Algorithm> {
@@ -188,7 +250,8 @@ impl SigningKeys {
         })
     }
 
-    /// Every key's kid, alg, whether it signs, and its retirement time if configured.
+    /// Every key's kid, alg, whether it signs new tokens of its alg, and its retirement time
+    /// if configured.
     pub fn inventory(&self) -> Vec<KeyInfo> {
         self.inner
             .keys
@@ -197,7 +260,7 @@ impl SigningKeys {
             .map(|(i, k)| KeyInfo {
                 kid: k.kid.clone(),
                 alg: k.alg,
-                active: i == self.inner.active,
+                active: self.signer_index(k.alg) == Some(i),
                 expires_at: self
                     .expires
                     .iter()
@@ -210,6 +273,25 @@ impl SigningKeys {
     fn active(&self) -> &Key {
         // `load` and `generate` never build an empty list, and `active` indexes into it.
         &self.inner.keys[self.inner.active]
+    }
+
+    /// The key that signs `alg`: the active key when it has that alg (or `alg` is `None`),
+    /// else the first listed key of that alg.
+    fn signer(&self, alg: Option<Algorithm>) -> Result<&Key, KeyError> {
+        let alg = alg.unwrap_or(self.active().alg);
+        self.signer_index(alg)
+            .map(|i| &self.inner.keys[i])
+            .ok_or_else(|| KeyError::NoKeyForAlg {
+                alg,
+                held: self.algs(),
+            })
+    }
+
+    fn signer_index(&self, alg: Algorithm) -> Option<usize> {
+        if self.active().alg == alg {
+            return Some(self.inner.active);
+        }
+        self.inner.keys.iter().position(|k| k.alg == alg)
     }
 }
 

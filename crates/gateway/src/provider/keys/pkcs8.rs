@@ -1,6 +1,6 @@
-//! One signing key from PKCS#8 DER: its algorithm (which follows the key type), its public
-//! JWK named by its RFC 7638 thumbprint, and a self-test, so a key that loads is a key that
-//! signs what its published half verifies. Fresh keys are made through the same path.
+//! One signing key from PKCS#8 DER: its algorithm (the key type's, or RS256 for an RSA key
+//! configured so), its public JWK named by its RFC 7638 thumbprint, and a self-test, so a key
+//! that loads is a key that signs what its published half verifies. Fresh keys are made through the same path.
 
 use aws_lc_rs::encoding::{AsBigEndian as _, AsDer as _, EcPublicKeyUncompressedBin};
 use aws_lc_rs::error::KeyRejected;
@@ -32,8 +32,23 @@ pub(super) struct Key {
 
 impl Key {
     /// Builds a key from PKCS#8 DER and proves it signs what its public JWK verifies.
-    pub fn from_pkcs8(der: &[u8]) -> Result<Key, KeyProblem> {
-        let (alg, public, encoding) = parse(der)?;
+    ///
+    /// `alg` chooses between the algorithms of the key's type: RSA keys sign PS256 (when
+    /// `None`) or RS256, never both (RFC 8725 3.1: one key, one algorithm); EC P-256 and
+    /// Ed25519 keys have one algorithm each.
+    pub fn from_pkcs8(der: &[u8], alg: Option<Algorithm>) -> Result<Key, KeyProblem> {
+        let (natural, public, encoding) = parse(der)?;
+        let alg = match (natural, alg) {
+            (natural, None) => natural,
+            (Algorithm::PS256, Some(alg @ (Algorithm::RS256 | Algorithm::PS256))) => alg,
+            (natural, Some(alg)) if alg == natural => alg,
+            (natural, Some(alg)) => {
+                return Err(KeyProblem::AlgMismatch {
+                    alg,
+                    key: key_type(natural),
+                });
+            }
+        };
         let mut jwk = Jwk {
             common: CommonParameters::default(),
             algorithm: public,
@@ -64,7 +79,7 @@ impl Key {
             Algorithm::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
                 .and_then(|pair| pair.to_pkcs8v1())
                 .map(|doc| doc.as_ref().to_vec()),
-            Algorithm::PS256 => RsaKeyPair::generate(KeySize::Rsa2048)
+            Algorithm::RS256 | Algorithm::PS256 => RsaKeyPair::generate(KeySize::Rsa2048)
                 .and_then(|pair| pair.as_der())
                 .map(|doc| doc.as_ref().to_vec()),
             Algorithm::EdDSA => Ed25519KeyPair::generate()
@@ -73,8 +88,18 @@ impl Key {
             other => return Err(KeyError::UnknownAlg(clip(&crate::alg::name(other)))),
         }
         .map_err(|_| failed("aws-lc key generation failed".into()))?;
-        let key = Key::from_pkcs8(&pkcs8).map_err(|problem| failed(problem.to_string()))?;
+        let key =
+            Key::from_pkcs8(&pkcs8, Some(alg)).map_err(|problem| failed(problem.to_string()))?;
         Ok((key, pkcs8))
+    }
+}
+
+/// The key type behind the algorithm [`parse`] gives it, for messages.
+fn key_type(natural: Algorithm) -> &'static str {
+    match natural {
+        Algorithm::ES256 => "an EC P-256 key (ES256)",
+        Algorithm::EdDSA => "an Ed25519 key (EdDSA)",
+        _ => "an RSA key (RS256 or PS256)",
     }
 }
 

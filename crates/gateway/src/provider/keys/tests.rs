@@ -90,7 +90,7 @@ fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
 }
 
 fn load_err(path: &Path) -> KeyProblem {
-    match SigningKeys::load(&[path.to_owned()], None) {
+    match SigningKeys::load(&[path.to_owned()], None, &[]) {
         Err(err @ KeyError::Invalid { .. }) => {
             assert!(
                 err.to_string().contains(&path.display().to_string()),
@@ -147,7 +147,7 @@ fn published_jwks_are_public_thumbprint_named_and_marked_for_signing() {
                 s("x"),
                 s("y")
             ),
-            Algorithm::PS256 => {
+            Algorithm::PS256 | Algorithm::RS256 => {
                 format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, s("e"), s("n"))
             }
             Algorithm::EdDSA => {
@@ -191,7 +191,7 @@ fn two_files_publish_both_keys_and_active_selects_the_signer() {
     let (ed, ed_kid) = generate_key_file(Algorithm::EdDSA, dir.path()).unwrap();
     let files = [es, ed];
 
-    let first = SigningKeys::load(&files, None).unwrap();
+    let first = SigningKeys::load(&files, None, &[]).unwrap();
     assert_eq!(first.active_kid(), es_kid);
     assert_eq!(first.algs(), vec![Algorithm::ES256, Algorithm::EdDSA]);
     let jwks = first.jwks();
@@ -203,7 +203,7 @@ fn two_files_publish_both_keys_and_active_selects_the_signer() {
         .collect();
     assert_eq!(kids, vec![es_kid.as_str(), ed_kid.as_str()]);
 
-    let second = SigningKeys::load(&files, Some(&ed_kid)).unwrap();
+    let second = SigningKeys::load(&files, Some(&ed_kid), &[]).unwrap();
     assert_eq!(second.active_kid(), ed_kid);
     assert_eq!(second.active_alg(), Algorithm::EdDSA);
     assert_eq!(second.algs(), vec![Algorithm::EdDSA, Algorithm::ES256]);
@@ -212,7 +212,7 @@ fn two_files_publish_both_keys_and_active_selects_the_signer() {
     let token = second.sign("JWT", &claims()).unwrap();
     assert_eq!(header_of(&token)["kid"], json!(ed_kid));
 
-    match SigningKeys::load(&files, Some("no-such-kid")) {
+    match SigningKeys::load(&files, Some("no-such-kid"), &[]) {
         Err(KeyError::UnknownActiveKid { kid, available }) => {
             assert_eq!(kid, "no-such-kid");
             assert_eq!(available, vec![es_kid, ed_kid]);
@@ -227,10 +227,10 @@ fn rotation_keeps_tokens_of_the_previous_key_valid_until_its_file_is_dropped() {
     let (old, old_kid) = generate_key_file(Algorithm::PS256, dir.path()).unwrap();
     let (new, new_kid) = generate_key_file(Algorithm::ES256, dir.path()).unwrap();
 
-    let before = SigningKeys::load(std::slice::from_ref(&old), None).unwrap();
+    let before = SigningKeys::load(std::slice::from_ref(&old), None, &[]).unwrap();
     let old_token = before.sign("at+jwt", &claims()).unwrap();
 
-    let during = SigningKeys::load(&[old.clone(), new.clone()], Some(&new_kid)).unwrap();
+    let during = SigningKeys::load(&[old.clone(), new.clone()], Some(&new_kid), &[]).unwrap();
     let new_token = during.sign("at+jwt", &claims()).unwrap();
     assert_eq!(header_of(&new_token)["kid"], json!(new_kid));
     assert_eq!(
@@ -243,7 +243,7 @@ fn rotation_keeps_tokens_of_the_previous_key_valid_until_its_file_is_dropped() {
     );
     assert_eq!(verify_with_jwks(&during.jwks(), &old_token), claims());
 
-    let after = SigningKeys::load(&[new], None).unwrap();
+    let after = SigningKeys::load(&[new], None, &[]).unwrap();
     assert_eq!(
         verify_as_agency(&after.jwks(), &new_token, "at+jwt").unwrap(),
         claims()
@@ -269,9 +269,18 @@ fn generated_key_files_are_owner_only_loadable_and_never_overwritten() {
             let mode = fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{alg:?}");
         }
-        let loaded = SigningKeys::load(std::slice::from_ref(&path), None).unwrap();
+        // An RSA file signs PS256 unless `[keys] algs` names it with RS256.
+        let algs = [(kid.clone(), alg)];
+        let loaded = SigningKeys::load(std::slice::from_ref(&path), None, &algs).unwrap();
         assert_eq!(loaded.active_kid(), kid);
         assert_eq!(loaded.active_alg(), alg);
+        let default = SigningKeys::load(std::slice::from_ref(&path), None, &[]).unwrap();
+        let natural = if alg == Algorithm::RS256 {
+            Algorithm::PS256
+        } else {
+            alg
+        };
+        assert_eq!(default.active_alg(), natural);
 
         match write_new_file(&path, b"replacement") {
             Err(KeyError::Exists { path: p }) => assert_eq!(p, path),
@@ -322,7 +331,7 @@ fn unusable_key_files_are_refused_with_the_file_named() {
     let d = dir.path();
 
     let missing = d.join("absent.pem");
-    match SigningKeys::load(std::slice::from_ref(&missing), None) {
+    match SigningKeys::load(std::slice::from_ref(&missing), None, &[]) {
         Err(err @ KeyError::Read { .. }) => {
             assert!(err.to_string().contains("absent.pem"), "{err}");
             let KeyError::Read { path, source } = err else {
@@ -385,7 +394,9 @@ fn unusable_key_files_are_refused_with_the_file_named() {
 
     // No key material in messages.
     let path = d.join("rsa1024.pem");
-    let message = SigningKeys::load(&[path], None).unwrap_err().to_string();
+    let message = SigningKeys::load(&[path], None, &[])
+        .unwrap_err()
+        .to_string();
     assert!(!message.contains("MIIC"), "{message}");
     assert!(message.contains("smaller than 2048 bits"), "{message}");
 }
@@ -393,14 +404,14 @@ fn unusable_key_files_are_refused_with_the_file_named() {
 #[test]
 fn key_lists_are_refused_when_empty_or_holding_a_key_twice() {
     assert!(matches!(
-        SigningKeys::load(&[], None),
+        SigningKeys::load(&[], None, &[]),
         Err(KeyError::NoKeys)
     ));
     let dir = tempfile::tempdir().unwrap();
     let (path, kid) = generate_key_file(Algorithm::ES256, dir.path()).unwrap();
     let copy = dir.path().join("copy.pem");
     fs::copy(&path, &copy).unwrap();
-    match SigningKeys::load(&[path.clone(), copy.clone()], None) {
+    match SigningKeys::load(&[path.clone(), copy.clone()], None, &[]) {
         Err(KeyError::DuplicateKey {
             kid: k,
             first,
@@ -419,7 +430,7 @@ fn keys_from_other_tools_load() {
     let dir = tempfile::tempdir().unwrap();
     let text = format!("Bag Attributes: none\n{}", encode_pem(v2.as_ref()));
     let path = write(dir.path(), "v2.pem", &text);
-    let keys = SigningKeys::load(&[path], None).unwrap();
+    let keys = SigningKeys::load(&[path], None, &[]).unwrap();
     assert_eq!(keys.active_alg(), Algorithm::EdDSA);
     let token = keys.sign("JWT", &claims()).unwrap();
     assert_eq!(verify_with_jwks(&keys.jwks(), &token), claims());
@@ -530,18 +541,18 @@ fn signing_algs_parse_exactly_and_others_are_refused() {
         assert_eq!(signing_alg(&name(alg)).unwrap(), alg);
         assert_eq!(serde_json::to_value(alg).unwrap(), json!(name(alg)));
     }
-    for refused in ["RS256", "HS256", "none", "es256", "ES384"] {
+    for refused in ["rs256", "RS384", "HS256", "none", "es256", "ES384"] {
         match signing_alg(refused) {
             Err(KeyError::UnknownAlg(name)) => assert_eq!(name, refused),
             other => panic!("expected UnknownAlg for {refused}, got {other:?}"),
         }
     }
     assert_eq!(
-        signing_alg("RS256").unwrap_err().to_string(),
-        "unknown signing algorithm \"RS256\" (expected ES256, PS256, EdDSA)"
+        signing_alg("RS384").unwrap_err().to_string(),
+        "unknown signing algorithm \"RS384\" (expected ES256, RS256, PS256, EdDSA)"
     );
     // Keys of an alg the gateway does not sign with are never made.
-    for alg in [Algorithm::RS256, Algorithm::HS256, Algorithm::ES384] {
+    for alg in [Algorithm::RS384, Algorithm::HS256, Algorithm::ES384] {
         assert!(matches!(
             SigningKeys::generate(alg),
             Err(KeyError::UnknownAlg(_))
@@ -586,4 +597,127 @@ fn expiry_is_kept_per_kid_and_unknown_kids_are_refused() {
     assert_eq!(inventory[0].kid, kid);
     assert!(inventory[0].active);
     assert_eq!(inventory[0].expires_at, Some(1_814_313_600));
+}
+
+/// OIDC Discovery 1.0 §3: RS256 beside the other algs, one key each, all in one JWKS; a
+/// token asked for with an alg is signed by the key of that alg and verifies with nothing
+/// but the published JWKS (jsonwebtoken, key by kid, alg from the JWK).
+#[test]
+fn op_rs256_beside_es256_each_alg_signs_with_its_own_key() {
+    let keys = SigningKeys::generate_set(&[Algorithm::ES256, Algorithm::RS256]).unwrap();
+    assert_eq!(keys.algs(), vec![Algorithm::ES256, Algorithm::RS256]);
+    assert!(keys.signs(Algorithm::RS256) && !keys.signs(Algorithm::PS256));
+    let jwks = keys.jwks();
+    let published: Vec<(&str, &str)> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kty"].as_str().unwrap(), k["alg"].as_str().unwrap()))
+        .collect();
+    assert_eq!(published, vec![("EC", "ES256"), ("RSA", "RS256")]);
+
+    let default = keys.sign_as(None, "JWT", &claims()).unwrap();
+    assert_eq!(header_of(&default)["alg"], "ES256");
+    let rs = keys
+        .sign_as(Some(Algorithm::RS256), "JWT", &claims())
+        .unwrap();
+    assert_eq!(header_of(&rs)["alg"], "RS256");
+    assert_eq!(header_of(&rs)["kid"], jwks["keys"][1]["kid"]);
+    assert_ne!(header_of(&rs)["kid"], header_of(&default)["kid"]);
+    for token in [&default, &rs] {
+        assert_eq!(verify_with_jwks(&jwks, token), claims());
+    }
+    // An RS256 token does not pass as PS256, nor with the EC key.
+    let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let rsa = DecodingKey::from_jwk(&set.keys[1]).unwrap();
+    let mut as_pss = Validation::new(Algorithm::PS256);
+    as_pss.set_required_spec_claims::<&str>(&[]);
+    assert_eq!(
+        jsonwebtoken::decode::<Claims>(&rs, &rsa, &as_pss)
+            .unwrap_err()
+            .into_kind(),
+        ErrorKind::InvalidAlgorithm
+    );
+
+    assert_eq!(keys.signing_alg(None).unwrap(), Algorithm::ES256);
+    assert_eq!(
+        keys.signing_alg(Some(Algorithm::RS256)).unwrap(),
+        Algorithm::RS256
+    );
+    match keys.sign_as(Some(Algorithm::EdDSA), "JWT", &claims()) {
+        Err(err @ KeyError::NoKeyForAlg { .. }) => assert_eq!(
+            err.to_string(),
+            "no signing key signs EdDSA (keys held: ES256, RS256)"
+        ),
+        other => panic!("expected NoKeyForAlg, got {other:?}"),
+    }
+    // Both keys sign new tokens of their alg.
+    assert!(keys.inventory().iter().all(|k| k.active));
+}
+
+/// `[keys] algs` turns an RSA file into an RS256 key; a second RSA key of the same alg is
+/// published but does not sign (the first listed does), the active key wins for its own alg,
+/// and an alg the key type cannot sign or an unknown kid is refused.
+#[test]
+fn rsa_key_files_sign_rs256_when_configured_and_nothing_else_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (es, es_kid) = generate_key_file(Algorithm::ES256, dir.path()).unwrap();
+    let (rs1, rs1_kid) = generate_key_file(Algorithm::RS256, dir.path()).unwrap();
+    let (rs2, rs2_kid) = generate_key_file(Algorithm::RS256, dir.path()).unwrap();
+    let algs = [
+        (rs1_kid.clone(), Algorithm::RS256),
+        (rs2_kid.clone(), Algorithm::RS256),
+    ];
+    let files = [es.clone(), rs1.clone(), rs2.clone()];
+    let keys = SigningKeys::load(&files, None, &algs).unwrap();
+    assert_eq!(keys.algs(), vec![Algorithm::ES256, Algorithm::RS256]);
+    let rs = keys
+        .sign_as(Some(Algorithm::RS256), "JWT", &claims())
+        .unwrap();
+    assert_eq!(header_of(&rs)["kid"], json!(rs1_kid));
+    assert_eq!(verify_with_jwks(&keys.jwks(), &rs), claims());
+    let active: Vec<bool> = keys.inventory().iter().map(|k| k.active).collect();
+    assert_eq!(active, vec![true, true, false]);
+
+    // Rotating RS256 while ES256 stays the default: `active` names the new RS256 key.
+    let rotated = SigningKeys::load(&files, Some(&rs2_kid), &algs).unwrap();
+    assert_eq!(rotated.active_alg(), Algorithm::RS256);
+    let rs = rotated
+        .sign_as(Some(Algorithm::RS256), "JWT", &claims())
+        .unwrap();
+    assert_eq!(header_of(&rs)["kid"], json!(rs2_kid));
+    let es_token = rotated
+        .sign_as(Some(Algorithm::ES256), "JWT", &claims())
+        .unwrap();
+    assert_eq!(header_of(&es_token)["kid"], json!(es_kid));
+
+    match SigningKeys::load(&files, None, &[(es_kid.clone(), Algorithm::RS256)]) {
+        Err(err @ KeyError::Invalid { .. }) => {
+            let text = err.to_string();
+            assert!(
+                text.contains(&es.display().to_string())
+                    && text
+                        .ends_with("it is configured for RS256 but holds an EC P-256 key (ES256)"),
+                "{text}"
+            );
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    match SigningKeys::load(&files, None, &[(rs1_kid.clone(), Algorithm::EdDSA)]) {
+        Err(KeyError::Invalid { problem, .. }) => assert_eq!(
+            problem,
+            KeyProblem::AlgMismatch {
+                alg: Algorithm::EdDSA,
+                key: "an RSA key (RS256 or PS256)"
+            }
+        ),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    match SigningKeys::load(&files, None, &[("nobody".into(), Algorithm::RS256)]) {
+        Err(KeyError::UnknownAlgKid { kid, available }) => {
+            assert_eq!(kid, "nobody");
+            assert_eq!(available, vec![es_kid, rs1_kid, rs2_kid]);
+        }
+        other => panic!("expected UnknownAlgKid, got {other:?}"),
+    }
 }
