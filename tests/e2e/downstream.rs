@@ -677,6 +677,7 @@ async fn token_endpoint_private_key_jwt() {
             sector: "health".into(),
             redirect_uris: vec!["http://127.0.0.1:9/pk/callback".into()],
             auth: AgencyAuth::PrivateKeyJwt(jwks),
+            notice: Default::default(),
         }],
         ..DemoOptions::default()
     })

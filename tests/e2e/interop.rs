@@ -106,6 +106,7 @@ async fn demo_with_node_client(secret: &str) -> Demo {
         sector: "interop".into(),
         redirect_uris: vec![NODE_REDIRECT_URI.into()],
         auth: AgencyAuth::ClientSecretBasic(Secret::new(secret)),
+        notice: Default::default(),
     };
     jisr_demo::start(DemoOptions {
         gateway_port: 0,

@@ -19,6 +19,7 @@ pub async fn demo_for(agency_country: &str) -> Demo {
         sector: "transport".into(),
         redirect_uris: vec!["http://127.0.0.1:9/other/callback".into()],
         auth: AgencyAuth::ClientSecretPost(Secret::new("other-secret")),
+        notice: Default::default(),
     };
     start(DemoOptions {
         agency_country: cc(agency_country),

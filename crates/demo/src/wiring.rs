@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig};
 use jisr_gateway::app::{Clock, Gateway, random_token, system_clock};
-use jisr_gateway::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
+use jisr_gateway::config::agencies::{Agencies, Agency, AgencyAuth, AgencyNotice, Purpose, Secret};
 use jisr_gateway::config::gateway::admin::{
     AdminSettings, OperatorGrant, OperatorLogin, OperatorMatch, Role,
 };
@@ -185,6 +185,13 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         sector: "health".into(),
         redirect_uris: vec![format!("{agency_url}/callback")],
         auth: AgencyAuth::ClientSecretBasic(Secret::new(agency_secret.clone())),
+        notice: AgencyNotice {
+            purpose: Some(Purpose {
+                en: "To open your health record and book appointments (demo).".into(),
+                ar: "لفتح سجلك الصحي وحجز المواعيد (تجريبي).".into(),
+            }),
+            privacy_url: Some(format!("{agency_url}/privacy")),
+        },
     }];
     agency_list.extend(options.extra_agencies);
     let agencies = Agencies::from_list(agency_list).map_err(std::io::Error::other)?;

@@ -346,6 +346,7 @@ fn a_config_made_in_code_builds_a_gateway() {
         sector: "health".into(),
         redirect_uris: vec!["http://127.0.0.1:8081/callback".into()],
         auth: agencies::AgencyAuth::ClientSecretBasic(agencies::Secret::new("s".repeat(32))),
+        notice: Default::default(),
     };
     let config = Config {
         server: ServerConfig {
