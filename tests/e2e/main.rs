@@ -6,6 +6,8 @@
 //!   and what a failing sink does to new logins.
 //! - `dashboard`: the operators' dashboard (sign-in, roles, fleet matrix, suspend/resume).
 //! - `downstream`: the cross-border sign-in through the gateway for agencies, and the demo.
+//! - `edges_citizen`: the citizen at the edges: failed national logins tell the agency from a
+//!   page's button, Back after signing in, the 404 page, two tabs, the consent page in words.
 //! - `upstream`: the gateway's Relying Party against development national IdPs, named after
 //!   the OpenID RP certification tests they mirror, plus JWT attacks.
 //! - `replicas`: several gateway replicas on one Redis, and Redis outages.
@@ -18,6 +20,7 @@
 mod audit;
 mod dashboard;
 mod downstream;
+mod edges_citizen;
 mod interop;
 mod metrics;
 mod privacy;
