@@ -322,3 +322,72 @@ async fn the_consent_page_reads_in_words_in_both_languages() {
     );
     assert!(!html.contains("National identity number"), "{html}");
 }
+
+/// `jisr demo` prints the demo agency's credentials and ready settings for one's own OIDC
+/// client; those settings work: the printed client is registered with its redirect URI and
+/// authenticates at the token endpoint with the printed secret.
+#[tokio::test]
+async fn the_demo_prints_working_settings_for_your_own_oidc_client() {
+    let own_redirect = "http://127.0.0.1:3000/callback";
+    let demo = jisr_demo::start(jisr_demo::DemoOptions {
+        gateway_port: 0,
+        agency_port: 0,
+        admin_port: 0,
+        own_client_redirect_uris: vec![own_redirect.into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let notes = demo.client_notes();
+    let (secret, _) = demo.own_client.clone().unwrap();
+    for line in [
+        format!("client_id      {}", jisr_demo::AGENCY_CLIENT_ID),
+        format!(
+            "client_secret  {}   (client_secret_basic)",
+            demo.agency_secret
+        ),
+        format!("client_id      {}", jisr_demo::OWN_CLIENT_ID),
+        format!("client_secret  {secret}   (client_secret_basic)"),
+        format!("OIDC_CLIENT_SECRET={secret} OIDC_REDIRECT_URI={own_redirect}"),
+        format!(
+            "OIDCProviderMetadataURL {}/.well-known/openid-configuration",
+            demo.gateway.issuer
+        ),
+        "OIDCPKCEMethod S256".into(),
+    ] {
+        assert!(notes.contains(&line), "`{line}` missing:\n{notes}");
+    }
+    // The printed client is registered with the printed redirect URI…
+    let mut req = request(
+        &demo,
+        &[
+            ("client_id", jisr_demo::OWN_CLIENT_ID),
+            ("redirect_uri", own_redirect),
+        ],
+    );
+    req.redirect_uri = own_redirect.into();
+    let picker = Browser::new().get(&req.url).await;
+    assert_eq!(picker.status(), 200);
+    assert!(
+        picker
+            .text()
+            .await
+            .unwrap()
+            .contains("Your OIDC client (demo)")
+    );
+    // …and authenticates with the printed secret (a made-up code is then the only problem).
+    let r = reqwest::Client::new()
+        .post(format!("{}/token", demo.gateway_url))
+        .basic_auth(jisr_demo::OWN_CLIENT_ID, Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "made-up"),
+            ("redirect_uri", own_redirect),
+            ("code_verifier", &req.verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+}
