@@ -391,3 +391,91 @@ async fn the_demo_prints_working_settings_for_your_own_oidc_client() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant", "{body}");
 }
+
+/// Chromium walks the consent page, Back after signing in, and a refused national login's
+/// error page with its button, in Arabic and in English, on a desktop and a phone; the
+/// screenshots go to `target/screenshots/` to be looked at.
+#[tokio::test]
+async fn chromium_walks_the_consent_expired_and_error_pages_in_both_languages() {
+    use crate::interop::{CHROMIUM, node, require_chromium, require_node_modules};
+    require_node_modules();
+    require_chromium();
+    let demo = demo_for("BH").await;
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    let sa = demo.idp(cc("SA")).unwrap();
+    for (lang, dir, ret) in [("ar", "rtl", "العودة إلى"), ("en", "ltr", "Return to")] {
+        let run = |flow: &'static str| {
+            let shots = shots.to_str().unwrap().to_owned();
+            let (agency, gateway) = (demo.agency_url.clone(), demo.gateway_url.clone());
+            async move {
+                node(
+                    "citizen-pages.mjs",
+                    &[
+                        "--agency",
+                        &agency,
+                        "--gateway",
+                        &gateway,
+                        "--country",
+                        "SA",
+                        "--lang",
+                        lang,
+                        "--flow",
+                        flow,
+                        "--screenshots",
+                        &shots,
+                        "--chromium",
+                        CHROMIUM,
+                    ],
+                    &[],
+                    std::time::Duration::from_secs(120),
+                )
+                .await
+            }
+        };
+        sa.set_faults(jisr_devidp::Faults::default());
+        let out = run("consent").await;
+        let consent = &out["consent"];
+        assert_eq!(consent["lang"], lang, "{out:#}");
+        assert_eq!(consent["dir"], dir, "{out:#}");
+        let text = consent["text"].as_str().unwrap();
+        assert!(
+            text.contains("Jumada al-Ula 1410 AH") && text.contains("أنثى"),
+            "{text}"
+        );
+        let expired = &out["expired"];
+        assert_eq!(expired["lang"], lang, "{out:#}");
+        assert_eq!(
+            expired["back_href"].as_str().unwrap(),
+            format!("{}/", demo.agency_url)
+        );
+        for page in ["consent", "expired"] {
+            assert_eq!(
+                out[page]["shots"]["phone_overflow_px"], 0,
+                "{page} {lang}: {out:#}"
+            );
+        }
+
+        sa.set_faults(jisr_devidp::Faults {
+            wrong_signature: true,
+            ..Default::default()
+        });
+        let out = run("error").await;
+        let error = &out["error"];
+        assert_eq!(error["lang"], lang, "{out:#}");
+        assert!(
+            error["back_text"].as_str().unwrap().contains(ret),
+            "{out:#}"
+        );
+        assert!(
+            !error["text"].as_str().unwrap().contains("signature"),
+            "{out:#}"
+        );
+        assert_eq!(error["shots"]["phone_overflow_px"], 0, "{out:#}");
+        let returned = &out["returned"];
+        assert_eq!(returned["path"], "/callback", "{out:#}");
+        assert_eq!(returned["error"], "access_denied", "{out:#}");
+        assert_eq!(returned["has_state"], true, "{out:#}");
+        assert_eq!(returned["iss"], demo.gateway.issuer, "{out:#}");
+    }
+    sa.set_faults(jisr_devidp::Faults::default());
+}
