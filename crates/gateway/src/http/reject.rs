@@ -84,7 +84,100 @@ impl std::fmt::Display for OAuthError {
 
 #[cfg(test)]
 mod tests {
-    use super::OAuthError;
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    use super::{Back, BackTo, OAuthError, Reject, ReturnTo};
+    use crate::pages::Lang;
+    use crate::pages::messages;
+
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The technical reason goes to the log under the page's reference and the agency's
+    /// client id; the page shows neither the reason nor anything but plain language, and its
+    /// button carries the error, `state` and `iss` to the agency.
+    #[tokio::test]
+    async fn a_page_logs_its_reason_under_its_reference_and_shows_only_plain_language() {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let reject = Reject::page(
+            StatusCode::BAD_GATEWAY,
+            OAuthError::InvalidRequest,
+            messages::NATIONAL_UNVERIFIED,
+            Lang::En,
+        )
+        .with_log("SA: signature does not verify with the issuer's key")
+        .because("id_token_bad_signature")
+        .back(
+            Back {
+                client_id: "bh-moh".into(),
+                agency_en: "Ministry of Health".into(),
+                agency_ar: "وزارة الصحة".into(),
+                to: BackTo::Refuse(ReturnTo {
+                    redirect_uri: "https://moh.example/cb".into(),
+                    state: Some("s1".into()),
+                    issuer: "https://jisr.example".into(),
+                }),
+            },
+            OAuthError::AccessDenied,
+        );
+        assert!(reject.ends_flow());
+        let response = tracing::subscriber::with_default(subscriber, || reject.into_response());
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        let marker = "class=\"reference\">";
+        let at = html.find(marker).unwrap() + marker.len();
+        let reference = &html[at..at + 11];
+        assert!(
+            !html.contains("signature") && !html.contains("id_token"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<code dir=\"ltr\">access_denied</code>"),
+            "{html}"
+        );
+        let description = format!("reference+{reference}");
+        assert!(
+            html.contains(&format!(
+                "href=\"https://moh.example/cb?error=access_denied&#38;error_description=the+sign-in+could+not+be+completed+%28{description}%29&#38;state=s1&#38;iss=https%3A%2F%2Fjisr.example\""
+            )),
+            "{html}"
+        );
+        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let line = log
+            .lines()
+            .find(|l| l.contains("citizen shown an error page"))
+            .unwrap_or_else(|| panic!("{log}"));
+        for part in [
+            reference,
+            "bh-moh",
+            "id_token_bad_signature",
+            "signature does not verify with the issuer's key",
+            "access_denied",
+        ] {
+            assert!(line.contains(part), "`{part}` not in {line}");
+        }
+    }
 
     #[test]
     fn every_code_parses_back() {
