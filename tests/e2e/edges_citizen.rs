@@ -87,11 +87,21 @@ async fn two_tabs_sign_in_interleaved_without_colliding() {
 /// then refused as expired, while the newest still goes through.
 #[tokio::test]
 async fn flow_cookies_are_bounded_and_the_oldest_is_dropped() {
-    let demo = demo_for("BH").await;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    // The gateway's clock moves one second per sign-in, so "oldest" is well defined.
+    let time = Arc::new(AtomicI64::new(jisr_e2e::now()));
+    let clock = time.clone();
+    let demo = jisr_e2e::demo::start(jisr_demo::DemoOptions {
+        clock: Some(Arc::new(move || clock.load(Ordering::SeqCst))),
+        ..Default::default()
+    })
+    .await;
     let browser = Browser::new();
     let mut flows = Vec::new();
     let mut last_set = Vec::new();
     for _ in 0..5 {
+        time.fetch_add(1, Ordering::SeqCst);
         let r = browser.get(&request(&demo, &[]).url).await;
         last_set = flow_cookies(&r);
         let html = r.text().await.unwrap();
