@@ -374,9 +374,10 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
     let demo = start(options).await?;
     println!("Jisr demo is running.");
     println!();
+    println!("  Open the demo agency:   {}/", demo.agency_url);
     println!(
-        "  Open the demo agency:   {}/   (Arabic; English: {}/?lang=en)",
-        demo.agency_url, demo.agency_url
+        "    (Arabic first; English first: {}/?lang=en)",
+        demo.agency_url
     );
     println!(
         "  Gateway (OpenID Provider): {}/.well-known/openid-configuration",
