@@ -678,6 +678,7 @@ async fn token_endpoint_private_key_jwt() {
             redirect_uris: vec!["http://127.0.0.1:9/pk/callback".into()],
             auth: AgencyAuth::PrivateKeyJwt(jwks),
             id_token_signed_response_alg: None,
+            notice: Default::default(),
         }],
         ..DemoOptions::default()
     })

@@ -107,6 +107,7 @@ async fn demo_with_node_client(secret: &str) -> Demo {
         redirect_uris: vec![NODE_REDIRECT_URI.into()],
         auth: AgencyAuth::ClientSecretBasic(Secret::new(secret)),
         id_token_signed_response_alg: None,
+        notice: Default::default(),
     };
     jisr_demo::start(DemoOptions {
         gateway_port: 0,

@@ -10,6 +10,8 @@
 //!   SSO sessions), max_age/prompt=login, key rotation under load.
 //! - `edges_downstream`: the OpenID Provider's edges: RS256 per agency, assertion leeway,
 //!   CORS, RFC 6750 at userinfo, `state` that is not UTF-8, consent replayed after Decline.
+//! - `edges_citizen`: the citizen at the edges: failed national logins tell the agency from a
+//!   page's button, Back after signing in, the 404 page, two tabs, the consent page in words.
 //! - `upstream`: the gateway's Relying Party against development national IdPs, named after
 //!   the OpenID RP certification tests they mirror, plus JWT attacks.
 //! - `replicas`: several gateway replicas on one Redis, and Redis outages.
@@ -24,6 +26,7 @@ mod dashboard;
 mod downstream;
 mod edges_upstream;
 mod edges_downstream;
+mod edges_citizen;
 mod interop;
 mod metrics;
 mod privacy;

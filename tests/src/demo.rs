@@ -20,6 +20,7 @@ pub async fn demo_for(agency_country: &str) -> Demo {
         redirect_uris: vec!["http://127.0.0.1:9/other/callback".into()],
         auth: AgencyAuth::ClientSecretPost(Secret::new("other-secret")),
         id_token_signed_response_alg: None,
+        notice: Default::default(),
     };
     start(DemoOptions {
         agency_country: cc(agency_country),

@@ -58,6 +58,10 @@ enum Command {
         /// The demo agency's country (citizens of the other five states sign in to it).
         #[arg(long, default_value = "BH")]
         agency_country: String,
+        /// A redirect URI of your own OIDC client, registered as `my-oidc-client` (repeat
+        /// for several; http only on localhost/127.0.0.1). Its secret is printed at start.
+        #[arg(long = "redirect-uri", default_values = ["http://localhost:3000/callback", "http://127.0.0.1:3000/callback"])]
+        redirect_uris: Vec<String>,
     },
     /// Run the gateway from its configuration (gateway.toml and the files it names).
     Serve {
@@ -149,7 +153,14 @@ fn main() -> ExitCode {
             agency_port,
             admin_port,
             agency_country,
-        } => run_demo(port, agency_port, admin_port, &agency_country),
+            redirect_uris,
+        } => run_demo(
+            port,
+            agency_port,
+            admin_port,
+            &agency_country,
+            redirect_uris,
+        ),
         Command::Serve { config } => run_serve(&config),
         Command::Audit { action } => audit::run(action),
         Command::Stats {
@@ -351,7 +362,13 @@ fn run_devidp(country: &str, port: u16, alg: &str) -> ExitCode {
 }
 
 #[cfg(feature = "demo")]
-fn run_demo(port: u16, agency_port: u16, admin_port: u16, agency_country: &str) -> ExitCode {
+fn run_demo(
+    port: u16,
+    agency_port: u16,
+    admin_port: u16,
+    agency_country: &str,
+    redirect_uris: Vec<String>,
+) -> ExitCode {
     let country = match parse_country("--agency-country", agency_country).and_then(|c| {
         c.gcc()
             .map(|_| c)
@@ -370,6 +387,7 @@ fn run_demo(port: u16, agency_port: u16, admin_port: u16, agency_country: &str) 
         admin_port,
         agency_country: country,
         audit_dir: Some(demo_audit_dir()),
+        own_client_redirect_uris: redirect_uris,
         ..Default::default()
     };
     match runtime().and_then(|rt| rt.block_on(jisr_demo::run(options))) {

@@ -514,7 +514,15 @@ fn map_errors_never_echo_personal_data() {
 fn demo_starts_and_prints_the_agency_url() {
     use std::io::{BufRead, BufReader, Read, Write};
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jisr"))
-        .args(["demo", "--port", "0", "--agency-port", "0"])
+        .args([
+            "demo",
+            "--port",
+            "0",
+            "--agency-port",
+            "0",
+            "--admin-port",
+            "0",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jisr_devidp::{DevClient, DevIdp, DevIdpConfig};
 use jisr_gateway::app::{Clock, Gateway, random_token, system_clock};
-use jisr_gateway::config::agencies::{Agencies, Agency, AgencyAuth, Secret};
+use jisr_gateway::config::agencies::{Agencies, Agency, AgencyAuth, AgencyNotice, Purpose, Secret};
 use jisr_gateway::config::gateway::admin::{
     AdminSettings, OperatorGrant, OperatorLogin, OperatorMatch, Role,
 };
@@ -23,6 +23,10 @@ use crate::builtin::{alg_for, builtin_mapping, devidp_upstream};
 
 /// The demo agency's client id.
 pub const AGENCY_CLIENT_ID: &str = "demo-agency";
+
+/// The client id registered for the developer's own OIDC client (see
+/// [`DemoOptions::own_client_redirect_uris`]).
+pub const OWN_CLIENT_ID: &str = "my-oidc-client";
 
 /// Where to listen (port 0 picks a free port, as tests do).
 #[derive(Clone)]
@@ -49,6 +53,9 @@ pub struct DemoOptions {
     pub gateway_runtime: Option<tokio::runtime::Handle>,
     /// Write the audit log here (keys generated on first use); `None`: no audit log.
     pub audit_dir: Option<std::path::PathBuf>,
+    /// Redirect URIs of a second client, [`OWN_CLIENT_ID`], registered so a developer can
+    /// plug their own OIDC client into the demo gateway; empty registers none.
+    pub own_client_redirect_uris: Vec<String>,
 }
 
 impl Default for DemoOptions {
@@ -66,6 +73,7 @@ impl Default for DemoOptions {
             policy: None,
             gateway_runtime: None,
             audit_dir: None,
+            own_client_redirect_uris: Vec::new(),
         }
     }
 }
@@ -83,6 +91,8 @@ pub struct Demo {
     pub operator_idp: DevIdp,
     /// The demo agency's client secret (also registered at the gateway).
     pub agency_secret: String,
+    /// [`OWN_CLIENT_ID`]'s secret and redirect URIs, when registered.
+    pub own_client: Option<(String, Vec<String>)>,
     /// What the gateway was built from; replicas are built from the same.
     config: Config,
     clock: Clock,
@@ -91,6 +101,65 @@ pub struct Demo {
 }
 
 impl Demo {
+    /// What a developer needs to sign in through this demo: the demo agency's client
+    /// credentials and, when [`OWN_CLIENT_ID`] is registered, ready settings for their own
+    /// OIDC client (environment variables and an Apache mod_auth_openidc snippet).
+    pub fn client_notes(&self) -> String {
+        use std::fmt::Write;
+        let issuer = &self.gateway.issuer;
+        let mut out = String::new();
+        let _ = writeln!(out, "  Demo agency (an OIDC client of the gateway):");
+        let _ = writeln!(out, "    client_id      {AGENCY_CLIENT_ID}");
+        let _ = writeln!(
+            out,
+            "    client_secret  {}   (client_secret_basic)",
+            self.agency_secret
+        );
+        let _ = writeln!(out, "    redirect_uri   {}/callback", self.agency_url);
+        let Some((secret, redirect_uris)) = &self.own_client else {
+            return out;
+        };
+        let first = redirect_uris
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default();
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  Your own OIDC client (authorization code, PKCE S256, scope openid):"
+        );
+        let _ = writeln!(out, "    issuer         {issuer}");
+        let _ = writeln!(
+            out,
+            "    discovery      {issuer}/.well-known/openid-configuration"
+        );
+        let _ = writeln!(out, "    client_id      {OWN_CLIENT_ID}");
+        let _ = writeln!(out, "    client_secret  {secret}   (client_secret_basic)");
+        let _ = writeln!(
+            out,
+            "    redirect_uris  {}   (others: jisr demo --redirect-uri URL)",
+            redirect_uris.join(" ")
+        );
+        let _ = writeln!(out, "    as environment variables:");
+        let _ = writeln!(
+            out,
+            "      export OIDC_ISSUER={issuer} OIDC_CLIENT_ID={OWN_CLIENT_ID} OIDC_CLIENT_SECRET={secret} OIDC_REDIRECT_URI={first}"
+        );
+        let _ = writeln!(out, "    Apache mod_auth_openidc:");
+        for line in [
+            format!("OIDCProviderMetadataURL {issuer}/.well-known/openid-configuration"),
+            format!("OIDCClientID {OWN_CLIENT_ID}"),
+            format!("OIDCClientSecret {secret}"),
+            format!("OIDCRedirectURI {first}"),
+            "OIDCScope \"openid\"".to_owned(),
+            "OIDCPKCEMethod S256".to_owned(),
+            "OIDCCryptoPassphrase <a random string of your own>".to_owned(),
+        ] {
+            let _ = writeln!(out, "      {line}");
+        }
+        out
+    }
+
     /// The development IdP of one country.
     pub fn idp(&self, country: CountryCode) -> Option<&DevIdp> {
         self.idps
@@ -186,7 +255,28 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         redirect_uris: vec![format!("{agency_url}/callback")],
         auth: AgencyAuth::ClientSecretBasic(Secret::new(agency_secret.clone())),
         id_token_signed_response_alg: None,
+        notice: AgencyNotice {
+            purpose: Some(Purpose {
+                en: "To open your health record and book appointments (demo).".into(),
+                ar: "لفتح سجلك الصحي وحجز المواعيد (تجريبي).".into(),
+            }),
+            privacy_url: Some(format!("{agency_url}/privacy")),
+        },
     }];
+    let own_client = (!options.own_client_redirect_uris.is_empty())
+        .then(|| (random_token(24), options.own_client_redirect_uris.clone()));
+    if let Some((secret, redirect_uris)) = &own_client {
+        agency_list.push(Agency {
+            client_id: OWN_CLIENT_ID.into(),
+            name_en: "Your OIDC client (demo)".into(),
+            name_ar: "عميلك (تجريبي)".into(),
+            country: agency_country,
+            sector: "own-client".into(),
+            redirect_uris: redirect_uris.clone(),
+            auth: AgencyAuth::ClientSecretBasic(Secret::new(secret.clone())),
+            notice: AgencyNotice::default(),
+        });
+    }
     agency_list.extend(options.extra_agencies);
     let agencies = Agencies::from_list(agency_list).map_err(std::io::Error::other)?;
 
@@ -282,6 +372,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
         idps,
         operator_idp,
         agency_secret,
+        own_client,
         config,
         clock,
         stop,
@@ -296,6 +387,10 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
     println!("Jisr demo is running.");
     println!();
     println!("  Open the demo agency:   {}/", demo.agency_url);
+    println!(
+        "    (Arabic first; English first: {}/?lang=en)",
+        demo.agency_url
+    );
     println!(
         "  Gateway (OpenID Provider): {}/.well-known/openid-configuration",
         demo.gateway_url
@@ -328,6 +423,8 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
             dir.display()
         );
     }
+    println!();
+    print!("{}", demo.client_notes());
     println!();
     println!("All identities are synthetic. Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;

@@ -14,9 +14,10 @@ use std::path::Path;
 use std::process::Command;
 
 use jisr_gateway::pages::{
-    self, Agency, Attribute, ConsentPage, CountryOption, ErrorPage, Lang, PickerPage,
+    self, Agency, Attribute, BackLink, ConsentPage, CountryOption, ErrorPage, Lang, PickerPage,
+    Shown, values,
 };
-use jisr_mapping::{Gcc, SharedClaim};
+use jisr_mapping::{Disclosure, Gcc, SharedClaim};
 
 const OUT: &str = "/tmp/jisr-pages";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -59,18 +60,40 @@ fn main() -> std::io::Result<()> {
             origin: Gcc::Bahrain.code(),
             idp_name: "Bahrain eKey",
             attributes: [
-                (SharedClaim::PersonIdentifier, "BH/SA/8f3a91c2"),
-                (SharedClaim::GivenName, "Noura / نورة"),
-                (SharedClaim::FamilyName, "Al-Mansoori / المنصوري"),
-                (SharedClaim::Birthdate, "1990-04-12"),
-                (SharedClaim::Nationalities, "Bahrain / البحرين"),
+                (SharedClaim::PersonIdentifier, "BH/SA/8f3a91c2".into()),
+                (
+                    SharedClaim::GivenName,
+                    Shown::Both {
+                        en: "Noura".into(),
+                        ar: "نورة".into(),
+                    },
+                ),
+                (
+                    SharedClaim::FamilyName,
+                    Shown::Both {
+                        en: "Al-Mansoori".into(),
+                        ar: "المنصوري".into(),
+                    },
+                ),
+                (
+                    SharedClaim::Birthdate,
+                    values::birthdate("1990-04-12", true),
+                ),
+                (SharedClaim::Gender, values::gender("female")),
+                (
+                    SharedClaim::Nationalities,
+                    values::nationalities(&[Gcc::Bahrain.code()]),
+                ),
             ]
             .into_iter()
-            .map(|(claim, value)| Attribute {
-                claim,
-                value: value.into(),
-            })
+            .map(|(claim, value)| Attribute { claim, value })
             .collect(),
+            identifier: Disclosure::Pairwise,
+            purpose: Some((
+                "To open your medical record and book appointments.",
+                "لفتح سجلك الطبي وحجز المواعيد.",
+            )),
+            privacy_url: Some("https://moh.example/privacy"),
             action: "/login/consent",
             flow: "f-123",
             csrf: "c-456",
@@ -83,6 +106,12 @@ fn main() -> std::io::Result<()> {
                          Please try again in a few minutes.",
             message_ar: "خدمة الهوية الوطنية في عُمان لا تستجيب. يُرجى المحاولة بعد بضع دقائق.",
             reference: "7F3K-Q2ZP-M8WD",
+            back: Some(BackLink {
+                href: "https://moh.example/callback?error=temporarily_unavailable",
+                agency_en: "Ministry of Health",
+                agency_ar: "وزارة الصحة",
+                restart: false,
+            }),
         });
         for (name, html) in [("picker", picker), ("consent", consent), ("error", error)] {
             let file = format!("{name}-{tag}");

@@ -33,21 +33,61 @@ struct Run {
 const AR: Option<(&str, &str)> = Some(("ar", "rtl"));
 const EN: Option<(&str, &str)> = Some(("en", "ltr"));
 
+/// Which language leads the agency's pages: `<html lang dir>`, and the `ui_locales` its
+/// sign-in button asks the gateway for (`/login?lang=…`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lang {
+    Ar,
+    En,
+}
+
+impl Lang {
+    /// `en` from a `?lang=` value; Arabic otherwise (as `/login` without `lang`).
+    pub(crate) fn parse(value: Option<&str>) -> Lang {
+        match value {
+            Some("en") => Lang::En,
+            _ => Lang::Ar,
+        }
+    }
+
+    const fn tag(self) -> &'static str {
+        match self {
+            Lang::Ar => "ar",
+            Lang::En => "en",
+        }
+    }
+}
+
 /// What every page shows around its content (see `base.html`).
 struct Frame<'a> {
     title: &'a str,
     name_en: &'a str,
     name_ar: &'a str,
     country: Vec<Run>,
+    lang: &'static str,
+    dir: &'static str,
+    /// The other language: its tag and the switch's label.
+    other: (&'static str, &'static str),
 }
 
 impl<'a> Frame<'a> {
     fn new(agency: &'a AgencyView, title: &'a str) -> Self {
+        Frame::in_lang(agency, title, Lang::En)
+    }
+
+    fn in_lang(agency: &'a AgencyView, title: &'a str, lang: Lang) -> Self {
+        let (dir, other) = match lang {
+            Lang::Ar => ("rtl", ("en", "English")),
+            Lang::En => ("ltr", ("ar", "العربية")),
+        };
         Frame {
             title,
             name_en: &agency.name_en,
             name_ar: &agency.name_ar,
             country: country(agency.country.as_str()),
+            lang: lang.tag(),
+            dir,
+            other,
         }
     }
 }
@@ -86,9 +126,9 @@ struct ErrorPage<'a> {
     detail: Option<&'a str>,
 }
 
-/// `/`: the sign-in button, or the signed-in person.
-pub(crate) fn home(agency: &AgencyView, person: Option<&Person>) -> Response {
-    let frame = Frame::new(agency, "Home");
+/// `/`: the sign-in button, or the signed-in person, led in `lang`.
+pub(crate) fn home(agency: &AgencyView, person: Option<&Person>, lang: Lang) -> Response {
+    let frame = Frame::in_lang(agency, "Home", lang);
     match person {
         None => render(StatusCode::OK, &Welcome { frame }),
         Some(p) => render(
@@ -258,7 +298,8 @@ mod tests {
             origin_country: Some("SA".into()),
             ..Person::default()
         };
-        let html = text(home(&agency(), Some(&person))).await;
+        let html = text(home(&agency(), Some(&person), Lang::En)).await;
+        assert!(html.contains("<a href=\"/?lang=ar\" hreflang=\"ar\" lang=\"ar\">العربية</a>"));
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("style="));
         assert!(html.contains("&#60;script&#62;"));
@@ -269,5 +310,22 @@ mod tests {
             "missing claims are shown as missing"
         );
         assert!(html.starts_with("<!doctype html>\n<html lang=\"en\" dir=\"ltr\">"));
+    }
+
+    #[tokio::test]
+    async fn the_home_page_switches_language_and_its_button_asks_for_it() {
+        let ar = text(home(&agency(), None, Lang::parse(None))).await;
+        assert!(
+            ar.starts_with("<!doctype html>\n<html lang=\"ar\" dir=\"rtl\">"),
+            "{ar}"
+        );
+        assert!(ar.contains("href=\"/login?lang=ar\""), "{ar}");
+        assert!(ar.contains("href=\"/?lang=en\""), "{ar}");
+        let en = text(home(&agency(), None, Lang::parse(Some("en")))).await;
+        assert!(
+            en.starts_with("<!doctype html>\n<html lang=\"en\" dir=\"ltr\">"),
+            "{en}"
+        );
+        assert!(en.contains("href=\"/login?lang=en\""), "{en}");
     }
 }

@@ -36,9 +36,21 @@ pub(crate) fn router(agency: Arc<Agency>) -> Router {
         .with_state(agency)
 }
 
-async fn home(State(agency): State<Arc<Agency>>, headers: HeaderMap) -> Response {
+/// `/?lang=ar|en`: the language the page leads with (and its sign-in button asks for).
+async fn home(
+    State(agency): State<Arc<Agency>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let person = sid_from(&headers).and_then(|sid| agency.sessions.person(&sid));
-    pages::home(&agency.view, person.as_deref())
+    let lang = serde_urlencoded::from_str::<LoginQuery>(query.as_deref().unwrap_or(""))
+        .ok()
+        .and_then(|q| q.lang);
+    pages::home(
+        &agency.view,
+        person.as_deref(),
+        pages::Lang::parse(lang.as_deref()),
+    )
 }
 
 #[derive(Deserialize)]
@@ -58,6 +70,7 @@ async fn login(
         Some("en") => ["en", "ar"],
         _ => ["ar", "en"],
     };
+    // `/login` without `lang` keeps Arabic first, as before the switch existed.
     let (url, pending) = match agency.rp.start(&agency.acr_values, &locales).await {
         Ok(started) => started,
         Err(e) => return e.page(&agency.view),

@@ -347,6 +347,7 @@ fn a_config_made_in_code_builds_a_gateway() {
         redirect_uris: vec!["http://127.0.0.1:8081/callback".into()],
         auth: agencies::AgencyAuth::ClientSecretBasic(agencies::Secret::new("s".repeat(32))),
         id_token_signed_response_alg: None,
+        notice: Default::default(),
     };
     let config = Config {
         server: ServerConfig {

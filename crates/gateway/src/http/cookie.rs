@@ -1,51 +1,144 @@
-//! The flow cookie: binds a login in progress to the browser that started it. The flow rides
-//! in it sealed (see `app::Seals`), so nothing is stored until the citizen picks a country.
-//! `HttpOnly`; `SameSite=Lax` so it survives the top-level return from the national IdP;
-//! `Secure` over https. Cookie syntax (building and parsing) is the `cookie` crate's.
+//! The flow cookies: bind a login in progress to the browser that started it. Each flow has
+//! its own cookie, named after the flow's id (`jisr_flow_<id>`), so a second sign-in in
+//! another tab does not overwrite the first; a browser keeps at most [`MAX_FLOWS`] of them
+//! and the oldest is dropped when a new flow starts. The flow rides in its cookie sealed
+//! (see `app::Seals`), so nothing is stored until the citizen picks a country.
+//! `Path=/` (the steps are `/login/country`, `/callback/{cc}` and `/consent`: no narrower
+//! common path), `HttpOnly`, `SameSite=Lax` so it survives the top-level return from the
+//! national IdP, `Secure` over https. Cookie syntax (building and parsing) is the `cookie`
+//! crate's.
+//!
+//! One more cookie, [`AGENCY_COOKIE`], remembers the agency of the last flow started here,
+//! so a page reached after the flow is gone ("expired", after pressing Back) can offer to
+//! start again at that agency. It carries the client id only, sealed.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use cookie::{Cookie, SameSite};
+use serde::{Deserialize, Serialize};
 
 use crate::app::Gateway;
+use crate::pages::Lang;
 use crate::provider::state::Flow;
 
-/// The cookie's name.
-pub const FLOW_COOKIE: &str = "jisr_flow";
+/// Every flow cookie's name starts with this, followed by the flow id.
+pub const FLOW_COOKIE_PREFIX: &str = "jisr_flow_";
+/// The most flow cookies one browser keeps; starting one more drops the oldest.
+pub const MAX_FLOWS: usize = 4;
+/// The cookie naming the agency of the last flow started in this browser.
+pub const AGENCY_COOKIE: &str = "jisr_agency";
+/// How long [`AGENCY_COOKIE`] lasts: long enough for Back after a finished sign-in.
+const AGENCY_COOKIE_SECS: u64 = 12 * 3600;
 
-fn header_value(gw: &Gateway, value: String, max_age: u64) -> HeaderValue {
-    let cookie = Cookie::build((FLOW_COOKIE, value))
+/// The name of flow `id`'s cookie.
+pub fn flow_cookie_name(id: &str) -> String {
+    format!("{FLOW_COOKIE_PREFIX}{id}")
+}
+
+fn header_value(gw: &Gateway, name: &str, value: String, max_age: u64) -> Option<HeaderValue> {
+    let cookie = Cookie::build((name, value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(gw.is_https())
         .max_age(cookie::time::Duration::seconds(max_age as i64))
         .build();
-    HeaderValue::from_str(&cookie.to_string())
-        .unwrap_or_else(|_| HeaderValue::from_static("jisr_flow=; Path=/; Max-Age=0"))
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
-/// Sets the flow cookie on `response`: the flow, sealed, for the login's lifetime.
-pub fn set_flow(gw: &Gateway, response: &mut Response, flow: &Flow) {
-    let value = header_value(gw, gw.seals.flow.seal(flow), gw.ttls.login.as_secs());
-    response.headers_mut().append(header::SET_COOKIE, value);
+fn append(response: &mut Response, value: Option<HeaderValue>) {
+    if let Some(v) = value {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
-/// Ends the flow cookie on `response`.
-pub fn clear_flow(gw: &Gateway, response: &mut Response) {
-    let value = header_value(gw, String::new(), 0);
-    response.headers_mut().append(header::SET_COOKIE, value);
-}
-
-/// The request's flow, if its cookie is present, ours, intact and unexpired.
-pub fn read_flow(gw: &Gateway, headers: &HeaderMap) -> Option<Flow> {
+/// The request's cookies named with `prefix`, as `(name, value)`.
+fn cookies<'h>(
+    headers: &'h HeaderMap,
+    wanted: impl Fn(&str) -> bool + 'h,
+) -> impl Iterator<Item = (String, String)> + 'h {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .filter(|c| c.name() == FLOW_COOKIE)
-        .find_map(|c| gw.seals.flow.open::<Flow>(c.value()))
-        .filter(|f| f.exp > gw.now())
+        .filter(move |c| wanted(c.name()))
+        .map(|c| (c.name().to_owned(), c.value().to_owned()))
+}
+
+/// Sets flow `flow`'s cookie on `response` for the login's lifetime. When the browser
+/// (`request`) already holds [`MAX_FLOWS`] other flow cookies, the oldest (or any that no
+/// longer opens) are ended, so the number a browser carries stays bounded.
+pub fn set_flow(gw: &Gateway, request: &HeaderMap, response: &mut Response, flow: &Flow) {
+    let own = flow_cookie_name(&flow.id);
+    let mut others: Vec<(i64, String)> =
+        cookies(request, |n| n.starts_with(FLOW_COOKIE_PREFIX) && n != own)
+            .map(|(name, value)| {
+                let exp = gw
+                    .seals
+                    .flow
+                    .open::<Flow>(&value)
+                    .filter(|f| flow_cookie_name(&f.id) == name)
+                    .map_or(i64::MIN, |f| f.exp);
+                (exp, name)
+            })
+            .collect();
+    others.sort();
+    let excess = (others.len() + 1).saturating_sub(MAX_FLOWS);
+    for (_, name) in others.iter().take(excess) {
+        append(response, header_value(gw, name, String::new(), 0));
+    }
+    let value = header_value(gw, &own, gw.seals.flow.seal(flow), gw.ttls.login.as_secs());
+    append(response, value);
+    remember_agency(gw, response, flow);
+}
+
+/// Ends flow `id`'s cookie on `response`.
+pub fn clear_flow(gw: &Gateway, response: &mut Response, id: &str) {
+    append(
+        response,
+        header_value(gw, &flow_cookie_name(id), String::new(), 0),
+    );
+}
+
+/// Flow `id`, if the request carries its cookie, ours, intact, unexpired and naming that id.
+pub fn read_flow(gw: &Gateway, headers: &HeaderMap, id: &str) -> Option<Flow> {
+    let name = flow_cookie_name(id);
+    cookies(headers, |n| n == name)
+        .find_map(|(_, value)| gw.seals.flow.open::<Flow>(&value))
+        .filter(|f| f.id == id && f.exp > gw.now())
+}
+
+/// What [`AGENCY_COOKIE`] carries.
+#[derive(Debug, Serialize, Deserialize)]
+struct LastAgency {
+    client_id: String,
+    /// The language the citizen's pages led with.
+    lang: String,
+    exp: i64,
+}
+
+fn remember_agency(gw: &Gateway, response: &mut Response, flow: &Flow) {
+    let last = LastAgency {
+        client_id: flow.client_id.clone(),
+        lang: flow.lang.clone(),
+        exp: gw.now() + AGENCY_COOKIE_SECS as i64,
+    };
+    let value = header_value(
+        gw,
+        AGENCY_COOKIE,
+        gw.seals.flow.seal(&last),
+        AGENCY_COOKIE_SECS,
+    );
+    append(response, value);
+}
+
+/// The client id of the agency of the last flow started in this browser, and the language
+/// its pages led with, if still known.
+pub fn last_agency(gw: &Gateway, headers: &HeaderMap) -> Option<(String, Lang)> {
+    cookies(headers, |n| n == AGENCY_COOKIE)
+        .find_map(|(_, value)| gw.seals.flow.open::<LastAgency>(&value))
+        .filter(|l| l.exp > gw.now())
+        .map(|l| (l.client_id, Lang::from_ui_locales(Some(&l.lang))))
 }

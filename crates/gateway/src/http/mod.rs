@@ -140,7 +140,36 @@ async fn css() -> Response {
         .into_response()
 }
 
-async fn not_found() -> Response {
+/// 404: JSON for programs; for a browser (its `Accept` names `text/html`) a bilingual page,
+/// led in the language its `Accept-Language` prefers.
+async fn not_found(headers: axum::http::HeaderMap) -> Response {
+    let accepts = |name: header::HeaderName| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .collect::<Vec<_>>()
+    };
+    if accepts(header::ACCEPT).iter().any(|t| t == "text/html") {
+        let languages = accepts(header::ACCEPT_LANGUAGE).join(" ");
+        let lang = pages::Lang::from_ui_locales(Some(&languages));
+        return reject::Reject::page(
+            StatusCode::NOT_FOUND,
+            reject::OAuthError::InvalidRequest,
+            pages::messages::NOT_FOUND,
+            lang,
+        )
+        .because("not_found")
+        .into_response();
+    }
     (
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({"error": "not_found"})),

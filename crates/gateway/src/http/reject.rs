@@ -84,7 +84,100 @@ impl std::fmt::Display for OAuthError {
 
 #[cfg(test)]
 mod tests {
-    use super::OAuthError;
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    use super::{Back, BackTo, OAuthError, Reject, ReturnTo};
+    use crate::pages::Lang;
+    use crate::pages::messages;
+
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The technical reason goes to the log under the page's reference and the agency's
+    /// client id; the page shows neither the reason nor anything but plain language, and its
+    /// button carries the error, `state` and `iss` to the agency.
+    #[tokio::test]
+    async fn a_page_logs_its_reason_under_its_reference_and_shows_only_plain_language() {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let reject = Reject::page(
+            StatusCode::BAD_GATEWAY,
+            OAuthError::InvalidRequest,
+            messages::NATIONAL_UNVERIFIED,
+            Lang::En,
+        )
+        .with_log("SA: signature does not verify with the issuer's key")
+        .because("id_token_bad_signature")
+        .back(
+            Back {
+                client_id: "bh-moh".into(),
+                agency_en: "Ministry of Health".into(),
+                agency_ar: "وزارة الصحة".into(),
+                to: BackTo::Refuse(ReturnTo {
+                    redirect_uri: "https://moh.example/cb".into(),
+                    state: Some("s1".into()),
+                    issuer: "https://jisr.example".into(),
+                }),
+            },
+            OAuthError::AccessDenied,
+        );
+        assert!(reject.ends_flow());
+        let response = tracing::subscriber::with_default(subscriber, || reject.into_response());
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        let marker = "class=\"reference\">";
+        let at = html.find(marker).unwrap() + marker.len();
+        let reference = &html[at..at + 11];
+        assert!(
+            !html.contains("signature") && !html.contains("id_token"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<code dir=\"ltr\">access_denied</code>"),
+            "{html}"
+        );
+        let description = format!("reference+{reference}");
+        assert!(
+            html.contains(&format!(
+                "href=\"https://moh.example/cb?error=access_denied&#38;error_description=the+sign-in+could+not+be+completed+%28{description}%29&#38;state=s1&#38;iss=https%3A%2F%2Fjisr.example\""
+            )),
+            "{html}"
+        );
+        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let line = log
+            .lines()
+            .find(|l| l.contains("citizen shown an error page"))
+            .unwrap_or_else(|| panic!("{log}"));
+        for part in [
+            reference,
+            "bh-moh",
+            "id_token_bad_signature",
+            "signature does not verify with the issuer's key",
+            "access_denied",
+        ] {
+            assert!(line.contains(part), "`{part}` not in {line}");
+        }
+    }
 
     #[test]
     fn every_code_parses_back() {
@@ -116,6 +209,26 @@ impl ReturnTo {
     }
 }
 
+/// A way back to the agency offered on a citizen's error page, once the agency's client and
+/// redirect URI are known to be good.
+#[derive(Debug, Clone)]
+pub struct Back {
+    pub client_id: String,
+    pub agency_en: String,
+    pub agency_ar: String,
+    pub to: BackTo,
+}
+
+/// Where the button of a [`Back`] goes.
+#[derive(Debug, Clone)]
+pub enum BackTo {
+    /// The flow failed: the agency's redirect URI with `error`, `state` and `iss` (RFC 6749
+    /// 4.1.2.1, RFC 9207), so the agency hears what happened.
+    Refuse(ReturnTo),
+    /// The flow is gone (expired, already finished): the agency's site, to start again.
+    Restart(String),
+}
+
 /// A refusal, in the form its audience understands.
 #[derive(Debug)]
 pub enum Reject {
@@ -128,13 +241,17 @@ pub enum Reject {
         reason: Option<&'static str>,
     },
     /// A bilingual page for the citizen (client or redirect URI not trustworthy, or a
-    /// failure the agency cannot act on). `detail` is an English precision shown after the
-    /// text; it never carries personal data.
+    /// failure in the citizen's hands). `detail` is an English precision shown after the
+    /// text (a malformed request's parameter); `log` is the technical reason, written to the
+    /// log under the page's reference and never shown. Neither carries personal data. With
+    /// `back`, the page offers a button to the agency; `error` is then what the agency hears.
     Page {
         status: StatusCode,
         error: OAuthError,
         text: Text,
         detail: Option<String>,
+        log: Option<String>,
+        back: Option<Box<Back>>,
         lang: Lang,
         reason: Option<&'static str>,
     },
@@ -175,8 +292,42 @@ impl Reject {
             error,
             text,
             detail: None,
+            log: None,
+            back: None,
             lang,
             reason: None,
+        }
+    }
+
+    /// The same page with `why`, the technical reason, for the log only.
+    pub fn with_log(mut self, why: impl Into<String>) -> Self {
+        if let Reject::Page { log, .. } = &mut self {
+            *log = Some(why.into());
+        }
+        self
+    }
+
+    /// The same page with a button back to the agency. With [`BackTo::Refuse`], the agency
+    /// hears `error` (the page shows the same code).
+    pub fn back(mut self, to: Back, error_for_agency: OAuthError) -> Self {
+        if let Reject::Page { back, error, .. } = &mut self {
+            if matches!(to.to, BackTo::Refuse(_)) {
+                *error = error_for_agency;
+            }
+            *back = Some(Box::new(to));
+        }
+        self
+    }
+
+    /// Whether this refusal ends the flow at the agency (a redirect, or a page whose button
+    /// carries the error back): the flow's cookie can go.
+    pub fn ends_flow(&self) -> bool {
+        match self {
+            Reject::Redirect { .. } => true,
+            Reject::Page { back, .. } => back
+                .as_ref()
+                .is_some_and(|b| matches!(b.to, BackTo::Refuse(_))),
+            Reject::Json { .. } => false,
         }
     }
 
@@ -231,6 +382,22 @@ impl Reject {
     }
 }
 
+/// The agency's redirect URI carrying `error` (RFC 6749 4.1.2.1) with its `state` and this
+/// gateway's `iss` (RFC 9207); `None` if the registered URI does not parse.
+fn error_url(to: &ReturnTo, error: OAuthError, description: &str) -> Option<String> {
+    let mut url = url::Url::parse(&to.redirect_uri).ok()?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("error", error.code())
+            .append_pair("error_description", description);
+        if let Some(state) = &to.state {
+            q.append_pair("state", state);
+        }
+        q.append_pair("iss", &to.issuer);
+    }
+    Some(url.into())
+}
+
 /// A short random reference operators can find in the logs (and later the audit log).
 pub fn reference() -> String {
     use rand::Rng;
@@ -256,40 +423,62 @@ impl IntoResponse for Reject {
                 ..
             } => {
                 tracing::info!(target: "audit", error = error.code(), description = %description, "authorization refused");
-                let Ok(mut url) = url::Url::parse(&to.redirect_uri) else {
-                    return (StatusCode::BAD_REQUEST, "invalid redirect_uri").into_response();
-                };
-                {
-                    let mut q = url.query_pairs_mut();
-                    q.append_pair("error", error.code())
-                        .append_pair("error_description", &description);
-                    if let Some(state) = &to.state {
-                        q.append_pair("state", state);
-                    }
-                    q.append_pair("iss", &to.issuer);
+                match error_url(&to, error, &description) {
+                    Some(url) => redirect(&url),
+                    None => (StatusCode::BAD_REQUEST, "invalid redirect_uri").into_response(),
                 }
-                redirect(url.as_str())
             }
             Reject::Page {
                 status,
                 error,
                 text,
                 detail,
+                log,
+                back,
                 lang,
-                ..
+                reason,
             } => {
                 let reference = reference();
                 let message_en = match &detail {
                     Some(d) => format!("{} ({d})", text.en),
                     None => text.en.to_owned(),
                 };
-                tracing::warn!(target: "audit", reference = %reference, error = error.code(), status = status.as_u16(), reason = %message_en, "citizen shown an error page");
+                let client_id = back.as_ref().map(|b| b.client_id.as_str());
+                tracing::warn!(
+                    target: "audit",
+                    reference = %reference,
+                    client_id,
+                    error = error.code(),
+                    reason = reason.unwrap_or_else(|| error.code()),
+                    status = status.as_u16(),
+                    message = %message_en,
+                    detail = log.as_deref(),
+                    "citizen shown an error page"
+                );
+                let href = back.as_ref().and_then(|b| match &b.to {
+                    BackTo::Refuse(to) => error_url(
+                        to,
+                        error,
+                        &format!("the sign-in could not be completed (reference {reference})"),
+                    ),
+                    BackTo::Restart(url) => Some(url.clone()),
+                });
+                let back_link =
+                    back.as_ref()
+                        .zip(href.as_deref())
+                        .map(|(b, href)| pages::BackLink {
+                            href,
+                            agency_en: &b.agency_en,
+                            agency_ar: &b.agency_ar,
+                            restart: matches!(b.to, BackTo::Restart(_)),
+                        });
                 let body = pages::error(&ErrorPage {
                     lang,
                     error: error.code(),
                     message_en: &message_en,
                     message_ar: text.ar,
                     reference: &reference,
+                    back: back_link,
                 });
                 let mut response = (status, html(body)).into_response();
                 no_store(&mut response);

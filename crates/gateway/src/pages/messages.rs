@@ -36,8 +36,8 @@ pub const REDIRECT_URI_UNREGISTERED: Text = Text {
 };
 
 pub const EXPIRED: Text = Text {
-    en: "This sign-in has expired or was already used. Please start again from the agency's website.",
-    ar: "انتهت صلاحية عملية الدخول هذه أو سبق استخدامها. يرجى البدء من جديد من موقع الجهة.",
+    en: "This sign-in has expired or was already used (for example after pressing Back). Please start again from the agency's website.",
+    ar: "انتهت صلاحية عملية الدخول هذه أو سبق استخدامها (مثلاً بعد الضغط على زر الرجوع). يرجى البدء من جديد من موقع الجهة.",
 };
 
 pub const FORGED: Text = Text {
@@ -60,19 +60,31 @@ pub const STORE_UNAVAILABLE: Text = Text {
     ar: "الخدمة غير متاحة مؤقتاً. يرجى المحاولة بعد قليل.",
 };
 
-/// The national ID token or userinfo failed verification (country and reason follow).
+/// The national ID token or userinfo failed verification (the reason goes to the log only).
 pub const NATIONAL_UNVERIFIED: Text = Text {
-    en: "The sign-in with your national identity could not be verified",
-    ar: "تعذر التحقق من تسجيل الدخول بهويتك الوطنية.",
+    en: "We could not confirm your sign-in with your national digital identity, so you have not been signed in.",
+    ar: "تعذّر علينا تأكيد تسجيل دخولك بهويتك الرقمية الوطنية، لذلك لم يتم تسجيل دخولك.",
 };
 
-/// The national claims could not yield the minimum data set (the attribute follows).
+/// The national claims could not yield the minimum data set (the attribute goes to the log).
 pub const NATIONAL_INCOMPLETE: Text = Text {
-    en: "Your national identity provider did not send what is needed",
-    ar: "لم ترسل جهة الهوية الوطنية البيانات المطلوبة.",
+    en: "Your national digital identity service did not send all the details this service needs, so you have not been signed in.",
+    ar: "لم ترسل خدمة الهوية الرقمية الوطنية جميع البيانات التي تحتاجها هذه الخدمة، لذلك لم يتم تسجيل دخولك.",
+};
+
+/// A fault of the gateway's own (its configuration); operators find it by the reference.
+pub const SERVER_ERROR: Text = Text {
+    en: "Something went wrong on our side, so you have not been signed in. Please try again later.",
+    ar: "حدث خطأ من جهتنا، لذلك لم يتم تسجيل دخولك. يرجى المحاولة لاحقاً.",
 };
 
 pub const DECISION_MISSING: Text = Text {
     en: "decision must be allow or deny",
     ar: "يرجى الاختيار.",
+};
+
+/// A page the gateway does not have (a mistyped or outdated link).
+pub const NOT_FOUND: Text = Text {
+    en: "This page does not exist. If you were signing in to a service, please start again from its website.",
+    ar: "هذه الصفحة غير موجودة. إذا كنت تسجّل الدخول إلى خدمة، يرجى البدء من جديد من موقعها.",
 };

@@ -12,12 +12,15 @@
 //! returned instead (it carries no request data).
 
 pub mod messages;
+pub mod values;
 mod view;
 
 #[cfg(test)]
 mod tests;
 
-use jisr_mapping::{CountryCode, SharedClaim};
+use jisr_mapping::{CountryCode, Disclosure, SharedClaim};
+
+pub use values::Shown;
 
 /// The stylesheet the gateway serves at [`CSS_PATH`]; the only styling the pages use.
 pub const CSS: &str = include_str!("../../templates/jisr.css");
@@ -113,8 +116,8 @@ pub struct PickerPage<'a> {
 #[derive(Clone, Debug)]
 pub struct Attribute {
     pub claim: SharedClaim,
-    /// Already formatted for display (e.g. `"Noura / نورة"`).
-    pub value: String,
+    /// Already in words (see [`values`]): in each language, or one neutral text.
+    pub value: Shown,
 }
 
 /// The consent page: one POST form with fields `flow`, `csrf` and `decision` (`allow` or
@@ -128,6 +131,13 @@ pub struct ConsentPage<'a> {
     pub idp_name: &'a str,
     /// Exactly what will be released, listed in this order.
     pub attributes: Vec<Attribute>,
+    /// What the person identifier is: the national number itself or a pseudonym for this
+    /// agency's sector (labelled, and explained, accordingly).
+    pub identifier: Disclosure,
+    /// Why the agency asks, from its registration: `(English, Arabic)`.
+    pub purpose: Option<(&'a str, &'a str)>,
+    /// The agency's privacy notice, from its registration (shown only if http(s)).
+    pub privacy_url: Option<&'a str>,
     pub action: &'a str,
     pub flow: &'a str,
     pub csrf: &'a str,
@@ -145,6 +155,19 @@ pub struct ErrorPage<'a> {
     pub message_ar: &'a str,
     /// The id operators look up in the audit log.
     pub reference: &'a str,
+    /// A button back to the agency, once its client and redirect URI are known good.
+    pub back: Option<BackLink<'a>>,
+}
+
+/// The error page's button back to the agency.
+#[derive(Clone, Copy, Debug)]
+pub struct BackLink<'a> {
+    /// The agency's redirect URI with the error (or, with `restart`, its site).
+    pub href: &'a str,
+    pub agency_en: &'a str,
+    pub agency_ar: &'a str,
+    /// The flow is gone: the button reads "Start again at …" rather than "Return to …".
+    pub restart: bool,
 }
 
 /// Renders the country picker.
@@ -165,13 +188,44 @@ pub fn error(page: &ErrorPage<'_>) -> String {
 /// The display name of a shared claim, `(English, Arabic)`.
 pub const fn claim_label(claim: SharedClaim) -> (&'static str, &'static str) {
     match claim {
-        SharedClaim::PersonIdentifier => ("Personal identifier", "المعرّف الشخصي"),
+        SharedClaim::PersonIdentifier => ("Identifier", "المعرّف"),
         SharedClaim::FamilyName => ("Family name", "اسم العائلة"),
         SharedClaim::GivenName => ("Given name", "الاسم الأول"),
         SharedClaim::Birthdate => ("Date of birth", "تاريخ الميلاد"),
         SharedClaim::Gender => ("Gender", "الجنس"),
         SharedClaim::Nationalities => ("Nationality", "الجنسية"),
         SharedClaim::PlaceOfBirth => ("Place of birth", "مكان الميلاد"),
+    }
+}
+
+/// The label of the person identifier, `(English, Arabic)`: a real national number is called
+/// that; a pseudonym is called an identifier for this service only.
+pub const fn identifier_label(kind: Disclosure) -> (&'static str, &'static str) {
+    match kind {
+        Disclosure::National => ("National identity number", "رقم الهوية الوطنية"),
+        Disclosure::Pairwise => (
+            "An identifier for this service only",
+            "معرّف لهذه الخدمة فقط",
+        ),
+    }
+}
+
+/// Why that identifier is the one shared, `(English, Arabic)`.
+pub const fn identifier_note(kind: Disclosure) -> (&'static str, &'static str) {
+    match kind {
+        Disclosure::National => (
+            "Your national identity number itself is shared, because the agreement between \
+             your country and the agency's country requires it for this service.",
+            "تتم مشاركة رقم هويتك الوطنية نفسه، لأن الاتفاق بين دولتك ودولة الجهة يتطلب ذلك \
+             لهذه الخدمة.",
+        ),
+        Disclosure::Pairwise => (
+            "This is not your national identity number: it is a code made for this service \
+             alone, so that it recognises you next time. Other services cannot use it to \
+             link you.",
+            "هذا ليس رقم هويتك الوطنية، بل رمز أُنشئ لهذه الخدمة وحدها لتتعرف عليك في المرة \
+             القادمة، ولا تستطيع الخدمات الأخرى استخدامه لربط بياناتك.",
+        ),
     }
 }
 

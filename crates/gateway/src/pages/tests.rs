@@ -1,4 +1,4 @@
-use jisr_mapping::{CountryCode, Gcc, SharedClaim};
+use jisr_mapping::{CountryCode, Disclosure, Gcc, SharedClaim};
 
 use super::*;
 
@@ -42,17 +42,26 @@ fn consent_page(lang: Lang) -> ConsentPage<'static> {
         attributes: vec![
             Attribute {
                 claim: SharedClaim::GivenName,
-                value: "Noura / نورة".into(),
+                value: Shown::Both {
+                    en: "Noura".into(),
+                    ar: "نورة".into(),
+                },
             },
             Attribute {
                 claim: SharedClaim::FamilyName,
-                value: "Al-Khalifa / آل خليفة".into(),
+                value: Shown::Both {
+                    en: "Al-Khalifa".into(),
+                    ar: "آل خليفة".into(),
+                },
             },
             Attribute {
                 claim: SharedClaim::Birthdate,
                 value: "1990-04-12".into(),
             },
         ],
+        identifier: Disclosure::Pairwise,
+        purpose: None,
+        privacy_url: None,
         action: "/login/consent",
         flow: "fl0w-1d",
         csrf: "csrf-t0ken",
@@ -67,6 +76,7 @@ fn error_page(lang: Lang) -> ErrorPage<'static> {
         message_en: "You declined to share your information.",
         message_ar: "لقد رفضت مشاركة معلوماتك.",
         reference: "7F3K-Q2ZP",
+        back: None,
     }
 }
 
@@ -212,9 +222,18 @@ fn forms_carry_hidden_flow_and_csrf() {
 #[test]
 fn consent_lists_exactly_the_given_attributes() {
     let html = consent(&consent_page(Lang::En));
-    assert!(html.contains("<bdi>Noura / نورة</bdi>"));
-    assert!(html.contains("<bdi>Al-Khalifa / آل خليفة</bdi>"));
-    assert!(html.contains("<bdi>1990-04-12</bdi>"));
+    assert!(html.contains(
+        "<bdi lang=\"en\" dir=\"ltr\" class=\"latin\">Noura</bdi><bdi lang=\"ar\" dir=\"rtl\">نورة</bdi>"
+    ), "{html}");
+    assert!(html.contains("<bdi lang=\"en\" dir=\"ltr\" class=\"latin\">Al-Khalifa</bdi>"));
+    assert!(html.contains("<bdi lang=\"ar\" dir=\"rtl\">آل خليفة</bdi>"));
+    // A language-neutral Latin value gets the Latin font stack (class `latin`).
+    assert!(html.contains("<bdi dir=\"ltr\" class=\"latin\">1990-04-12</bdi>"));
+    // On an Arabic-led page the Arabic value comes first.
+    let ar = consent(&consent_page(Lang::Ar));
+    assert!(ar.contains(
+        "<bdi lang=\"ar\" dir=\"rtl\">نورة</bdi><bdi lang=\"en\" dir=\"ltr\" class=\"latin\">Noura</bdi>"
+    ), "{ar}");
     let claims: Vec<&str> = html
         .split("data-claim=\"")
         .skip(1)
@@ -334,6 +353,10 @@ fn hostile_values_are_escaped() {
     assert!(!html.contains("\"onmouseover"), "{html}");
     assert!(html.contains(&format!("<bdi>{escaped}</bdi>")), "{html}");
     assert!(
+        html.contains(&format!("class=\"latin\">{escaped}</bdi>")),
+        "{html}"
+    );
+    assert!(
         html.contains(&format!("name=\"flow\" value=\"{escaped}\">")),
         "{html}"
     );
@@ -373,7 +396,10 @@ fn bidi_controls_cannot_reorder_the_page() {
     }];
     page.agency.name_ar = "وزارة\u{202D} الصحة";
     let html = consent(&page);
-    assert!(html.contains("<bdi>Noura نورة</bdi>"), "{html}");
+    assert!(
+        html.contains("<bdi lang=\"ar\" dir=\"rtl\">Noura نورة</bdi>"),
+        "{html}"
+    );
     assert!(html.contains("<bdi>وزارة الصحة</bdi>"), "{html}");
     for c in [
         '\u{202E}', '\u{202D}', '\u{2066}', '\u{200F}', '\u{061C}', '\u{2029}',
@@ -488,4 +514,125 @@ fn picker_greys_out_countries_below_the_required_level_with_their_own_note() {
     // Oman and Qatar stay "temporarily unavailable"; three buttons are disabled in all.
     assert_eq!(html.matches(" disabled").count(), 3);
     assert_eq!(html.matches("Temporarily unavailable").count(), 2);
+}
+
+#[test]
+fn the_identifier_says_whether_it_is_the_national_number_or_a_pseudonym() {
+    let mut page = consent_page(Lang::En);
+    page.attributes.insert(
+        0,
+        Attribute {
+            claim: SharedClaim::PersonIdentifier,
+            value: "BH/SA/4f2a9c".into(),
+        },
+    );
+    let html = consent(&page);
+    assert!(
+        html.contains("An identifier for this service only"),
+        "{html}"
+    );
+    assert!(html.contains("معرّف لهذه الخدمة فقط"), "{html}");
+    assert!(
+        html.contains("This is not your national identity number"),
+        "{html}"
+    );
+    assert!(!html.contains("National identity number"), "{html}");
+
+    page.identifier = Disclosure::National;
+    let html = consent(&page);
+    assert!(html.contains("National identity number"), "{html}");
+    assert!(html.contains("رقم الهوية الوطنية"), "{html}");
+    assert!(html.contains("because the agreement between"), "{html}");
+    assert!(!html.contains("for this service only"), "{html}");
+}
+
+#[test]
+fn consent_shows_the_agencys_purpose_and_privacy_notice_when_registered() {
+    let html = consent(&consent_page(Lang::Ar));
+    assert!(!html.contains("class=\"purpose\"") && !html.contains("class=\"privacy\""));
+    let mut page = consent_page(Lang::Ar);
+    page.purpose = Some(("To book appointments.", "لحجز المواعيد."));
+    page.privacy_url = Some("https://moh.example/privacy");
+    let html = consent(&page);
+    assert!(html.contains("<p lang=\"en\" dir=\"ltr\">To book appointments.</p>"));
+    assert!(html.contains("<p lang=\"ar\" dir=\"rtl\">لحجز المواعيد.</p>"));
+    assert!(html.contains(
+        "href=\"https://moh.example/privacy\" target=\"_blank\" rel=\"noopener noreferrer\""
+    ));
+    assert!(html.contains("إشعار الخصوصية"));
+    // Only http(s) links are rendered.
+    page.privacy_url = Some("javascript:alert(1)");
+    assert!(!consent(&page).contains("javascript:"));
+}
+
+#[test]
+fn error_page_offers_a_return_to_the_agency() {
+    let mut page = error_page(Lang::Ar);
+    page.back = Some(BackLink {
+        href: "https://moh.example/cb?error=access_denied&state=s1&iss=https%3A%2F%2Fjisr",
+        agency_en: "Ministry of Health",
+        agency_ar: "وزارة الصحة",
+        restart: false,
+    });
+    let html = error(&page);
+    assert!(html.contains(
+        "<a class=\"primary back\" href=\"https://moh.example/cb?error=access_denied&#38;state=s1&#38;iss=https%3A%2F%2Fjisr\">"
+    ), "{html}");
+    // Arabic leads: "العودة إلى وزارة الصحة" first, then the English.
+    let ar = html.find("العودة إلى <bdi>وزارة الصحة</bdi>").unwrap();
+    let en = html
+        .find("Return to <bdi>Ministry of Health</bdi>")
+        .unwrap();
+    assert!(ar < en);
+    assert!(html.contains("no information was shared"));
+    page.back = Some(BackLink {
+        restart: true,
+        href: "https://moh.example/",
+        ..page.back.unwrap()
+    });
+    let html = error(&page);
+    assert!(
+        html.contains("Start again at <bdi>Ministry of Health</bdi>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("ابدأ من جديد في <bdi>وزارة الصحة</bdi>"),
+        "{html}"
+    );
+    // Only http(s) or same-site links become a button.
+    page.back = Some(BackLink {
+        href: "javascript:alert(1)",
+        ..page.back.unwrap()
+    });
+    assert!(!error(&page).contains("<a "));
+}
+
+/// WCAG 2.2 1.4.11: the focus ring needs 3:1 against the white cards and the page.
+#[test]
+fn focus_ring_reaches_three_to_one_on_white() {
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+    let contrast = |a: &str, b: &str| {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    };
+    let focus = between(CSS, "--focus: ", ";");
+    assert_eq!(focus.len(), 7, "{focus}");
+    let on_white = contrast(focus, "#ffffff");
+    let on_paper = contrast(focus, between(CSS, "--paper: ", ";"));
+    // #a86f00: 4.25:1 on white, 3.89:1 on the page background.
+    assert!(on_white >= 3.0, "{focus} on white: {on_white:.2}:1");
+    assert!(on_paper >= 3.0, "{focus} on the page: {on_paper:.2}:1");
+    // The old colour fails, so this test can fail.
+    assert!(contrast("#c98a00", "#ffffff") < 3.0);
+    assert!(CSS.contains("outline: 3px solid var(--focus)"));
 }

@@ -7,8 +7,10 @@
 use askama::Template;
 use jisr_mapping::CountryCode;
 
+use super::values::{self, Shown};
 use super::{
     Attribute, ConsentPage, CountryOption, ErrorPage, FALLBACK_PAGE, Lang, PickerPage, claim_label,
+    identifier_label, identifier_note,
 };
 
 /// A run of text in one language.
@@ -64,10 +66,7 @@ pub(super) fn clean(text: &str) -> String {
 
 /// `(English, Arabic)` name of a country; the alpha-2 code outside the GCC.
 fn country_names(country: CountryCode) -> (String, String) {
-    match country.gcc() {
-        Some(g) => (g.name_en().to_owned(), g.name_ar().to_owned()),
-        None => (country.as_str().to_owned(), country.as_str().to_owned()),
-    }
+    values::country_names(country)
 }
 
 /// Only same-site relative or http(s) links are rendered as the language switch.
@@ -225,6 +224,8 @@ struct ConsentView<'a> {
     texts: [ConsentText; 2],
     caption: Bi,
     attributes: Vec<AttributeView>,
+    purpose: Option<(Bi, Bi)>,
+    privacy: Option<PrivacyLink>,
     note: Bi,
     allow: Bi,
     deny: Bi,
@@ -249,7 +250,62 @@ struct ConsentText {
 struct AttributeView {
     claim: &'static str,
     label: Bi,
-    value: String,
+    value: Vec<ValueSpan>,
+    /// What this attribute is and why it is shared (the identifier).
+    note: Option<Bi>,
+}
+
+/// A run of a value: Arabic (`lang="ar"`), English words (`lang="en"`), or language-neutral
+/// Latin text (no `lang`, class `latin`: a Latin font stack even on an Arabic-led page).
+struct ValueSpan {
+    lang: &'static str,
+    dir: &'static str,
+    class: &'static str,
+    text: String,
+}
+
+struct PrivacyLink {
+    href: String,
+    label: Bi,
+}
+
+fn value_spans(lang: Lang, value: &Shown) -> Vec<ValueSpan> {
+    let neutral = |text: &str| {
+        let text = clean(text);
+        if values::is_arabic(&text) {
+            ValueSpan {
+                lang: "ar",
+                dir: "rtl",
+                class: "",
+                text,
+            }
+        } else {
+            ValueSpan {
+                lang: "",
+                dir: "ltr",
+                class: "latin",
+                text,
+            }
+        }
+    };
+    match value {
+        Shown::Neutral(text) => vec![neutral(text)],
+        Shown::Both { en, ar } => {
+            let en = ValueSpan {
+                lang: "en",
+                dir: "ltr",
+                class: "latin",
+                text: clean(en),
+            };
+            let ar = ValueSpan {
+                lang: "ar",
+                dir: "rtl",
+                class: "",
+                text: clean(ar),
+            };
+            ordered(lang, en, ar).into()
+        }
+    }
 }
 
 pub(super) fn consent(page: &ConsentPage<'_>) -> String {
@@ -286,14 +342,40 @@ pub(super) fn consent(page: &ConsentPage<'_>) -> String {
         .attributes
         .iter()
         .map(|Attribute { claim, value }| {
-            let (en, ar) = claim_label(*claim);
+            let identifier = *claim == jisr_mapping::SharedClaim::PersonIdentifier;
+            let (en, ar) = if identifier {
+                identifier_label(page.identifier)
+            } else {
+                claim_label(*claim)
+            };
             AttributeView {
                 claim: claim.name(),
                 label: bi(lang, en, ar),
-                value: clean(value),
+                value: value_spans(lang, value),
+                note: identifier.then(|| {
+                    let (en, ar) = identifier_note(page.identifier);
+                    bi(lang, en, ar)
+                }),
             }
         })
         .collect();
+    let purpose = page.purpose.map(|(en, ar)| {
+        (
+            bi(lang, "Why the agency asks", "سبب طلب الجهة"),
+            bi(lang, clean(en), clean(ar)),
+        )
+    });
+    let privacy = page
+        .privacy_url
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .map(|href| PrivacyLink {
+            href: href.to_owned(),
+            label: bi(
+                lang,
+                "How the agency uses your information (privacy notice)",
+                "كيف تستخدم الجهة معلوماتك (إشعار الخصوصية)",
+            ),
+        });
     let view = ConsentView {
         chrome: Chrome::new(
             lang,
@@ -308,6 +390,8 @@ pub(super) fn consent(page: &ConsentPage<'_>) -> String {
             "المعلومات التي ستتم مشاركتها",
         ),
         attributes,
+        purpose,
+        privacy,
         note: bi(
             lang,
             "Nothing else is shared. If you decline, no information is sent and you return \
@@ -325,6 +409,41 @@ pub(super) fn consent(page: &ConsentPage<'_>) -> String {
 
 // ---------------------------------------------------------------- error
 
+fn back_view(lang: Lang, b: &super::BackLink<'_>) -> BackView {
+    let (verb_en, verb_ar, note_en, note_ar) = if b.restart {
+        (
+            "Start again at ",
+            "ابدأ من جديد في ",
+            "Your earlier sign-in has ended. You can start a new one from the service's website.",
+            "انتهت عملية الدخول السابقة. يمكنك بدء عملية جديدة من موقع الخدمة.",
+        )
+    } else {
+        (
+            "Return to ",
+            "العودة إلى ",
+            "You have not been signed in and no information was shared. The service will be told that the sign-in did not complete.",
+            "لم يتم تسجيل دخولك ولم تتم مشاركة أي معلومات. سيتم إبلاغ الخدمة بأن تسجيل الدخول لم يكتمل.",
+        )
+    };
+    let en = BackLabel {
+        lang: "en",
+        dir: "ltr",
+        verb: verb_en,
+        agency: clean(b.agency_en),
+    };
+    let ar = BackLabel {
+        lang: "ar",
+        dir: "rtl",
+        verb: verb_ar,
+        agency: clean(b.agency_ar),
+    };
+    BackView {
+        href: b.href.to_owned(),
+        label: ordered(lang, en, ar),
+        note: bi(lang, note_en, note_ar),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorView {
@@ -334,6 +453,21 @@ struct ErrorView {
     reference_label: Bi,
     error: String,
     reference: String,
+    back: Option<BackView>,
+}
+
+/// The error page's button back to the agency, in both languages.
+struct BackView {
+    href: String,
+    label: [BackLabel; 2],
+    note: Bi,
+}
+
+struct BackLabel {
+    lang: &'static str,
+    dir: &'static str,
+    verb: &'static str,
+    agency: String,
 }
 
 struct ErrorText {
@@ -372,6 +506,10 @@ pub(super) fn error(page: &ErrorPage<'_>) -> String {
         reference_label: bi(lang, "Reference", "الرقم المرجعي"),
         error: clean(page.error),
         reference: clean(page.reference),
+        back: page
+            .back
+            .filter(|b| safe_link(b.href))
+            .map(|b| back_view(lang, &b)),
     };
     view.render().unwrap_or_else(|_| FALLBACK_PAGE.to_owned())
 }

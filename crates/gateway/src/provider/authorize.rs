@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jisr_mapping::{CountryCode, Gcc, Loa};
 use serde::Deserialize;
@@ -111,7 +111,11 @@ fn parse_max_age(v: &str) -> Option<u64> {
 }
 
 /// `GET /authorize`.
-pub async fn authorize(State(gw): State<Arc<Gateway>>, RawQuery(query): RawQuery) -> Response {
+pub async fn authorize(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let mut trail = Trail::default();
     let refused = |trail: &Trail, reject: Reject| {
         gw.record(&Event::refused(trail, &reject));
@@ -141,7 +145,7 @@ pub async fn authorize(State(gw): State<Arc<Gateway>>, RawQuery(query): RawQuery
         },
         None => picker_page(&gw, agency, &flow),
     };
-    cookie::set_flow(&gw, &mut response, &flow);
+    cookie::set_flow(&gw, &headers, &mut response, &flow);
     response
 }
 

@@ -12,7 +12,7 @@ use jisr_mapping::{Destination, MappingError, map_with_rule};
 use serde::Deserialize;
 
 use super::consent;
-use super::error::StepError;
+use super::error::{StepError, expired_unknown_flow, refuse_to_agency, restart_at};
 use super::state::{self, CodeGrant, UpstreamLogin, keys};
 use crate::app::{Gateway, random_token, token_key};
 use crate::http::cookie;
@@ -57,10 +57,13 @@ pub async fn callback(
     }
     match result {
         Ok(r) => r,
-        // The flow is over (the agency hears why): the cookie goes too.
-        Err(r @ Reject::Redirect { .. }) => {
+        // The flow is over (the agency hears why, or will from the page's button): the
+        // cookie goes too.
+        Err(r) if r.ends_flow() => {
             let mut r = r.into_response();
-            cookie::clear_flow(&gw, &mut r);
+            if let Some(id) = &trail.flow {
+                cookie::clear_flow(&gw, &mut r, id);
+            }
             r
         }
         // A stray or replayed callback must not end the browser's login in progress.
@@ -79,12 +82,12 @@ async fn complete(
         .state
         .clone()
         .filter(|s| !s.is_empty() && s.len() <= 512)
-        .ok_or(StepError::Expired)?;
+        .ok_or_else(|| expired_unknown_flow(gw, headers))?;
     // Single use, across replicas: the upstream state is consumed before anything else.
     let login: UpstreamLogin = state::take(gw.store.as_ref(), &keys::upstream(&state_param))
         .await
         .map_err(StepError::from)?
-        .ok_or(StepError::Expired)?;
+        .ok_or_else(|| expired_unknown_flow(gw, headers))?;
     let origin = login.pending.country;
     let flow = login.flow;
     *trail = flow.trail(gw);
@@ -92,21 +95,27 @@ async fn complete(
     let lang = flow.lang();
     let page = |e: StepError| Reject::from(e).lang(lang);
     let back = flow.return_to(&gw.issuer);
+    // The flow is gone, or not this browser's: a way to start again at the agency's site.
+    let restart =
+        |e: StepError| restart_at(gw, page(e), Some(&flow.client_id), Some(&flow.redirect_uri));
     if !cc.eq_ignore_ascii_case(origin.as_str()) || flow.exp <= gw.now() {
-        return Err(page(StepError::Expired));
+        return Err(restart(StepError::Expired));
     }
     // The browser that started the flow must be the one finishing it.
-    if cookie::read_flow(gw, headers).map(|f| f.id) != Some(flow.id.clone()) {
-        return Err(page(StepError::Forged));
+    if cookie::read_flow(gw, headers, &flow.id).is_none() {
+        return Err(restart(StepError::Forged));
     }
     let agency = gw
         .agencies
         .get(&flow.client_id)
         .ok_or_else(|| page(StepError::Expired))?;
+    // From here the agency is known good: a failure page offers to return to it, and the
+    // agency hears the error (RFC 6749 4.1.2.1).
+    let to_agency = |e: StepError| refuse_to_agency(gw, &flow, agency, e);
     let upstream = gw
         .upstreams
         .get(origin)
-        .ok_or_else(|| page(StepError::IdpUnavailable(origin)))?;
+        .ok_or_else(|| to_agency(StepError::IdpUnavailable(origin)))?;
 
     let verified = match upstream.complete(&login.pending, &response, gw.now()).await {
         Ok(v) => v,
@@ -143,7 +152,7 @@ async fn complete(
             } else {
                 ErrorKind::Other
             };
-            let refusal = page(StepError::Unverified {
+            let refusal = to_agency(StepError::Unverified {
                 country: origin,
                 error,
             });
@@ -189,7 +198,7 @@ async fn complete(
     )
     .map_err(|error| match refusal_for_agency(&error) {
         Some(code) => back.refuse(code, error.to_string()).because(error.reason()),
-        None => page(StepError::Unmappable {
+        None => to_agency(StepError::Unmappable {
             country: origin,
             error,
         }),
@@ -240,11 +249,11 @@ async fn complete(
         ttl,
     )
     .await
-    .map_err(|e| page(e.into()))?;
+    .map_err(|e| to_agency(e.into()))?;
     if !mapped.consent_required {
         gw.record(&Event::ok(EventKind::CodeIssued, trail));
         let mut response = consent::code_redirect(gw, &flow, &code);
-        cookie::clear_flow(gw, &mut response);
+        cookie::clear_flow(gw, &mut response, &flow.id);
         return Ok(response);
     }
     let mut flow = flow;
@@ -253,8 +262,19 @@ async fn complete(
     flow.origin = Some(origin);
     flow.loa = trail.loa;
     let idp_name = profile.idp_name.as_str();
-    let mut response = consent::show(agency, &flow, &grant.assertion, &mapped.released, idp_name);
-    cookie::set_flow(gw, &mut response, &flow);
+    let context = consent::ConsentContext {
+        identifier: rule.disclosure(),
+        hijri: profile.birthdate.calendar == jisr_mapping::dates::Calendar::HijriUmmAlQura,
+    };
+    let mut response = consent::show(
+        agency,
+        &flow,
+        &grant.assertion,
+        &mapped.released,
+        idp_name,
+        context,
+    );
+    cookie::set_flow(gw, headers, &mut response, &flow);
     Ok(response)
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use jisr_mapping::{CrossBorderAssertion, SharedClaim};
+use jisr_mapping::{CrossBorderAssertion, Disclosure, SharedClaim};
 
 use super::country::FlowForm;
 use super::error::StepError;
@@ -18,7 +18,16 @@ use crate::config::agencies::Agency;
 use crate::http::reject::{OAuthError, Reject};
 use crate::http::{cookie, response};
 use crate::ops::{Event, EventKind, Trail};
+use crate::pages::values::{self, Shown};
 use crate::pages::{self, Agency as PageAgency, Attribute, ConsentPage};
+
+/// What the consent page says beyond the released values: which identifier goes, and
+/// whether the citizen's country keeps dates in the Hijri calendar (the origin's profile).
+#[derive(Debug, Clone, Copy)]
+pub struct ConsentContext {
+    pub identifier: Disclosure,
+    pub hijri: bool,
+}
 
 /// The consent page: the released claims as they will be shared, from the assertion.
 pub fn show(
@@ -27,14 +36,16 @@ pub fn show(
     assertion: &CrossBorderAssertion,
     released: &[SharedClaim],
     idp_name: &str,
+    context: ConsentContext,
 ) -> Response {
     let attributes = released
         .iter()
         .map(|c| Attribute {
             claim: *c,
-            value: display_value(assertion, *c),
+            value: display_value(assertion, *c, context.hijri),
         })
         .collect();
+    let purpose = agency.notice.purpose.as_ref();
     let html = pages::consent(&ConsentPage {
         lang: flow.lang(),
         agency: PageAgency {
@@ -45,6 +56,9 @@ pub fn show(
         origin: assertion.origin_country,
         idp_name,
         attributes,
+        identifier: context.identifier,
+        purpose: purpose.map(|p| (p.en.as_str(), p.ar.as_str())),
+        privacy_url: agency.notice.privacy_url.as_deref(),
         action: "/consent",
         flow: &flow.id,
         csrf: &flow.csrf,
@@ -57,37 +71,45 @@ pub fn show(
     response::page(html, &target)
 }
 
-/// How a released claim reads on the consent page.
-fn display_value(a: &CrossBorderAssertion, claim: SharedClaim) -> String {
+/// How a released claim reads on the consent page: in words, in both languages where the
+/// value has words (see [`values`]).
+fn display_value(a: &CrossBorderAssertion, claim: SharedClaim, hijri: bool) -> Shown {
     let c = &a.verified_claims.claims;
     let both = |ar: &Option<String>, en: &Option<String>, default: &str| match (en, ar) {
-        (Some(en), Some(ar)) => format!("{en} / {ar}"),
-        _ => default.to_owned(),
+        (Some(en), Some(ar)) => Shown::Both {
+            en: en.clone(),
+            ar: ar.clone(),
+        },
+        _ => Shown::from(default),
     };
     match claim {
-        SharedClaim::PersonIdentifier => c.person_identifier.to_string(),
+        SharedClaim::PersonIdentifier => c.person_identifier.to_string().into(),
         SharedClaim::GivenName => both(&c.given_name_ar, &c.given_name_en, &c.given_name),
         SharedClaim::FamilyName => both(&c.family_name_ar, &c.family_name_en, &c.family_name),
-        SharedClaim::Birthdate => c.birthdate.clone(),
-        SharedClaim::Gender => c.gender.clone().unwrap_or_default(),
-        SharedClaim::Nationalities => c
-            .nationalities
-            .iter()
-            .flatten()
-            .map(|n| n.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        SharedClaim::PlaceOfBirth => c
-            .place_of_birth
-            .as_ref()
-            .map(|p| {
-                [p.locality.clone(), p.country.map(|c| c.to_string())]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default(),
+        SharedClaim::Birthdate => values::birthdate(&c.birthdate, hijri),
+        SharedClaim::Gender => values::gender(c.gender.as_deref().unwrap_or_default()),
+        SharedClaim::Nationalities => {
+            values::nationalities(c.nationalities.as_deref().unwrap_or_default())
+        }
+        SharedClaim::PlaceOfBirth => match &c.place_of_birth {
+            None => Shown::from(""),
+            Some(p) => {
+                let (country_en, country_ar) = p
+                    .country
+                    .map(values::country_names)
+                    .map_or((None, None), |(en, ar)| (Some(en), Some(ar)));
+                let join = |parts: [Option<String>; 2], sep: &str| {
+                    parts.into_iter().flatten().collect::<Vec<_>>().join(sep)
+                };
+                match (&p.locality, &country_en) {
+                    (_, None) => Shown::from(p.locality.clone().unwrap_or_default()),
+                    _ => Shown::Both {
+                        en: join([p.locality.clone(), country_en], ", "),
+                        ar: join([p.locality.clone(), country_ar], "، "),
+                    },
+                }
+            }
+        },
     }
 }
 
@@ -100,7 +122,9 @@ pub async fn decide(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: St
             gw.record(&Event::refused(&trail, &reject));
             reject.into_response()
         });
-    cookie::clear_flow(&gw, &mut response);
+    if let Some(id) = &trail.flow {
+        cookie::clear_flow(&gw, &mut response, id);
+    }
     response
 }
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jisr_mapping::{CountryCode, Loa, Rule};
 use serde::Deserialize;
 
-use super::error::StepError;
+use super::error::{StepError, expired_unknown_flow, refuse_to_agency};
 use super::state::{self, Flow, UpstreamLogin, keys};
 use crate::app::Gateway;
 use crate::http::params::{self, MAX_FORM};
@@ -35,13 +35,14 @@ impl FlowForm {
     /// it and carries its CSRF token.
     pub fn read(gw: &Gateway, headers: &HeaderMap, body: &str) -> Result<(Self, Flow), Reject> {
         let form: FlowForm = params::parse(body, MAX_FORM).map_err(StepError::from)?;
-        let flow = cookie::read_flow(gw, headers).ok_or(StepError::Expired)?;
+        // The form names its flow; that flow's own cookie must come with it.
+        let flow = form
+            .flow
+            .as_deref()
+            .and_then(|id| cookie::read_flow(gw, headers, id))
+            .ok_or_else(|| expired_unknown_flow(gw, headers))?;
         let csrf = form.csrf.as_deref().map(str::as_bytes).unwrap_or_default();
-        let same_flow = form.flow.as_deref() == Some(flow.id.as_str());
-        if !same_flow
-            || aws_lc_rs::constant_time::verify_slices_are_equal(csrf, flow.csrf.as_bytes())
-                .is_err()
-        {
+        if aws_lc_rs::constant_time::verify_slices_are_equal(csrf, flow.csrf.as_bytes()).is_err() {
             return Err(Reject::from(StepError::Forged).lang(flow.lang()));
         }
         Ok((form, flow))
@@ -68,7 +69,12 @@ pub async fn choose(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: St
     };
     result.unwrap_or_else(|reject| {
         gw.record(&Event::refused(&trail, &reject));
-        reject.into_response()
+        let ends = reject.ends_flow();
+        let mut response = reject.into_response();
+        if ends {
+            cookie::clear_flow(&gw, &mut response, &flow.id);
+        }
+        response
     })
 }
 
@@ -100,13 +106,15 @@ pub async fn go_upstream(
             )
             .because("pair_refused")
     })?;
+    // The agency is known good: a failure page offers to return to it with the error.
+    let to_agency = |e: StepError| refuse_to_agency(gw, flow, agency, e);
     if gw.ops.fleet.suspensions.blocks(origin, agency.country) {
-        return Err(page(StepError::Suspended(origin)));
+        return Err(to_agency(StepError::Suspended(origin)));
     }
     let upstream = gw
         .upstreams
         .get(origin)
-        .ok_or_else(|| page(StepError::IdpUnavailable(origin)))?;
+        .ok_or_else(|| to_agency(StepError::IdpUnavailable(origin)))?;
     let required = required_loa(flow, rule);
     if !reachable(gw, origin, required) {
         return Err(flow
@@ -131,7 +139,7 @@ pub async fn go_upstream(
     };
     let (url, pending) = upstream
         .begin_with(&ask)
-        .map_err(|_| page(StepError::IdpUnavailable(origin)))?;
+        .map_err(|_| to_agency(StepError::IdpUnavailable(origin)))?;
     let key = keys::upstream(&pending.state);
     let login = UpstreamLogin {
         flow: flow.clone(),
@@ -140,7 +148,7 @@ pub async fn go_upstream(
     };
     state::put(gw.store.as_ref(), &key, &login, gw.ttls.login)
         .await
-        .map_err(|e| page(e.into()))?;
+        .map_err(|e| to_agency(e.into()))?;
     gw.record(&Event::ok(EventKind::CountryChosen, trail));
     Ok(response::redirect(&url))
 }

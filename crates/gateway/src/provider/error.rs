@@ -6,11 +6,14 @@ use axum::http::StatusCode;
 use jisr_mapping::{CountryCode, MappingError};
 use jisr_store::StoreError;
 
+use super::state::Flow;
+use crate::app::Gateway;
+use crate::config::agencies::Agency;
 use crate::http::params::ParamError;
-use crate::http::reject::{OAuthError, Reject};
+use crate::http::reject::{Back, BackTo, OAuthError, Reject};
 use crate::pages::Lang;
 use crate::pages::messages::{self, Text};
-use crate::upstream::UpstreamError;
+use crate::upstream::{UpstreamError, VerifyError};
 
 /// A citizen-facing step failed in a way only the citizen can be told about.
 #[derive(Debug, thiserror::Error)]
@@ -82,11 +85,23 @@ impl StepError {
                 TemporarilyUnavailable,
                 messages::STORE_UNAVAILABLE,
             ),
-            StepError::Unverified { .. } => (
-                StatusCode::BAD_GATEWAY,
-                AccessDenied,
-                messages::NATIONAL_UNVERIFIED,
-            ),
+            StepError::Unverified { error, .. } => match upstream_failure(error) {
+                UpstreamFailure::Unreachable => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    TemporarilyUnavailable,
+                    messages::IDP_UNAVAILABLE,
+                ),
+                UpstreamFailure::Ours => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ServerError,
+                    messages::SERVER_ERROR,
+                ),
+                UpstreamFailure::Refused => (
+                    StatusCode::BAD_GATEWAY,
+                    AccessDenied,
+                    messages::NATIONAL_UNVERIFIED,
+                ),
+            },
             StepError::Unmappable { .. } => (
                 StatusCode::BAD_GATEWAY,
                 AccessDenied,
@@ -100,16 +115,115 @@ impl StepError {
         }
     }
 
-    /// The English precision shown after the text (never personal data: upstream and
-    /// mapping errors name checks and attributes, not values).
+    /// The English precision shown after the text: only a malformed request's parameter.
     fn detail(&self) -> Option<String> {
         match self {
             StepError::Params(e) => Some(e.to_string()),
-            StepError::Unverified { country, error } => Some(format!("{country}: {error}")),
-            StepError::Unmappable { error, .. } => Some(error.to_string()),
             _ => None,
         }
     }
+
+    /// The technical reason, for the log only (never personal data: upstream and mapping
+    /// errors name checks and attributes, not values).
+    fn log(&self) -> Option<String> {
+        match self {
+            StepError::Unverified { country, error } => Some(format!("{country}: {error}")),
+            StepError::Unmappable { error, .. } => Some(error.to_string()),
+            StepError::IdpUnavailable(_) | StepError::Suspended(_) | StepError::Store(_) => {
+                Some(self.to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// The OAuth error the agency hears when the citizen returns to it from this step's page
+    /// (RFC 6749 4.1.2.1): `temporarily_unavailable` when the national IdP or the store cannot
+    /// be reached, `server_error` for a fault of the gateway's own, else `access_denied`.
+    pub fn agency_error(&self) -> OAuthError {
+        match self.page().1 {
+            e @ (OAuthError::TemporarilyUnavailable | OAuthError::ServerError) => e,
+            _ => OAuthError::AccessDenied,
+        }
+    }
+}
+
+/// How an upstream failure reads to the citizen and the agency.
+enum UpstreamFailure {
+    /// The national IdP did not answer, timed out or answered 5xx: try again later.
+    Unreachable,
+    /// The gateway's own configuration.
+    Ours,
+    /// The national login was refused (verification, a malformed or refused response).
+    Refused,
+}
+
+fn upstream_failure(error: &UpstreamError) -> UpstreamFailure {
+    match error {
+        UpstreamError::Unavailable { .. }
+        | UpstreamError::Http(_)
+        | UpstreamError::Verify(VerifyError::JwksUnavailable) => UpstreamFailure::Unreachable,
+        // The token and userinfo calls say `HTTP <status> …` when the IdP answered an error.
+        UpstreamError::Token(m) | UpstreamError::Userinfo(m) if m.starts_with("HTTP 5") => {
+            UpstreamFailure::Unreachable
+        }
+        UpstreamError::Config(_) | UpstreamError::UnknownCountry(_) => UpstreamFailure::Ours,
+        _ => UpstreamFailure::Refused,
+    }
+}
+
+/// The page refusing `e` once the flow's agency and redirect URI are known good: its button
+/// takes the citizen back to the agency with [`StepError::agency_error`], `state` and `iss`.
+pub fn refuse_to_agency(gw: &Gateway, flow: &Flow, agency: &Agency, e: StepError) -> Reject {
+    let error = e.agency_error();
+    let back = Back {
+        client_id: agency.client_id.clone(),
+        agency_en: agency.name_en.clone(),
+        agency_ar: agency.name_ar.clone(),
+        to: BackTo::Refuse(flow.return_to(&gw.issuer)),
+    };
+    Reject::from(e).lang(flow.lang()).back(back, error)
+}
+
+/// [`StepError::Expired`] for a request whose flow is unknown (its upstream state already
+/// used, its cookie gone): led in the language of the browser's last flow, with a button to
+/// start again at that flow's agency when known.
+pub fn expired_unknown_flow(gw: &Gateway, headers: &axum::http::HeaderMap) -> Reject {
+    let last = crate::http::cookie::last_agency(gw, headers);
+    let lang = last.as_ref().map(|(_, l)| *l).unwrap_or_default();
+    let reject = Reject::from(StepError::Expired).lang(lang);
+    restart_at(gw, reject, last.as_ref().map(|(id, _)| id.as_str()), None)
+}
+
+/// A page for a flow that is gone (expired, already finished, e.g. after pressing Back):
+/// with a button to start again at the agency's site (its redirect URI's origin), when the
+/// agency is known — from the flow, or from the browser's last flow (see
+/// [`crate::http::cookie::last_agency`]).
+pub fn restart_at(
+    gw: &Gateway,
+    reject: Reject,
+    client_id: Option<&str>,
+    redirect_uri: Option<&str>,
+) -> Reject {
+    let Some(agency) = client_id.and_then(|id| gw.agencies.get(id)) else {
+        return reject;
+    };
+    let site = redirect_uri
+        .filter(|u| agency.redirect_uris.iter().any(|r| r == u))
+        .or_else(|| agency.redirect_uris.first().map(String::as_str))
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin())
+        .filter(url::Origin::is_tuple)
+        .map(|o| format!("{}/", o.ascii_serialization()));
+    let Some(site) = site else {
+        return reject;
+    };
+    let back = Back {
+        client_id: agency.client_id.clone(),
+        agency_en: agency.name_en.clone(),
+        agency_ar: agency.name_ar.clone(),
+        to: BackTo::Restart(site),
+    };
+    reject.back(back, OAuthError::AccessDenied)
 }
 
 impl From<StepError> for Reject {
@@ -119,17 +233,17 @@ impl From<StepError> for Reject {
             StepError::IdpUnavailable(country) => {
                 tracing::warn!(target: "audit", %country, "national IdP not available")
             }
-            StepError::Unverified { .. } | StepError::Unmappable { .. } => {
-                tracing::warn!(target: "audit", error = %e, "national login refused")
-            }
             _ => {}
         }
         let (status, error, text) = e.page();
-        let reject = Reject::page(status, error, text, Lang::default()).because(e.reason());
-        match e.detail() {
-            Some(d) => reject.with_detail(d),
-            None => reject,
+        let mut reject = Reject::page(status, error, text, Lang::default()).because(e.reason());
+        if let Some(d) = e.detail() {
+            reject = reject.with_detail(d);
         }
+        if let Some(why) = e.log() {
+            reject = reject.with_log(why);
+        }
+        reject
     }
 }
 

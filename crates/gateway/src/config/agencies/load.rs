@@ -9,7 +9,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Agencies, Agency, AgencyAuth, MIN_SECRET_BYTES, Secret};
+use super::{Agencies, Agency, AgencyAuth, AgencyNotice, MIN_SECRET_BYTES, Purpose, Secret};
 use crate::config::files::{self, base_dir, invalid};
 use crate::config::gateway::is_loopback;
 use crate::config::secret::{Env, SecretError, SecretSource};
@@ -35,6 +35,11 @@ struct RawAgency {
     auth: RawAuth,
     #[serde(default)]
     id_token_signed_response_alg: Option<String>,
+    /// Shown on the consent page, both optional.
+    #[serde(default)]
+    purpose: Option<Purpose>,
+    #[serde(default)]
+    privacy_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -200,6 +205,18 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
                 None
             }
         };
+        if let Some(p) = &a.purpose {
+            for (key, text) in [("purpose.en", &p.en), ("purpose.ar", &p.ar)] {
+                if text.trim().is_empty() || text.chars().count() > 300 {
+                    bad(key, "write 1 to 300 characters".into());
+                }
+            }
+        }
+        if let Some(uri) = &a.privacy_url
+            && let Err(e) = check_privacy_url(uri)
+        {
+            bad("privacy_url", e);
+        }
         let auth = match &a.auth {
             RawAuth::PrivateKeyJwt { jwks_file } => match load_jwks(&base_dir.join(jwks_file)) {
                 Ok(set) => Some(AgencyAuth::PrivateKeyJwt(set)),
@@ -243,10 +260,29 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
                 redirect_uris: a.redirect_uris.clone(),
                 auth,
                 id_token_signed_response_alg: id_token_alg,
+                notice: AgencyNotice {
+                    purpose: a.purpose.clone(),
+                    privacy_url: a.privacy_url.clone(),
+                },
             });
         }
     }
     Ok(out)
+}
+
+/// A privacy notice link: absolute https (http only on loopback), no credentials.
+fn check_privacy_url(uri: &str) -> Result<(), String> {
+    let url = Url::parse(uri).map_err(|e| format!("`{uri}` is not an absolute URL: {e}"))?;
+    let loopback = is_loopback(&url);
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(format!("`{uri}` must be https")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("`{uri}` must not carry credentials"));
+    }
+    Ok(())
 }
 
 /// A redirect URI an agency may register: absolute https (http only on loopback, for

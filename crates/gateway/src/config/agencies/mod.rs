@@ -45,6 +45,26 @@ pub struct Agency {
     /// ID tokens are signed with; `None`: the gateway's active key's. A key of that alg
     /// must be held (checked at load).
     pub id_token_signed_response_alg: Option<jsonwebtoken::Algorithm>,
+    /// What the consent page tells the citizen about the agency (optional registration).
+    pub notice: AgencyNotice,
+}
+
+/// The agency's purpose and privacy notice (registration fields `purpose = { en, ar }` and
+/// `privacy_url`), shown on the consent page when registered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgencyNotice {
+    /// Why the agency asks for the citizen's identity.
+    pub purpose: Option<Purpose>,
+    /// The agency's privacy notice: absolute https (http only on loopback).
+    pub privacy_url: Option<String>,
+}
+
+/// A purpose in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purpose {
+    pub en: String,
+    pub ar: String,
 }
 
 impl Agency {

@@ -197,7 +197,22 @@ fn every_problem_names_its_key() {
         (
             "sector = \"labour\"",
             "sector = \"labour\"\ncolour = \"red\"",
-            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`, `id_token_signed_response_alg`",
+            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`, `id_token_signed_response_alg`, `purpose`, `privacy_url`",
+        ),
+        (
+            "sector = \"labour\"",
+            "sector = \"labour\"\nprivacy_url = \"http://mol.om.example/privacy\"",
+            "agency[1].privacy_url: `http://mol.om.example/privacy` must be https",
+        ),
+        (
+            "sector = \"labour\"",
+            "sector = \"labour\"\npurpose = { en = \"Work permits\", ar = \" \" }",
+            "agency[1].purpose.ar: write 1 to 300 characters",
+        ),
+        (
+            "sector = \"labour\"",
+            "sector = \"labour\"\npurpose = { en = \"Work permits\" }",
+            "agency[1].purpose: missing field `ar`",
         ),
         (
             "method = \"client_secret_post\"",
