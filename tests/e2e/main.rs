@@ -11,6 +11,8 @@
 //! - `replicas`: several gateway replicas on one Redis, and Redis outages.
 //! - `privacy`: no personal data or token in any log line.
 //! - `interop`: certified third-party software (openid-client, headless Chromium).
+//! - `interop_certified`: oidc-provider as a national IdP, Authlib and mod_auth_openidc as
+//!   agencies, each installed by scripts/prerequisites and driven through a full login.
 //! - `tls`: `jisr serve` terminating TLS itself.
 //! - `metrics`: `/metrics` and `/readyz` on the admin listener; alert rules and dashboard.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
@@ -19,6 +21,7 @@ mod audit;
 mod dashboard;
 mod downstream;
 mod interop;
+mod interop_certified;
 mod metrics;
 mod privacy;
 mod replicas;
