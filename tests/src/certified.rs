@@ -338,10 +338,10 @@ LogLevel warn auth_openidc:info
 LoadModule mpm_prefork_module {modules}/mod_mpm_prefork.so
 LoadModule authn_core_module {modules}/mod_authn_core.so
 LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule authz_user_module {modules}/mod_authz_user.so
 LoadModule include_module {modules}/mod_include.so
 LoadModule auth_openidc_module {MOD_AUTH_OPENIDC}
 DocumentRoot "{d}/htdocs"
-DirectoryIndex index.html
 
 OIDCProviderMetadataURL {issuer}/.well-known/openid-configuration
 OIDCClientID {client_id}
@@ -390,8 +390,8 @@ OIDCInfoHook iat access_token_expires id_token userinfo
             .arg("-f")
             .arg(d.join("httpd.conf"))
             .stdin(Stdio::null())
-            .stdout(Stdio::inherit())
-            .stderr(Stdio::inherit())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(d.join("stderr.log")).unwrap())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
@@ -413,8 +413,10 @@ OIDCInfoHook iat access_token_expires id_token userinfo
         panic!("apache did not listen on {port}:\n{}", apache.error_log());
     }
 
-    /// Apache's error log so far (mod_auth_openidc writes its reasons there).
+    /// Apache's error log so far (mod_auth_openidc writes its reasons there), after what it
+    /// printed before it had one (configuration errors).
     pub fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+        let read = |f: &str| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default();
+        read("stderr.log") + &read("error.log")
     }
 }
