@@ -124,6 +124,12 @@ impl OidcProviderIdp {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let ready: Value =
             serde_json::from_str(&next_line(&mut lines, "oidc-provider-idp.mjs").await).unwrap();
+        // oidc-provider writes notices to stdout later: keep reading, or it dies of EPIPE.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("oidc-provider: {line}");
+            }
+        });
         OidcProviderIdp {
             issuer: ready["issuer"].as_str().unwrap().to_owned(),
             secret,
