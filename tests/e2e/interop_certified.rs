@@ -405,3 +405,63 @@ async fn mod_auth_openidc_agency() {
         "{info:#}"
     );
 }
+
+/// The citizen declines at the consent page: the gateway tells mod_auth_openidc
+/// (`access_denied`, with `state` and RFC 9207 `iss`), and the agency signs nobody in.
+///
+/// mod_auth_openidc 2.4.12 does not reach its own error handling with that response: a
+/// redirect-URI request with an `iss` parameter and no `code` is dispatched to its
+/// third-party-initiated login / OP-discovery handler before error responses are looked at
+/// (`oidc_handle_redirect_uri_request`), which answers "Invalid Request: SSO to this module
+/// without specifying a target_link_uri parameter is not possible" (status 200 in this
+/// configuration, a 500 in others). An upstream bug: the gateway keeps sending `iss`, which
+/// RFC 9207 §2 requires on error responses too. This test asserts only what holds whatever
+/// mod_auth_openidc does with it, and prints its answer.
+#[tokio::test]
+async fn mod_auth_openidc_agency_told_of_a_declined_consent() {
+    if !available(
+        "Apache httpd (Debian apache2)",
+        std::path::Path::new(APACHE),
+    ) || !available(
+        "mod_auth_openidc (Debian libapache2-mod-auth-openidc)",
+        std::path::Path::new(MOD_AUTH_OPENIDC),
+    ) {
+        return;
+    }
+    let port = ModAuthOpenidc::free_port().await;
+    let redirect_uri = ModAuthOpenidc::redirect_uri(port);
+    let secret = certified::random_secret();
+    let demo = demo_with(vec![agency(
+        "mod-auth-openidc",
+        &redirect_uri,
+        AgencyAuth::ClientSecretBasic(Secret::new(secret.clone())),
+    )])
+    .await;
+    let apache = ModAuthOpenidc::start(port, &demo.gateway_url, "mod-auth-openidc", &secret).await;
+    let browser = Browser::new();
+    let page_url = format!("{}/protected/index.html", apache.base_url);
+    let authorize = location(&browser.get(&page_url).await);
+    let sent = query(&authorize);
+
+    let citizen = jisr_devidp::citizens(cc("SA"))[0];
+    let req = foreign_request(&authorize, &redirect_uri);
+    let back = sign_in(&demo, &browser, &req, "SA", citizen.id, "deny").await;
+    assert!(back.starts_with(&redirect_uri), "{back}");
+    let params = query(&back);
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params["state"], sent["state"]);
+    assert_eq!(params["iss"], demo.gateway_url);
+    assert!(!params.contains_key("code"));
+
+    let answer = browser.get(&back).await;
+    let status = answer.status();
+    eprintln!(
+        "mod_auth_openidc answered the error response with {status}:\n{}\n{}",
+        answer.text().await.unwrap(),
+        apache.error_log()
+    );
+    // Still signed out: the protected page sends the citizen to the gateway again.
+    let again = browser.get(&page_url).await;
+    assert!(again.status().is_redirection(), "{}", again.status());
+    assert!(location(&again).starts_with(&format!("{}/authorize?", demo.gateway_url)));
+}
