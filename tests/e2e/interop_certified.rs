@@ -18,7 +18,7 @@ use jisr_e2e::certified::{
 };
 use jisr_e2e::demo::start;
 use jisr_e2e::signin::sign_in;
-use jisr_gateway::config::agencies::{Agency, AgencyAuth, Secret};
+use jisr_gateway::config::agencies::Agency;
 use serde_json::Value;
 
 /// The demo (agency in Bahrain) with `extra` registered beside the demo agency.
@@ -31,16 +31,28 @@ async fn demo_with(extra: Vec<Agency>) -> Demo {
     .await
 }
 
-fn agency(client_id: &str, redirect_uri: &str, auth: AgencyAuth) -> Agency {
-    Agency {
-        client_id: client_id.into(),
-        name_en: format!("{client_id} interop (test)"),
-        name_ar: format!("اختبار التوافق {client_id}"),
-        country: cc("BH"),
-        sector: "interop".into(),
-        redirect_uris: vec![redirect_uri.into()],
-        auth,
-    }
+/// A Bahraini agency registered as in `agencies.toml`, authenticating with `auth` (an inline
+/// TOML table); `files` and `env` hold what `auth` names.
+fn agency(
+    client_id: &str,
+    redirect_uri: &str,
+    auth: &str,
+    files: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Agency {
+    certified::register(
+        &format!(
+            r#"client_id = "{client_id}"
+name_en = "{client_id} interop (test)"
+name_ar = "اختبار التوافق {client_id}"
+country = "BH"
+sector = "interop"
+redirect_uris = ["{redirect_uri}"]
+auth = {auth}"#
+        ),
+        files,
+        env,
+    )
 }
 
 /// A request whose authorization URL a third-party client built (the walk needs only the URL).
@@ -244,23 +256,31 @@ async fn authlib_signs_in(auth_method: &str) {
     }
     let client_id = format!("authlib-{auth_method}");
     let redirect_uri = "http://127.0.0.1:9/authlib/callback";
-    let (auth, credential) = match auth_method {
+    let (credential, registered) = match auth_method {
         "private_key_jwt" => {
             let (private, public) = certified::authlib_keygen().await;
-            (
-                AgencyAuth::PrivateKeyJwt(public),
-                ("JISR_CLIENT_KEY", private),
-            )
+            let registered = agency(
+                &client_id,
+                redirect_uri,
+                r#"{ method = "private_key_jwt", jwks_file = "authlib.jwks.json" }"#,
+                &[("authlib.jwks.json", &public)],
+                &[],
+            );
+            (("JISR_CLIENT_KEY", private), registered)
         }
         _ => {
             let secret = certified::random_secret();
-            (
-                AgencyAuth::ClientSecretBasic(Secret::new(secret.clone())),
-                ("JISR_CLIENT_SECRET", secret),
-            )
+            let registered = agency(
+                &client_id,
+                redirect_uri,
+                r#"{ method = "client_secret_basic", secret = { env = "AUTHLIB_SECRET" } }"#,
+                &[],
+                &[("AUTHLIB_SECRET", &secret)],
+            );
+            (("JISR_CLIENT_SECRET", secret), registered)
         }
     };
-    let demo = demo_with(vec![agency(&client_id, redirect_uri, auth)]).await;
+    let demo = demo_with(vec![registered]).await;
     let authlib = AuthlibAgency::start(
         &demo.gateway_url,
         &client_id,
@@ -343,7 +363,9 @@ async fn mod_auth_openidc_agency() {
     let demo = demo_with(vec![agency(
         "mod-auth-openidc",
         &redirect_uri,
-        AgencyAuth::ClientSecretBasic(Secret::new(secret.clone())),
+        r#"{ method = "client_secret_basic", secret = { env = "MOD_AUTH_OPENIDC_SECRET" } }"#,
+        &[],
+        &[("MOD_AUTH_OPENIDC_SECRET", &secret)],
     )])
     .await;
     let apache = ModAuthOpenidc::start(port, &demo.gateway_url, "mod-auth-openidc", &secret).await;
@@ -434,7 +456,9 @@ async fn mod_auth_openidc_agency_told_of_a_declined_consent() {
     let demo = demo_with(vec![agency(
         "mod-auth-openidc",
         &redirect_uri,
-        AgencyAuth::ClientSecretBasic(Secret::new(secret.clone())),
+        r#"{ method = "client_secret_basic", secret = { env = "MOD_AUTH_OPENIDC_SECRET" } }"#,
+        &[],
+        &[("MOD_AUTH_OPENIDC_SECRET", &secret)],
     )])
     .await;
     let apache = ModAuthOpenidc::start(port, &demo.gateway_url, "mod-auth-openidc", &secret).await;
