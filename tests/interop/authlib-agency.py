@@ -20,6 +20,7 @@ On failure prints {"error": ...} to stderr and exits 1.
 """
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -107,8 +108,6 @@ def flow(args):
 
 
 def _b64(segment):
-    import base64
-
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
