@@ -17,6 +17,8 @@
 //! - `replicas`: several gateway replicas on one Redis, and Redis outages.
 //! - `privacy`: no personal data or token in any log line.
 //! - `interop`: certified third-party software (openid-client, headless Chromium).
+//! - `interop_certified`: oidc-provider as a national IdP, Authlib and mod_auth_openidc as
+//!   agencies, each installed by scripts/prerequisites and driven through a full login.
 //! - `tls`: `jisr serve` terminating TLS itself.
 //! - `metrics`: `/metrics` and `/readyz` on the admin listener; alert rules and dashboard.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
@@ -28,6 +30,7 @@ mod edges_upstream;
 mod edges_downstream;
 mod edges_citizen;
 mod interop;
+mod interop_certified;
 mod metrics;
 mod privacy;
 mod replicas;

@@ -13,6 +13,8 @@
 //!   callback, consent; each step on any replica.
 //! - [`upstream`]: development national IdPs and the gateway's upstream client wired to them,
 //!   for the Relying Party tests.
+//! - [`certified`]: certified third-party OpenID implementations (oidc-provider as a national
+//!   IdP, Authlib and Apache mod_auth_openidc as agencies), started from their configuration.
 //! - [`store`]: Redis for the replica and outage tests: random key prefixes cleaned up on
 //!   drop, and a private `redis-server` a test may kill.
 #![forbid(unsafe_code)]
@@ -21,6 +23,7 @@
 
 pub mod agency;
 pub mod browser;
+pub mod certified;
 pub mod demo;
 pub mod signin;
 pub mod store;
