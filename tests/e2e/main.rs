@@ -26,9 +26,9 @@
 mod audit;
 mod dashboard;
 mod downstream;
-mod edges_upstream;
-mod edges_downstream;
 mod edges_citizen;
+mod edges_downstream;
+mod edges_upstream;
 mod interop;
 mod interop_certified;
 mod metrics;
