@@ -35,6 +35,7 @@ fn rs256_agency() -> Agency {
         redirect_uris: vec![RS_CALLBACK.into()],
         auth: AgencyAuth::ClientSecretPost(Secret::new(RS_SECRET)),
         id_token_signed_response_alg: Some(Algorithm::RS256),
+        notice: Default::default(),
     }
 }
 
@@ -209,6 +210,7 @@ async fn client_assertion_lifetime_gets_the_clock_leeway() {
             redirect_uris: vec![callback.into()],
             auth: AgencyAuth::PrivateKeyJwt(jwks),
             id_token_signed_response_alg: None,
+            notice: Default::default(),
         }],
         ..DemoOptions::default()
     })

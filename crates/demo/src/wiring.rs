@@ -274,6 +274,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             sector: "own-client".into(),
             redirect_uris: redirect_uris.clone(),
             auth: AgencyAuth::ClientSecretBasic(Secret::new(secret.clone())),
+            id_token_signed_response_alg: None,
             notice: AgencyNotice::default(),
         });
     }

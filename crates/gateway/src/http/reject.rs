@@ -327,7 +327,7 @@ impl Reject {
             Reject::Page { back, .. } => back
                 .as_ref()
                 .is_some_and(|b| matches!(b.to, BackTo::Refuse(_))),
-            Reject::Json { .. } => false,
+            Reject::Json { .. } | Reject::Challenge { .. } => false,
         }
     }
 

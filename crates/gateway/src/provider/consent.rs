@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use jisr_mapping::{CrossBorderAssertion, Disclosure, SharedClaim};
 
 use super::country::FlowForm;
-use super::error::StepError;
+use super::error::{StepError, refuse_to_agency, restart_at};
 use super::state::{Flow, keys};
 use crate::app::{Gateway, token_key};
 use crate::config::agencies::Agency;
@@ -137,10 +137,18 @@ async fn decision(
     let (form, flow) = FlowForm::read(gw, headers, body)?;
     *trail = flow.trail(gw);
     let page = |e: StepError| Reject::from(e).lang(flow.lang());
+    // Expired or replayed: offer to start again at the agency. A store failure: tell the
+    // agency (its client and redirect URI were checked when the flow began).
+    let restart = |r: Reject| restart_at(gw, r, Some(&flow.client_id), Some(&flow.redirect_uri));
+    let agency = gw.agencies.get(&flow.client_id);
+    let unavailable = |e: jisr_store::StoreError| match agency {
+        Some(a) => refuse_to_agency(gw, &flow, a, e.into()),
+        None => page(e.into()),
+    };
     let code = flow
         .code
         .as_deref()
-        .ok_or_else(|| page(StepError::Expired))?;
+        .ok_or_else(|| restart(page(StepError::Expired)))?;
     match form.decision.as_deref() {
         // The stored grant becomes redeemable with the approval. It must still be there: a
         // form replayed with a saved cookie after the citizen declined (which deleted it),
@@ -151,9 +159,11 @@ async fn decision(
                 .store
                 .get(&keys::code(&token_key(code)))
                 .await
-                .map_err(|e| page(e.into()))?;
+                .map_err(unavailable)?;
             if grant.is_none() {
-                return Err(page(StepError::Expired).because("consent_replayed"));
+                return Err(restart(
+                    page(StepError::Expired).because("consent_replayed"),
+                ));
             }
             gw.record(&Event::ok(EventKind::ConsentGiven, trail));
             gw.record(&Event::ok(EventKind::CodeIssued, trail));
@@ -163,7 +173,7 @@ async fn decision(
             gw.store
                 .delete(&keys::code(&token_key(code)))
                 .await
-                .map_err(|e| page(e.into()))?;
+                .map_err(unavailable)?;
             gw.record(&Event::ok(EventKind::ConsentDeclined, trail));
             Err(flow
                 .return_to(&gw.issuer)
