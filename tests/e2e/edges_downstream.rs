@@ -359,6 +359,15 @@ async fn userinfo_follows_rfc6750() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["origin_country"], "SA");
     }
+    // POST with the header (oidcc-userinfo-post-header).
+    let r = http
+        .post(&url)
+        .header("authorization", format!("Bearer {at}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["origin_country"], "SA");
     let r = http
         .post(&url)
         .form(&[("access_token", at)])
