@@ -50,34 +50,12 @@ pub fn parse<T: DeserializeOwned>(raw: &str, max_total: usize) -> Result<T, Para
 /// [`parse`] decodes lossily (invalid bytes become U+FFFD), which is harmless for values the
 /// gateway reads but not for one it must return unaltered, such as `state`.
 pub fn decodes_to_utf8(raw: &str, name: &str) -> bool {
+    use percent_encoding::percent_decode_str;
+    // `+` (a space) is ASCII: it changes neither a parameter name nor UTF-8 validity.
     raw.split('&')
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .filter(|(key, _)| percent_decode(key) == name.as_bytes())
-        .all(|(_, value)| std::str::from_utf8(&percent_decode(value)).is_ok())
-}
-
-/// `application/x-www-form-urlencoded` decoding to bytes: `+` is a space, `%XX` a byte, and
-/// a `%` without two hex digits stays itself (as the url crate decodes it).
-fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(high), Some(low)) => {
-                    out.push((high * 16 + low) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
+        .filter(|(key, _)| percent_decode_str(key).eq(name.bytes()))
+        .all(|(_, value)| percent_decode_str(value).decode_utf8().is_ok())
 }
 
 /// A parameter name (or message), trimmed to printable ASCII for messages and logs.
