@@ -72,22 +72,27 @@ fn cookies<'h>(
 /// longer opens) are ended, so the number a browser carries stays bounded.
 pub fn set_flow(gw: &Gateway, request: &HeaderMap, response: &mut Response, flow: &Flow) {
     let own = flow_cookie_name(&flow.id);
-    let mut others: Vec<(i64, String)> =
-        cookies(request, |n| n.starts_with(FLOW_COOKIE_PREFIX) && n != own)
+    let others: Vec<(String, String)> =
+        cookies(request, |n| n.starts_with(FLOW_COOKIE_PREFIX) && n != own).collect();
+    let excess = (others.len() + 1).saturating_sub(MAX_FLOWS);
+    if excess > 0 {
+        // Only over the bound are the others opened, to end those expiring first.
+        let mut by_expiry: Vec<(i64, &str)> = others
+            .iter()
             .map(|(name, value)| {
                 let exp = gw
                     .seals
                     .flow
-                    .open::<Flow>(&value)
-                    .filter(|f| flow_cookie_name(&f.id) == name)
+                    .open::<Flow>(value)
+                    .filter(|f| flow_cookie_name(&f.id) == *name)
                     .map_or(i64::MIN, |f| f.exp);
-                (exp, name)
+                (exp, name.as_str())
             })
             .collect();
-    others.sort();
-    let excess = (others.len() + 1).saturating_sub(MAX_FLOWS);
-    for (_, name) in others.iter().take(excess) {
-        append(response, header_value(gw, name, String::new(), 0));
+        by_expiry.sort();
+        for (_, name) in by_expiry.iter().take(excess) {
+            append(response, header_value(gw, name, String::new(), 0));
+        }
     }
     let value = header_value(gw, &own, gw.seals.flow.seal(flow), gw.ttls.login.as_secs());
     append(response, value);
