@@ -18,7 +18,7 @@ use crate::app::{Gateway, random_token, token_key};
 use crate::http::cookie;
 use crate::http::params::{self, MAX_QUERY};
 use crate::http::reject::{OAuthError, Reject};
-use crate::ops::{Event, EventKind, Outcome, Trail};
+use crate::ops::{Event, EventKind, Trail};
 use crate::upstream::{AuthorizationResponse, UpstreamError};
 
 /// The national IdP's authorization response (RFC 6749 4.1.2, RFC 9207 `iss`).
@@ -139,10 +139,7 @@ async fn complete(
                 .because(error.reason());
             gw.record(&Event {
                 kind: EventKind::NationalTokenRefused,
-                outcome: Outcome::Refused,
-                trail,
-                reason: Some(refusal.reason()),
-                error: Some(refusal.error()),
+                ..Event::refused(trail, &refusal)
             });
             return Err(refusal);
         }
@@ -160,10 +157,7 @@ async fn complete(
             if matches!(error_kind, ErrorKind::Verify) {
                 gw.record(&Event {
                     kind: EventKind::NationalTokenRefused,
-                    outcome: Outcome::Refused,
-                    trail,
-                    reason: Some(refusal.reason()),
-                    error: Some(refusal.error()),
+                    ..Event::refused(trail, &refusal)
                 });
             }
             return Err(refusal);
