@@ -5,7 +5,6 @@
 //! value cannot reorder the text around it (values also sit in `<bdi>`, which isolates them).
 
 use askama::Template;
-use jisr_mapping::CountryCode;
 
 use super::values::{self, Shown};
 use super::{
@@ -65,10 +64,6 @@ pub(super) fn clean(text: &str) -> String {
 }
 
 /// `(English, Arabic)` name of a country; the alpha-2 code outside the GCC.
-fn country_names(country: CountryCode) -> (String, String) {
-    values::country_names(country)
-}
-
 /// Only same-site relative or http(s) links are rendered as the language switch.
 fn safe_link(url: &str) -> bool {
     let relative = (url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\"))
@@ -149,7 +144,7 @@ struct CountryView {
 
 pub(super) fn picker(page: &PickerPage<'_>) -> String {
     let lang = page.lang;
-    let (dest_en, dest_ar) = country_names(page.agency.country);
+    let (dest_en, dest_ar) = values::country_names(page.agency.country);
     let en = PickerText {
         lang: "en",
         dir: "ltr",
@@ -179,7 +174,7 @@ pub(super) fn picker(page: &PickerPage<'_>) -> String {
                  available,
                  below_level,
              }| {
-                let (name_en, name_ar) = country_names(country);
+                let (name_en, name_ar) = values::country_names(country);
                 let note = if below_level {
                     bi(
                         lang,
@@ -310,8 +305,8 @@ fn value_spans(lang: Lang, value: &Shown) -> Vec<ValueSpan> {
 
 pub(super) fn consent(page: &ConsentPage<'_>) -> String {
     let lang = page.lang;
-    let (dest_en, dest_ar) = country_names(page.agency.country);
-    let (origin_en, origin_ar) = country_names(page.origin);
+    let (dest_en, dest_ar) = values::country_names(page.agency.country);
+    let (origin_en, origin_ar) = values::country_names(page.origin);
     let idp = clean(page.idp_name);
     let en = ConsentText {
         lang: "en",

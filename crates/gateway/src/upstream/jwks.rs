@@ -358,13 +358,8 @@ impl JwksCache {
     }
 }
 
-/// Parses a JWKS document, keeping the keys usable for signature verification and skipping
-/// the rest (encryption keys, symmetric keys, weak RSA keys, unknown key types).
-pub fn parse_keys(value: &Value) -> Result<Vec<Key>, String> {
-    parse_key_set(value).map(|(keys, _)| keys)
-}
-
-/// [`parse_keys`], also returning the keys skipped and why.
+/// Parses a JWKS document: the keys usable for signature verification, and those skipped
+/// (encryption, symmetric, weak RSA, unknown key types) with why.
 pub fn parse_key_set(value: &Value) -> Result<(Vec<Key>, Vec<RefusedKey>), String> {
     let list = value
         .get("keys")
@@ -506,7 +501,9 @@ mod tests {
         assert!(!keys[0].fits(Algorithm::PS256)); // declared alg RS256
         assert!(!keys[0].fits(Algorithm::ES256));
         assert_eq!(
-            parse_keys(&json!({"nokeys": []})).unwrap_err(),
+            parse_key_set(&json!({"nokeys": []}))
+                .map(|(k, _)| k)
+                .unwrap_err(),
             "JWKS has no `keys` array"
         );
     }
