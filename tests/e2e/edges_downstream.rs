@@ -12,7 +12,7 @@ use jisr_demo::{AGENCY_CLIENT_ID, Demo, DemoOptions};
 use jisr_e2e::agency::{Request, request, token};
 use jisr_e2e::browser::{Browser, hidden, location, query};
 use jisr_e2e::demo::start;
-use jisr_e2e::signin::sign_in;
+use jisr_e2e::signin::{sign_in, to_callback};
 use jisr_e2e::{cc, now};
 use jisr_gateway::config::agencies::{Agency, AgencyAuth, Secret};
 use jsonwebtoken::jwk::JwkSet;
@@ -166,9 +166,11 @@ async fn op_idtoken_rs256_per_agency_beside_es256() {
     let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap();
     let mut as_es = Validation::new(Algorithm::ES256);
     as_es.set_audience(&[RS_CLIENT]);
-    assert!(
+    assert_eq!(
         jsonwebtoken::decode::<Value>(rs, &DecodingKey::from_jwk(&set.keys[0]).unwrap(), &as_es)
-            .is_err()
+            .unwrap_err()
+            .into_kind(),
+        jsonwebtoken::errors::ErrorKind::InvalidAlgorithm
     );
     let mut as_ps = Validation::new(Algorithm::PS256);
     as_ps.set_audience(&[RS_CLIENT]);
@@ -444,21 +446,8 @@ async fn consent_replayed_after_decline_is_refused() {
             .unwrap(),
     };
     let req = request(&demo, &[]);
-    let picker = browser.get(&req.url).await.text().await.unwrap();
-    let idp = location(
-        &browser
-            .post(
-                &format!("{}/login/country", demo.gateway_url),
-                &[
-                    ("flow", &hidden(&picker, "flow")),
-                    ("csrf", &hidden(&picker, "csrf")),
-                    ("country", "SA"),
-                ],
-            )
-            .await,
-    );
-    let citizen = jisr_devidp::citizens(cc("SA"))[0].id;
-    let callback = location(&browser.get(&format!("{idp}&login_hint={citizen}")).await);
+    let gw = demo.gateway_url.as_str();
+    let callback = to_callback(&demo, &browser, &req, gw, gw, "SA").await;
     let consent = browser.get(&callback).await;
     assert_eq!(consent.status(), 200);
     let html = consent.text().await.unwrap();

@@ -11,8 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jisr_demo::{Demo, DemoOptions};
 use jisr_e2e::cc;
 use jisr_gateway::config::agencies::{Agency, AgencyAuth, Secret};
@@ -90,12 +88,6 @@ pub(crate) async fn node(
         .unwrap_or_else(|e| panic!("`node {script}` printed no JSON ({e}):\n{stdout}\n{stderr}"))
 }
 
-fn random_secret() -> String {
-    let mut b = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    URL_SAFE_NO_PAD.encode(b)
-}
-
 /// The demo (agency in Bahrain) with the Node client registered as a second agency.
 async fn demo_with_node_client(secret: &str) -> Demo {
     let node_client = Agency {
@@ -124,7 +116,7 @@ async fn demo_with_node_client(secret: &str) -> Demo {
 #[tokio::test]
 async fn openid_client_completes_the_flow() {
     require_node_modules();
-    let secret = random_secret();
+    let secret = jisr_e2e::certified::random_secret();
     let demo = demo_with_node_client(&secret).await;
     let citizen = jisr_devidp::citizens(cc("SA"))[0];
     let out = node(
@@ -208,7 +200,7 @@ async fn openid_client_completes_the_flow() {
 async fn chromium_clicks_through_the_arabic_flow() {
     require_node_modules();
     require_chromium();
-    let demo = demo_with_node_client(&random_secret()).await;
+    let demo = demo_with_node_client(&jisr_e2e::certified::random_secret()).await;
     let citizen = jisr_devidp::citizens(cc("SA"))[0];
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop");
     let out = node(

@@ -52,12 +52,9 @@ pub fn available(what: &str, path: &Path) -> bool {
     false
 }
 
-/// A random URL-safe secret of 32 bytes.
+/// A random URL-safe secret of 32 bytes (the gateway's own token generator).
 pub fn random_secret() -> String {
-    use base64::Engine;
-    let mut b = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    jisr_gateway::app::random_token(32)
 }
 
 /// A loopback listener on a free port and its base URL.
