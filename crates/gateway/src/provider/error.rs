@@ -161,11 +161,8 @@ fn upstream_failure(error: &UpstreamError) -> UpstreamFailure {
     match error {
         UpstreamError::Unavailable { .. }
         | UpstreamError::Http(_)
+        | UpstreamError::ServerError { .. }
         | UpstreamError::Verify(VerifyError::JwksUnavailable) => UpstreamFailure::Unreachable,
-        // The token and userinfo calls say `HTTP <status> …` when the IdP answered an error.
-        UpstreamError::Token(m) | UpstreamError::Userinfo(m) if m.starts_with("HTTP 5") => {
-            UpstreamFailure::Unreachable
-        }
         UpstreamError::Config(_) | UpstreamError::UnknownCountry(_) => UpstreamFailure::Ours,
         _ => UpstreamFailure::Refused,
     }

@@ -77,6 +77,9 @@ pub enum UpstreamError {
     Token(String),
     #[error("userinfo: {0}")]
     Userinfo(String),
+    /// The token or userinfo endpoint answered 5xx: the IdP is failing, not refusing.
+    #[error("{}: HTTP {status}", if *.call == Call::Token { "token endpoint" } else { "userinfo" })]
+    ServerError { call: Call, status: u16 },
     #[error("{0} is not a configured country")]
     UnknownCountry(CountryCode),
     #[error("configuration: {0}")]
@@ -112,6 +115,13 @@ impl VerifyError {
     }
 }
 
+/// Which back-channel call of a national login answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Token,
+    Userinfo,
+}
+
 impl UpstreamError {
     /// A fixed code naming what failed (metric label, audit reason).
     pub const fn reason(&self) -> &'static str {
@@ -122,8 +132,15 @@ impl UpstreamError {
             UpstreamError::AuthorizationResponse(_) => "idp_bad_authorization_response",
             UpstreamError::IdpError { .. } => "idp_ended_sign_in",
             UpstreamError::AuthTime(e) => e.reason(),
-            UpstreamError::Token(_) => "idp_token_endpoint",
-            UpstreamError::Userinfo(_) => "idp_userinfo",
+            UpstreamError::Token(_)
+            | UpstreamError::ServerError {
+                call: Call::Token, ..
+            } => "idp_token_endpoint",
+            UpstreamError::Userinfo(_)
+            | UpstreamError::ServerError {
+                call: Call::Userinfo,
+                ..
+            } => "idp_userinfo",
             UpstreamError::UnknownCountry(_) => "unknown_country",
             UpstreamError::Config(_) => "idp_config",
         }

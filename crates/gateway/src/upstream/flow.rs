@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::Upstream;
 use super::config::{ClientAuth, Mode};
-use super::error::UpstreamError;
+use super::error::{Call, UpstreamError};
 use super::idtoken::Expect;
 
 /// What the gateway keeps (in the store) between redirecting the citizen and the callback.
@@ -369,6 +369,12 @@ impl Upstream {
             }
         }
         let fetched = self.http.send(request.form(&form), "token").await?;
+        if fetched.status >= 500 {
+            return Err(UpstreamError::ServerError {
+                call: Call::Token,
+                status: fetched.status,
+            });
+        }
         if fetched.status != 200 {
             let error = serde_json::from_slice::<ErrorResponse>(&fetched.body)
                 .map(|e| short(&e.error))
@@ -401,6 +407,12 @@ impl Upstream {
             .bearer_auth(access_token)
             .header("accept", "application/json");
         let fetched = self.http.send(request, "userinfo").await?;
+        if fetched.status >= 500 {
+            return Err(UpstreamError::ServerError {
+                call: Call::Userinfo,
+                status: fetched.status,
+            });
+        }
         if fetched.status != 200 {
             return Err(UpstreamError::Userinfo(format!("HTTP {}", fetched.status)));
         }
