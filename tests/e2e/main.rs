@@ -21,6 +21,10 @@
 //!   agencies, each installed by scripts/prerequisites and driven through a full login.
 //! - `tls`: `jisr serve` terminating TLS itself.
 //! - `metrics`: `/metrics` and `/readyz` on the admin listener; alert rules and dashboard.
+//! - `exchange`: token exchange (RFC 8693) for every country's token shape, its refusals,
+//!   single use on one replica and across two on Redis.
+//! - `back_channel`: introspection (RFC 7662), revocation (RFC 7009), discovery, and every
+//!   JWT attack class of the upstream tests sent through token exchange.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod audit;
@@ -36,3 +40,5 @@ mod privacy;
 mod replicas;
 mod tls;
 mod upstream;
+mod exchange;
+mod back_channel;

@@ -15,6 +15,8 @@
 //!   for the Relying Party tests.
 //! - [`certified`]: certified third-party OpenID implementations (oidc-provider as a national
 //!   IdP, Authlib and Apache mod_auth_openidc as agencies), started from their configuration.
+//! - [`exchange`]: the agencies' back channel: agencies registered for token exchange and
+//!   introspection, national app tokens from the development IdPs, the calls.
 //! - [`store`]: Redis for the replica and outage tests: random key prefixes cleaned up on
 //!   drop, and a private `redis-server` a test may kill.
 #![forbid(unsafe_code)]
@@ -28,6 +30,7 @@ pub mod demo;
 pub mod signin;
 pub mod store;
 pub mod upstream;
+pub mod exchange;
 
 use jisr_mapping::CountryCode;
 

@@ -262,6 +262,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             }),
             privacy_url: Some(format!("{agency_url}/privacy")),
         },
+        back_channel: Default::default(),
     }];
     let own_client = (!options.own_client_redirect_uris.is_empty())
         .then(|| (random_token(24), options.own_client_redirect_uris.clone()));
@@ -276,6 +277,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             auth: AgencyAuth::ClientSecretBasic(Secret::new(secret.clone())),
             id_token_signed_response_alg: None,
             notice: AgencyNotice::default(),
+            back_channel: Default::default(),
         });
     }
     agency_list.extend(options.extra_agencies);

@@ -161,6 +161,37 @@ impl Gateway {
         }
         self.mapping.policy.decide(origin, destination)
     }
+
+    /// Maps a verified national login from `origin` under `rule` for `agency`: the one
+    /// mapping step of the login callback and of token exchange, so both release exactly the
+    /// same assertion (pairwise subject, claims, LoA against the rule's minimum).
+    pub fn map_for(
+        &self,
+        origin: CountryCode,
+        rule: &Rule,
+        agency: &crate::config::agencies::Agency,
+        claims: &jisr_mapping::NationalClaims,
+        context: &jisr_mapping::AuthContext,
+    ) -> Result<jisr_mapping::Mapped, MappingError> {
+        let Some(profile) = self.mapping.profile(origin) else {
+            return Err(MappingError::PairRefused {
+                origin,
+                destination: agency.country,
+            });
+        };
+        let destination = jisr_mapping::Destination {
+            country: agency.country,
+            sector: agency.pairwise_sector(),
+        };
+        jisr_mapping::map_with_rule(
+            profile,
+            rule,
+            claims,
+            context,
+            &destination,
+            &self.pairwise,
+        )
+    }
 }
 
 /// A random URL-safe token of `bytes` random bytes.

@@ -8,6 +8,8 @@
 //!   ID token verification, the login flow.
 //! - [`provider`]: the OpenID Provider toward agencies: authorize, callback, consent, token,
 //!   userinfo, discovery, signing keys.
+//! - [`exchange`]: the agencies' back channel: token exchange (RFC 8693), introspection
+//!   (RFC 7662) and revocation (RFC 7009).
 //! - [`pages`]: the citizen-facing HTML (country picker, consent, errors), bilingual with
 //!   right-to-left Arabic.
 //! - [`http`]: the router, middleware, cookies and the one place refusals become responses.
@@ -20,6 +22,7 @@
 pub mod alg;
 pub mod app;
 pub mod config;
+pub mod exchange;
 pub mod http;
 pub mod ops;
 pub mod pages;

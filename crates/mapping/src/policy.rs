@@ -76,6 +76,11 @@ pub struct Rule {
     pub identifier: Option<Disclosure>,
     #[serde(default)]
     pub consent: Option<bool>,
+    /// Legal bases (as agencies' registrations name them) under which a token exchange may
+    /// release identities without the citizen's consent where `consent` requires it; empty:
+    /// a consent-requiring pair is never exchanged.
+    #[serde(default)]
+    pub exchange_legal_bases: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -120,6 +125,14 @@ impl Rule {
     /// Whether the citizen must consent (validated present at load; defaults to asking).
     pub fn consent_required(&self) -> bool {
         self.consent.unwrap_or(true)
+    }
+
+    /// Whether a token exchange may release under this rule for an agency registered with
+    /// `legal_basis`: always where no consent is required, else only under a basis the rule
+    /// accepts.
+    pub fn exchange_allowed(&self, legal_basis: Option<&str>) -> bool {
+        !self.consent_required()
+            || legal_basis.is_some_and(|b| self.exchange_legal_bases.iter().any(|a| a == b))
     }
 }
 
@@ -189,6 +202,7 @@ impl Policy {
                 || rule.identifier.is_some()
                 || rule.consent.is_some()
                 || !rule.release.is_empty()
+                || !rule.exchange_legal_bases.is_empty()
             {
                 return Err(ConfigProblem::invalid(
                     file,
@@ -197,6 +211,17 @@ impl Policy {
                         "rule {} forbids the pair and must set nothing else",
                         rule.id()
                     ),
+                ));
+            }
+            if let Some(j) = rule
+                .exchange_legal_bases
+                .iter()
+                .position(|b| b.is_empty() || b.chars().any(|c| !c.is_ascii_graphic()))
+            {
+                return Err(ConfigProblem::invalid(
+                    file,
+                    key(&format!("exchange_legal_bases[{j}]")),
+                    "name a legal basis in printable ASCII without spaces",
                 ));
             }
             if let Some(j) = self.rules[..i]

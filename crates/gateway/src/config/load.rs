@@ -133,6 +133,12 @@ pub(super) fn load(path: &Path, vars: &[(String, String)]) -> Loaded {
         let read = agencies::load::read(&file, &env);
         l.agency_count = read.count;
         l.agencies = read.agencies.map_err(|p| l.problems.extend(p)).ok();
+        // Token exchange needs the origin's national IdP to issue ID tokens.
+        if let (Some(agencies), Some(upstreams)) = (&l.agencies, &l.upstreams) {
+            l.problems.extend(agencies::load::check_exchange_countries(
+                &file, agencies, upstreams,
+            ));
+        }
         // Only against keys that loaded: absent key files are reported on their own.
         if let Some(keys) = &l.keys {
             l.problems.extend(agencies::load::check_signing_algs(

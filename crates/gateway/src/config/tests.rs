@@ -348,6 +348,7 @@ fn a_config_made_in_code_builds_a_gateway() {
         auth: agencies::AgencyAuth::ClientSecretBasic(agencies::Secret::new("s".repeat(32))),
         id_token_signed_response_alg: None,
         notice: Default::default(),
+        back_channel: Default::default(),
     };
     let config = Config {
         server: ServerConfig {

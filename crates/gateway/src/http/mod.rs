@@ -70,6 +70,9 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route(pages::CSS_PATH, get(css))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        // The agencies' back channel (token exchange itself is a grant of `/token`).
+        .route("/introspect", post(crate::exchange::introspect::introspect))
+        .route("/revoke", post(crate::exchange::revoke::revoke))
         .fallback(not_found)
         .with_state(gw);
     let routes = if https {

@@ -26,11 +26,21 @@ pub enum ParamError {
 
 /// Parses `raw` (`application/x-www-form-urlencoded`, as query strings are) into `T`.
 pub fn parse<T: DeserializeOwned>(raw: &str, max_total: usize) -> Result<T, ParamError> {
+    parse_with_long(raw, max_total, &[])
+}
+
+/// [`parse`], where the parameters named in `long` (tokens: a national ID token may be
+/// several kilobytes) are bounded only by `max_total`.
+pub fn parse_with_long<T: DeserializeOwned>(
+    raw: &str,
+    max_total: usize,
+    long: &[&str],
+) -> Result<T, ParamError> {
     if raw.len() > max_total {
         return Err(ParamError::TooLarge(max_total));
     }
-    if let Some((name, _)) =
-        url::form_urlencoded::parse(raw.as_bytes()).find(|(_, v)| v.len() > MAX_PARAM)
+    if let Some((name, _)) = url::form_urlencoded::parse(raw.as_bytes())
+        .find(|(n, v)| v.len() > MAX_PARAM && !long.contains(&n.as_ref()))
     {
         return Err(ParamError::TooLong(short(&name)));
     }

@@ -27,6 +27,14 @@ pub enum OAuthError {
     UnmetAuthenticationRequirements,
     TemporarilyUnavailable,
     ServerError,
+    /// RFC 8693 2.2.2: the requested audience or resource is not acceptable.
+    InvalidTarget,
+    /// RFC 6749 5.2: the client may not use this grant (here: for this pair of countries).
+    UnauthorizedClient,
+    /// OIDC Core 3.1.2.6: the release needs the citizen's consent.
+    ConsentRequired,
+    /// RFC 7009 2.2.1: the token type cannot be revoked.
+    UnsupportedTokenType,
 }
 
 impl OAuthError {
@@ -47,12 +55,16 @@ impl OAuthError {
             OAuthError::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthError::ServerError => "server_error",
+            OAuthError::InvalidTarget => "invalid_target",
+            OAuthError::UnauthorizedClient => "unauthorized_client",
+            OAuthError::ConsentRequired => "consent_required",
+            OAuthError::UnsupportedTokenType => "unsupported_token_type",
         }
     }
 }
 
 impl OAuthError {
-    const ALL: [OAuthError; 14] = [
+    const ALL: [OAuthError; 18] = [
         OAuthError::InvalidRequest,
         OAuthError::InvalidClient,
         OAuthError::InvalidGrant,
@@ -67,6 +79,10 @@ impl OAuthError {
         OAuthError::UnmetAuthenticationRequirements,
         OAuthError::TemporarilyUnavailable,
         OAuthError::ServerError,
+        OAuthError::InvalidTarget,
+        OAuthError::UnauthorizedClient,
+        OAuthError::ConsentRequired,
+        OAuthError::UnsupportedTokenType,
     ];
 
     /// The error whose wire code is `code` (as lower crates name it, e.g.

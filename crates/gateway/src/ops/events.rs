@@ -37,10 +37,17 @@ pub enum EventKind {
     /// An operator acted (suspended or resumed a country or pair, signed in or out, or was
     /// refused sign-in); `reason` names the action.
     OperatorAction,
+    /// An agency exchanged a national ID token for the shared assertion (RFC 8693).
+    TokenExchanged,
+    /// An agency or its resource server introspected an access token (RFC 7662); `reason`
+    /// is `active` or `inactive`.
+    Introspected,
+    /// An agency revoked an access token (RFC 7009).
+    Revoked,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::AuthorizationAccepted,
         EventKind::CountryChosen,
         EventKind::NationalTokenVerified,
@@ -54,6 +61,9 @@ impl EventKind {
         EventKind::Userinfo,
         EventKind::Refused,
         EventKind::OperatorAction,
+        EventKind::TokenExchanged,
+        EventKind::Introspected,
+        EventKind::Revoked,
     ];
 
     /// The name in audit records and dashboards.
@@ -72,6 +82,9 @@ impl EventKind {
             EventKind::Userinfo => "userinfo",
             EventKind::Refused => "refused",
             EventKind::OperatorAction => "operator_action",
+            EventKind::TokenExchanged => "token_exchanged",
+            EventKind::Introspected => "introspected",
+            EventKind::Revoked => "revoked",
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use jisr_mapping::{Destination, MappingError, map_with_rule};
+use jisr_mapping::MappingError;
 use serde::Deserialize;
 
 use super::consent;
@@ -178,19 +178,9 @@ async fn complete(
             .refuse(OAuthError::AccessDenied, refused.to_string())
             .because(refused.reason()));
     };
-    let destination = Destination {
-        country: agency.country,
-        sector: agency.pairwise_sector(),
-    };
-    let mapped = map_with_rule(
-        profile,
-        rule,
-        &verified.claims,
-        &verified.context,
-        &destination,
-        &gw.pairwise,
-    )
-    .map_err(|error| match refusal_for_agency(&error) {
+    let mapped = gw
+        .map_for(origin, rule, agency, &verified.claims, &verified.context)
+        .map_err(|error| match refusal_for_agency(&error) {
         Some(code) => back.refuse(code, error.to_string()).because(error.reason()),
         None => to_agency(StepError::Unmappable {
             country: origin,

@@ -27,7 +27,7 @@ pub async fn metadata(State(gw): State<Arc<Gateway>>) -> Response {
         "jwks_uri": gw.url("/jwks"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", crate::exchange::GRANT_TYPE],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": gw.keys.algs(),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
@@ -45,6 +45,13 @@ pub async fn metadata(State(gw): State<Arc<Gateway>>) -> Response {
         "trust_frameworks_supported": ["jisr_gcc"],
         "evidence_supported": ["electronic_record"],
         "claims_in_verified_claims_supported": claims,
+        // The back channel (RFC 8693, RFC 7662, RFC 7009; RFC 8414 metadata names).
+        "introspection_endpoint": gw.url("/introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": alg::ACCEPTED,
+        "revocation_endpoint": gw.url("/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "revocation_endpoint_auth_signing_alg_values_supported": alg::ACCEPTED,
     });
     cached(axum::Json(body).into_response())
 }

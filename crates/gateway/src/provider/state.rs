@@ -173,6 +173,11 @@ pub mod keys {
     pub fn client_assertion(client_id: &str, jti: &str) -> String {
         format!("jti:{client_id}:{jti}")
     }
+    /// A national token exchanged by an agency (the hash of its issuer and `jti`, or of the
+    /// token when it has none), kept until the token expires.
+    pub fn exchanged(client_id: &str, token_hash: &str) -> String {
+        format!("xchg:{client_id}:{token_hash}")
+    }
 }
 
 pub async fn put<T: Serialize>(

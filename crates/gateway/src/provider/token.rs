@@ -36,6 +36,9 @@ pub struct TokenForm {
 
 /// `POST /token`.
 pub async fn token(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
+    if crate::exchange::is_exchange(&body) {
+        return crate::exchange::grant::token_exchange(gw, headers, body).await;
+    }
     let mut trail = Trail::default();
     match exchange(&gw, &headers, &body, &mut trail).await {
         Ok(r) => r,

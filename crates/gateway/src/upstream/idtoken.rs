@@ -260,6 +260,43 @@ pub async fn verify_parsed(
     Ok(parsed.claims)
 }
 
+/// [`verify_parsed`] for a token an agency presents at token exchange: the same checks in
+/// the same order, with `aud` held to `clients` (the national client ids the agency
+/// registered for this issuer's country) instead of the gateway's own client id.
+pub async fn verify_parsed_for(
+    cfg: &UpstreamConfig,
+    jwks: &JwksCache,
+    parsed: Parsed<'_>,
+    clients: &[&str],
+    expect: &Expect<'_>,
+) -> Result<Map<String, Value>, VerifyError> {
+    let (alg, kid) = check_header(&parsed.header, cfg)?;
+    if parsed.signature.is_empty() {
+        return Err(VerifyError::Malformed("signature is empty"));
+    }
+    if parsed.claims.get("iss").and_then(Value::as_str) != Some(cfg.issuer.as_str()) {
+        return Err(VerifyError::IssuerMismatch);
+    }
+    verify_signature(jwks, &parsed, alg, kid.as_deref()).await?;
+    check_claims_for(&parsed.claims, cfg, clients, alg, expect)?;
+    Ok(parsed.claims)
+}
+
+/// The token's `jti` and the signing input's digest, for replay checks: `jti` when the
+/// token has a usable one, else a SHA-256 of the whole token.
+pub fn replay_id(parsed: &Parsed<'_>) -> String {
+    match parsed.claims.get("jti").and_then(Value::as_str) {
+        Some(jti) if !jti.is_empty() && jti.len() <= 256 => format!("jti:{jti}"),
+        _ => {
+            let digest = aws_lc_rs::digest::digest(
+                &aws_lc_rs::digest::SHA256,
+                parsed.signing_input.as_bytes(),
+            );
+            format!("sha256:{}", URL_SAFE_NO_PAD.encode(digest.as_ref()))
+        }
+    }
+}
+
 fn number(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, VerifyError> {
     match claims.get(name) {
         None => Ok(None),
@@ -278,6 +315,18 @@ pub fn check_claims(
     alg: Algorithm,
     expect: &Expect<'_>,
 ) -> Result<(), VerifyError> {
+    check_claims_for(claims, cfg, &[cfg.client_id.as_str()], alg, expect)
+}
+
+/// [`check_claims`] with `aud` (and `azp`) held to `clients` instead of the gateway's own
+/// client id: token exchange accepts the national clients an agency registered.
+fn check_claims_for(
+    claims: &Map<String, Value>,
+    cfg: &UpstreamConfig,
+    clients: &[&str],
+    alg: Algorithm,
+    expect: &Expect<'_>,
+) -> Result<(), VerifyError> {
     if claims.get("iss").and_then(Value::as_str) != Some(cfg.issuer.as_str()) {
         return Err(VerifyError::IssuerMismatch);
     }
@@ -293,11 +342,11 @@ pub fn check_claims(
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
         _ => return Err(VerifyError::MissingClaim("aud")),
     };
-    if !audiences.contains(&cfg.client_id.as_str()) {
+    if !audiences.iter().any(|a| clients.contains(a)) {
         return Err(VerifyError::AudienceMismatch);
     }
     match claims.get("azp") {
-        Some(azp) if azp.as_str() != Some(cfg.client_id.as_str()) => {
+        Some(azp) if !azp.as_str().is_some_and(|azp| clients.contains(&azp)) => {
             return Err(VerifyError::AuthorizedPartyMismatch);
         }
         None if audiences.len() > 1 => return Err(VerifyError::AuthorizedPartyMismatch),

@@ -333,6 +333,46 @@ impl Upstreams {
             context,
         })
     }
+
+    /// The national IdP that issued `parsed`, by its (untrusted) `iss`: only to route it to
+    /// the keys that verify it.
+    pub fn route(&self, parsed: &idtoken::Parsed<'_>) -> Result<&Arc<Upstream>, VerifyError> {
+        let issuer = idtoken::issuer_of(parsed)?;
+        let country = self
+            .by_issuer
+            .get(issuer)
+            .ok_or(VerifyError::UnknownIssuer)?;
+        Ok(&self.by_country[country])
+    }
+}
+
+impl Upstream {
+    /// Verifies a national ID token an agency presents at token exchange, routed here by
+    /// [`Upstreams::route`]: the login's checks, with `aud` one of `clients` (the national
+    /// client ids the agency registered for this country).
+    pub async fn verify_presented(
+        &self,
+        parsed: idtoken::Parsed<'_>,
+        clients: &[&str],
+        now: i64,
+    ) -> Result<VerifiedToken, UpstreamError> {
+        if !self.is_ready() {
+            return Err(self.unavailable("discovery has not succeeded yet"));
+        }
+        let expect = Expect {
+            nonce: None,
+            access_token: None,
+            now,
+        };
+        let claims =
+            idtoken::verify_parsed_for(&self.config, &self.jwks, parsed, clients, &expect).await?;
+        let context = flow::context_of(&self.config.issuer, &claims);
+        Ok(VerifiedToken {
+            country: self.config.country,
+            claims,
+            context,
+        })
+    }
 }
 
 /// Whether to call the IdP's userinfo endpoint: always in OAuth 2.0 mode; in OpenID Connect

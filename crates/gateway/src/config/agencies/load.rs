@@ -9,7 +9,9 @@ use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Agencies, Agency, AgencyAuth, AgencyNotice, MIN_SECRET_BYTES, Purpose, Secret};
+use super::{
+    Agencies, Agency, AgencyAuth, AgencyNotice, BackChannel, MIN_SECRET_BYTES, Purpose, Secret,
+};
 use crate::config::files::{self, base_dir, invalid};
 use crate::config::gateway::is_loopback;
 use crate::config::secret::{Env, SecretError, SecretSource};
@@ -40,6 +42,22 @@ struct RawAgency {
     purpose: Option<Purpose>,
     #[serde(default)]
     privacy_url: Option<String>,
+    /// Token exchange (RFC 8693) registration.
+    #[serde(default)]
+    exchange: Option<RawExchange>,
+    /// Agencies whose access tokens this one may introspect (RFC 7662).
+    #[serde(default)]
+    introspection_for: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExchange {
+    /// `{ SA = ["sa-mobile-app"], … }`: national client ids per origin country.
+    #[serde(default)]
+    audiences: HashMap<CountryCode, Vec<String>>,
+    #[serde(default)]
+    legal_basis: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +235,7 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
         {
             bad("privacy_url", e);
         }
+        let back_channel = back_channel(a, &mut bad);
         let auth = match &a.auth {
             RawAuth::PrivateKeyJwt { jwks_file } => match load_jwks(&base_dir.join(jwks_file)) {
                 Ok(set) => Some(AgencyAuth::PrivateKeyJwt(set)),
@@ -264,10 +283,73 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
                     purpose: a.purpose.clone(),
                     privacy_url: a.privacy_url.clone(),
                 },
+                back_channel,
             });
         }
     }
+    check_introspection_for(file, &raw.agency, &mut out.problems);
     Ok(out)
+}
+
+/// Checks an agency's `[agency.exchange]` table into its [`BackChannel`], reporting each
+/// problem as `agency[i].exchange.…`.
+fn back_channel(a: &RawAgency, mut bad: impl FnMut(&str, String)) -> BackChannel {
+    let mut channel = BackChannel {
+        introspection_for: a.introspection_for.clone(),
+        ..BackChannel::default()
+    };
+    let Some(exchange) = &a.exchange else {
+        return channel;
+    };
+    for (country, clients) in &exchange.audiences {
+        let key = format!("exchange.audiences.{country}");
+        if country.gcc().is_none() {
+            bad(&key, format!("{country} is not a GCC member state"));
+        }
+        if clients.is_empty() {
+            bad(&key, "list at least one national client id".into());
+        }
+        for (j, id) in clients.iter().enumerate() {
+            if id.is_empty() || id.len() > 255 || id.chars().any(|c| !c.is_ascii_graphic()) {
+                bad(
+                    &format!("{key}[{j}]"),
+                    "use 1 to 255 printable ASCII characters without spaces".into(),
+                );
+            }
+        }
+    }
+    if let Some(basis) = &exchange.legal_basis
+        && (basis.trim().is_empty()
+            || basis.len() > 128
+            || basis.chars().any(|c| !c.is_ascii_graphic()))
+    {
+        bad(
+            "exchange.legal_basis",
+            "use 1 to 128 printable ASCII characters without spaces, as the policy names it"
+                .into(),
+        );
+    }
+    channel.exchange_audiences = exchange.audiences.clone();
+    channel.legal_basis = exchange.legal_basis.clone();
+    channel
+}
+
+/// `introspection_for` must name other registered agencies.
+fn check_introspection_for(file: &Path, agencies: &[RawAgency], problems: &mut Vec<ConfigProblem>) {
+    for (i, a) in agencies.iter().enumerate() {
+        for (j, id) in a.introspection_for.iter().enumerate() {
+            let key = format!("agency[{i}].introspection_for[{j}]");
+            if *id == a.client_id {
+                problems.push(invalid(
+                    file,
+                    &key,
+                    "an agency always introspects its own tokens; list other agencies only",
+                ));
+            } else if !agencies.iter().any(|other| other.client_id == *id) {
+                problems.push(invalid(file, &key, format!("`{id}` is not a registered client_id")));
+            }
+        }
+    }
 }
 
 /// A privacy notice link: absolute https (http only on loopback), no credentials.
@@ -343,4 +425,40 @@ fn load_jwks(path: &Path) -> Result<JwkSet, String> {
             .map_err(|e| format!("{shown}: keys[{i}] is not a usable public key: {e}"))?;
     }
     Ok(set)
+}
+
+/// Each `exchange.audiences` country must have a national IdP that issues ID tokens: one
+/// configured, and not in OAuth 2.0 + userinfo mode.
+pub(crate) fn check_exchange_countries(
+    file: &Path,
+    agencies: &Agencies,
+    upstreams: &[crate::upstream::UpstreamConfig],
+) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    for (i, agency) in agencies.iter().enumerate() {
+        let mut countries: Vec<_> = agency.back_channel.exchange_audiences.keys().collect();
+        countries.sort_by_key(|c| c.as_str());
+        for country in countries {
+            let key = format!("agency[{i}].exchange.audiences.{country}");
+            match upstreams.iter().find(|u| u.country == *country) {
+                None => problems.push(invalid(
+                    file,
+                    &key,
+                    format!("no national IdP is configured for {country}"),
+                )),
+                Some(u) if u.mode == crate::upstream::Mode::Oauth2Userinfo => {
+                    problems.push(invalid(
+                        file,
+                        &key,
+                        format!(
+                            "the national IdP of {country} issues no ID tokens (mode \
+                             oauth2_userinfo); its tokens cannot be exchanged"
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    problems
 }

@@ -47,6 +47,8 @@ pub struct Agency {
     pub id_token_signed_response_alg: Option<jsonwebtoken::Algorithm>,
     /// What the consent page tells the citizen about the agency (optional registration).
     pub notice: AgencyNotice,
+    /// Token exchange and introspection registration (see [`BackChannel`]); empty by default.
+    pub back_channel: BackChannel,
 }
 
 /// The agency's purpose and privacy notice (registration fields `purpose = { en, ar }` and
@@ -166,5 +168,33 @@ impl Agencies {
 
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+}
+
+/// What an agency registered for the back channel (`[agency.exchange]` and
+/// `introspection_for`): which national ID tokens it may exchange, under which legal basis,
+/// and whose access tokens it may introspect as a resource server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackChannel {
+    /// Per origin country, the national client ids (`aud` of the national ID token) whose
+    /// tokens this agency may exchange, e.g. a Saudi mobile app's client id at the Saudi IdP.
+    /// A country not listed: its tokens are refused.
+    pub exchange_audiences: HashMap<CountryCode, Vec<String>>,
+    /// The legal basis under which the agency receives identities without the citizen's
+    /// consent on the gateway's pages; a pair whose rule requires consent accepts an exchange
+    /// only when the rule names this basis in `exchange_legal_bases`.
+    pub legal_basis: Option<String>,
+    /// Agencies (client ids) whose access tokens this one may introspect, as their resource
+    /// server. An agency may always introspect its own.
+    pub introspection_for: Vec<String>,
+}
+
+impl BackChannel {
+    /// The national client ids registered for exchange of `origin`'s tokens.
+    pub fn audiences(&self, origin: CountryCode) -> Vec<&str> {
+        self.exchange_audiences
+            .get(&origin)
+            .map(|list| list.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 }

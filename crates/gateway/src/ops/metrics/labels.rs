@@ -124,3 +124,12 @@ pub struct UpstreamStateLabel {
     pub country: Country,
     pub state: &'static str,
 }
+
+/// An introspection or revocation: the calling agency, the call and its fixed result
+/// (`active`, `inactive`, `revoked`, `unknown`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct BackChannelCall {
+    pub agency: String,
+    pub call: &'static str,
+    pub result: &'static str,
+}

@@ -75,6 +75,10 @@ pub struct Metrics {
     pub store: Arc<store::StoreMetrics>,
     /// HTTP requests; shared with the listeners' middleware.
     pub http: Arc<http::HttpMetrics>,
+    /// Token exchanges, by pair and agency.
+    exchanges: Family<Pair, Counter>,
+    /// Introspection and revocation calls, by agency, call and result.
+    back_channel: Family<labels::BackChannelCall, Counter>,
 }
 
 /// How one country's national IdP has answered lately, for the dashboard.
@@ -107,6 +111,8 @@ impl Default for Metrics {
             store: Arc::default(),
             http: Arc::default(),
             registry: Registry::default(),
+            exchanges: Family::default(),
+            back_channel: Family::default(),
         };
         // Counters get `_total` from the encoder.
         r.register(
@@ -188,6 +194,16 @@ impl Default for Metrics {
             "jisr_http_request_duration_seconds",
             "Duration of HTTP requests by listener and matched route",
             m.http.duration.clone(),
+        );
+        r.register(
+            "jisr_token_exchanges",
+            "National ID tokens exchanged for the shared assertion at /token (RFC 8693)",
+            m.exchanges.clone(),
+        );
+        r.register(
+            "jisr_back_channel_requests",
+            "Introspection (RFC 7662) and revocation (RFC 7009) requests by agency and result",
+            m.back_channel.clone(),
         );
         Metrics { registry: r, ..m }
     }
@@ -295,6 +311,28 @@ impl Metrics {
                     .inc();
             }
             EventKind::Mapped | EventKind::PolicyDecision => {}
+            EventKind::TokenExchanged => {
+                self.exchanges
+                    .get_or_create(&Pair {
+                        origin,
+                        destination,
+                        agency: agency(&t.client_id),
+                    })
+                    .inc();
+            }
+            EventKind::Introspected | EventKind::Revoked => {
+                self.back_channel
+                    .get_or_create(&labels::BackChannelCall {
+                        agency: agency(&t.client_id),
+                        call: if event.kind == EventKind::Revoked {
+                            "revoke"
+                        } else {
+                            "introspect"
+                        },
+                        result: event.reason.unwrap_or("none"),
+                    })
+                    .inc();
+            }
         }
     }
 
