@@ -81,9 +81,9 @@ async fn exchange_every_country_token_shape_gives_the_shared_assertion() {
 }
 
 #[tokio::test]
-async fn exchange_issues_the_same_assertion_as_the_browser_sign_in() {
-    // The same citizen, agency and rule: the exchanged assertion's identity is the one a
-    // sign-in gives (same mapping, same pairwise subject).
+async fn exchange_for_an_access_token_or_a_jwt_carries_the_same_assertion() {
+    // The same citizen, agency and rule: userinfo behind the access token and the signed
+    // assertion carry the same identity (same mapping, same pairwise subject).
     let demo = demo(None).await;
     let token = national_token(&demo, "KW").await;
     let (status, body) = exchange(

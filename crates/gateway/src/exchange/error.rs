@@ -167,3 +167,81 @@ impl From<ExchangeError> for Reject {
         Reject::json(status, code, e.to_string()).because(reason)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(e: ExchangeError) -> (u16, &'static str, &'static str, String) {
+        let description = e.to_string();
+        let reject = Reject::from(e);
+        let status = match &reject {
+            Reject::Json { status, .. } => status.as_u16(),
+            _ => 0,
+        };
+        (status, reject.error().code(), reject.reason(), description)
+    }
+
+    #[test]
+    fn each_refusal_has_its_rfc_code_and_a_fixed_reason() {
+        let sa: CountryCode = "SA".parse().unwrap();
+        let cases = [
+            (
+                ExchangeError::Subject(VerifyError::Expired),
+                (400, "invalid_grant", "id_token_expired", "subject_token refused: token has expired"),
+            ),
+            (
+                ExchangeError::upstream(sa, UpstreamError::Verify(VerifyError::AudienceMismatch)),
+                (
+                    400,
+                    "invalid_grant",
+                    "exchange_audience_not_registered",
+                    "subject_token refused: `aud` is not a national client this agency registered for SA",
+                ),
+            ),
+            (
+                ExchangeError::upstream(sa, UpstreamError::Verify(VerifyError::JwksUnavailable)),
+                (
+                    503,
+                    "temporarily_unavailable",
+                    "idp_unavailable",
+                    "the national IdP of SA is not available; retry later",
+                ),
+            ),
+            (
+                ExchangeError::from(MappingError::PairRefused {
+                    origin: sa,
+                    destination: "KW".parse().unwrap(),
+                }),
+                (
+                    400,
+                    "unauthorized_client",
+                    "pair_refused",
+                    "no policy rule allows releasing identities from SA to KW",
+                ),
+            ),
+            (
+                ExchangeError::ConsentRequired { rule: "*→*".into() },
+                (
+                    400,
+                    "consent_required",
+                    "consent_required",
+                    "rule *→* requires the citizen's consent and accepts no legal basis this agency registered for exchange; use the browser sign-in",
+                ),
+            ),
+            (
+                ExchangeError::Replayed,
+                (400, "invalid_grant", "subject_token_replayed", "subject_token was already exchanged by this agency"),
+            ),
+        ];
+        for (e, (status, code, reason, description)) in cases {
+            assert_eq!(wire(e), (status, code, reason, description.to_owned()));
+        }
+        // Client authentication keeps the code grant's answer (401 with a challenge).
+        let e = ExchangeError::Token(TokenError::InvalidClient {
+            why: "client authentication failed".into(),
+            basic: true,
+        });
+        assert_eq!(wire(e).0, 401);
+    }
+}

@@ -25,7 +25,7 @@ use crate::provider::state::{AccessToken, keys};
 
 /// The introspection request (RFC 7662 2.1) with client authentication.
 #[derive(Debug, Deserialize)]
-pub struct TokenForm {
+pub struct BackChannelForm {
     pub token: Option<String>,
     pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
@@ -34,7 +34,7 @@ pub struct TokenForm {
     pub client_assertion_type: Option<String>,
 }
 
-impl TokenForm {
+impl BackChannelForm {
     pub fn credentials(&self) -> ClientCredentials<'_> {
         ClientCredentials {
             client_id: &self.client_id,
@@ -59,9 +59,9 @@ pub async fn caller<'a>(
     gw: &'a Gateway,
     headers: &HeaderMap,
     body: &str,
-) -> Result<(&'a Agency, TokenForm), ExchangeError> {
+) -> Result<(&'a Agency, BackChannelForm), ExchangeError> {
     super::require_form(headers)?;
-    let form: TokenForm = params::parse_with_long(body, MAX_FORM, &["token", "client_assertion"])?;
+    let form: BackChannelForm = params::parse_with_long(body, MAX_FORM, &["token", "client_assertion"])?;
     let agency = super::authenticate(gw, headers, form.credentials()).await?;
     Ok((agency, form))
 }

@@ -81,3 +81,18 @@ pub fn require_form(headers: &HeaderMap) -> Result<(), TokenError> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exchange_grant_is_recognised_by_its_grant_type_only() {
+        let grant = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange";
+        assert!(is_exchange(&format!("{grant}&subject_token=x")));
+        assert!(is_exchange(&format!("a=1&{grant}")));
+        assert!(!is_exchange("grant_type=authorization_code&code=x"));
+        assert!(!is_exchange("subject_token=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"));
+        assert!(!is_exchange(""));
+    }
+}

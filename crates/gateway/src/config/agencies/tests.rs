@@ -197,7 +197,7 @@ fn every_problem_names_its_key() {
         (
             "sector = \"labour\"",
             "sector = \"labour\"\ncolour = \"red\"",
-            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`, `id_token_signed_response_alg`, `purpose`, `privacy_url`",
+            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`, `id_token_signed_response_alg`, `purpose`, `privacy_url`, `exchange`, `introspection_for`",
         ),
         (
             "sector = \"labour\"",
@@ -382,4 +382,58 @@ fn an_alg_no_signing_key_signs_is_refused_at_load() {
     ])
     .unwrap();
     assert!(load::check_signing_algs(file, &algs, &both).is_empty());
+}
+
+#[test]
+fn back_channel_registration_loads_and_each_problem_names_its_key() {
+    let from = "auth = { method = \"client_secret_basic\", secret = { env = \"BH_SECRET\" } }\n";
+    let registration = format!(
+        "{from}introspection_for = [\"om-mol\"]\n\n[agency.exchange]\n\
+         audiences = {{ SA = [\"sa-mobile-app\"], KW = [\"kw-app\", \"kw-app-2\"] }}\n\
+         legal_basis = \"gcc-health-2025\"\n"
+    );
+    let (_dir, file) = setup(from, &registration);
+    let agencies = Agencies::load(&file, &env).unwrap();
+    let bh = agencies.get("bh-moh").unwrap();
+    assert_eq!(bh.back_channel.audiences("SA".parse().unwrap()), ["sa-mobile-app"]);
+    assert_eq!(
+        bh.back_channel.audiences("KW".parse().unwrap()),
+        ["kw-app", "kw-app-2"]
+    );
+    assert!(bh.back_channel.audiences("QA".parse().unwrap()).is_empty());
+    assert_eq!(bh.back_channel.legal_basis.as_deref(), Some("gcc-health-2025"));
+    assert_eq!(bh.back_channel.introspection_for, ["om-mol"]);
+    // Agencies without a registration have none.
+    let om = agencies.get("om-mol").unwrap();
+    assert_eq!(om.back_channel, BackChannel::default());
+
+    let cases = [
+        (
+            format!("{from}\n[agency.exchange]\naudiences = {{ SA = [] }}\n"),
+            "agency[0].exchange.audiences.SA: list at least one national client id",
+        ),
+        (
+            format!("{from}\n[agency.exchange]\naudiences = {{ US = [\"x\"] }}\n"),
+            "agency[0].exchange.audiences.US: US is not a GCC member state",
+        ),
+        (
+            format!("{from}\n[agency.exchange]\naudiences = {{ SA = [\"a b\"] }}\n"),
+            "agency[0].exchange.audiences.SA[0]: use 1 to 255 printable ASCII characters without spaces",
+        ),
+        (
+            format!("{from}\n[agency.exchange]\nlegal_basis = \"\"\n"),
+            "agency[0].exchange.legal_basis: use 1 to 128 printable ASCII characters without spaces, as the policy names it",
+        ),
+        (
+            format!("{from}introspection_for = [\"nobody\"]\n"),
+            "agency[0].introspection_for[0]: `nobody` is not a registered client_id",
+        ),
+        (
+            format!("{from}introspection_for = [\"bh-moh\"]\n"),
+            "agency[0].introspection_for[0]: an agency always introspects its own tokens; list other agencies only",
+        ),
+    ];
+    for (to, want) in cases {
+        assert_eq!(problems(from, &to), [want], "{to}");
+    }
 }
