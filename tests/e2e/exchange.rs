@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use jisr_e2e::agency::AGENCY_CLIENT_ID;
+use jisr_demo::AGENCY_CLIENT_ID;
 use jisr_e2e::exchange::{
-    ACCESS_TOKEN, AGENCY, Auth, GRANT, ID_TOKEN, JWT, NO_BASIS, OIDC_COUNTRIES, RESOURCE_SERVER,
+    ACCESS_TOKEN, AGENCY, Auth, GRANT, ID_TOKEN, JWT, NO_BASIS, RESOURCE_SERVER,
     app_claims, demo, exchange, national_app, national_token, national_token_with, post, refusal,
 };
 use jisr_e2e::store::{Keyspace, redis_url, require_redis};

@@ -151,7 +151,7 @@ fn active(gw: &Gateway, t: &AccessToken) -> Value {
         "iss": gw.issuer,
         "exp": t.exp,
         "iat": t.exp - gw.ttls.access_token.as_secs() as i64,
-        "acr": t.assertion.acr,
+        "acr": t.assertion.acr.uri(),
         "origin_country": t.assertion.origin_country,
         "destination_country": t.assertion.destination_country,
     })
