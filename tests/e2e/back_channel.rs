@@ -2,8 +2,8 @@
 //! back channel in discovery, and every JWT attack class of the upstream tests sent through
 //! token exchange: the same verification refuses them with the same typed reasons.
 
-use jisr_devidp::Faults;
 use jisr_demo::AGENCY_CLIENT_ID;
+use jisr_devidp::Faults;
 use jisr_e2e::exchange::{
     ACCESS_TOKEN, AGENCY, Auth, NO_BASIS, RESOURCE_SERVER, app_claims, demo, exchange,
     national_token, national_token_with, post, refusal,
@@ -57,16 +57,29 @@ async fn introspection_of_active_other_client_revoked_and_forged_tokens() {
     }
     // Anyone else learns nothing, not even that the token exists.
     for caller in [NO_BASIS] {
-        assert_eq!(introspect(&base, Auth::As(caller), &token).await, (200, inactive.clone()));
+        assert_eq!(
+            introspect(&base, Auth::As(caller), &token).await,
+            (200, inactive.clone())
+        );
     }
-    let (s, b) = introspect(&base, Auth::Basic(AGENCY_CLIENT_ID, &demo.agency_secret), &token).await;
+    let (s, b) = introspect(
+        &base,
+        Auth::Basic(AGENCY_CLIENT_ID, &demo.agency_secret),
+        &token,
+    )
+    .await;
     assert_eq!((s, b), (200, inactive.clone()));
     // Forged, truncated or tampered tokens are inactive.
     let mut tampered = token.clone().into_bytes();
     let mid = tampered.len() / 2;
     tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    for forged in ["garbage", &token[..token.len() - 4], &tampered, &"A".repeat(9000)] {
+    for forged in [
+        "garbage",
+        &token[..token.len() - 4],
+        &tampered,
+        &"A".repeat(9000),
+    ] {
         assert_eq!(
             introspect(&base, Auth::As(AGENCY), forged).await,
             (200, inactive.clone()),
@@ -76,11 +89,23 @@ async fn introspection_of_active_other_client_revoked_and_forged_tokens() {
     }
     // Callers must authenticate; the token parameter is required.
     let (s, b) = introspect(&base, Auth::None, &token).await;
-    assert_eq!((s, refusal(&b)), (401, ("invalid_client".into(), "client authentication is required".into())));
+    assert_eq!(
+        (s, refusal(&b)),
+        (
+            401,
+            (
+                "invalid_client".into(),
+                "client authentication is required".into()
+            )
+        )
+    );
     let (s, b) = introspect(&base, Auth::Basic(AGENCY, "wrong"), &token).await;
     assert_eq!((s, refusal(&b).0.as_str()), (401, "invalid_client"));
     let (s, b) = post(&base, "/introspect", Auth::As(AGENCY), &[]).await;
-    assert_eq!((s, refusal(&b)), (400, ("invalid_request".into(), "token is missing".into())));
+    assert_eq!(
+        (s, refusal(&b)),
+        (400, ("invalid_request".into(), "token is missing".into()))
+    );
 
     // Revocation: only by its own agency; then introspection and userinfo refuse it.
     let revoke = |auth, hint: Option<&'static str>| {
@@ -97,19 +122,38 @@ async fn introspection_of_active_other_client_revoked_and_forged_tokens() {
     let (s, b) = revoke(Auth::As(RESOURCE_SERVER), None).await;
     assert_eq!(
         (s, refusal(&b)),
-        (400, ("unauthorized_client".into(), "the token was issued to another client".into()))
+        (
+            400,
+            (
+                "unauthorized_client".into(),
+                "the token was issued to another client".into()
+            )
+        )
     );
     let (s, b) = revoke(Auth::As(AGENCY), Some("id_token")).await;
-    assert_eq!((s, refusal(&b).0.as_str()), (400, "unsupported_token_type"), "{b}");
+    assert_eq!(
+        (s, refusal(&b).0.as_str()),
+        (400, "unsupported_token_type"),
+        "{b}"
+    );
     let (s, _) = revoke(Auth::None, None).await;
     assert_eq!(s, 401);
     assert_eq!(jisr_e2e::agency::userinfo_at(&base, &token).await.0, 200);
     assert_eq!(revoke(Auth::As(AGENCY), Some("access_token")).await.0, 200);
-    assert_eq!(introspect(&base, Auth::As(AGENCY), &token).await, (200, inactive.clone()));
+    assert_eq!(
+        introspect(&base, Auth::As(AGENCY), &token).await,
+        (200, inactive.clone())
+    );
     assert_eq!(jisr_e2e::agency::userinfo_at(&base, &token).await.0, 401);
     // Revoking again, or an unknown token, is not an error (RFC 7009 2.2).
     assert_eq!(revoke(Auth::As(AGENCY), Some("refresh_token")).await.0, 200);
-    let (s, _) = post(&base, "/revoke", Auth::As(AGENCY), &[("token", "never-issued")]).await;
+    let (s, _) = post(
+        &base,
+        "/revoke",
+        Auth::As(AGENCY),
+        &[("token", "never-issued")],
+    )
+    .await;
     assert_eq!(s, 200);
 }
 
@@ -118,9 +162,8 @@ async fn introspection_of_an_expired_token_is_inactive() {
     // The gateway's clock steps past the access token's lifetime.
     let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
     let clock_offset = offset.clone();
-    let clock: jisr_gateway::app::Clock = std::sync::Arc::new(move || {
-        now() + clock_offset.load(std::sync::atomic::Ordering::SeqCst)
-    });
+    let clock: jisr_gateway::app::Clock =
+        std::sync::Arc::new(move || now() + clock_offset.load(std::sync::atomic::Ordering::SeqCst));
     let demo = jisr_e2e::demo::start(jisr_demo::DemoOptions {
         extra_agencies: jisr_e2e::exchange::agencies(),
         policy: Some(jisr_e2e::exchange::policy()),
@@ -130,7 +173,10 @@ async fn introspection_of_an_expired_token_is_inactive() {
     .await;
     let token = access_token(&demo).await;
     let base = &demo.gateway_url;
-    assert_eq!(introspect(base, Auth::As(AGENCY), &token).await.1["active"], true);
+    assert_eq!(
+        introspect(base, Auth::As(AGENCY), &token).await.1["active"],
+        true
+    );
     offset.store(301, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
         introspect(base, Auth::As(AGENCY), &token).await,
@@ -141,16 +187,22 @@ async fn introspection_of_an_expired_token_is_inactive() {
 #[tokio::test]
 async fn the_back_channel_is_in_discovery() {
     let demo = demo(None).await;
-    let m: Value = reqwest::get(format!("{}/.well-known/openid-configuration", demo.gateway_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let m: Value = reqwest::get(format!(
+        "{}/.well-known/openid-configuration",
+        demo.gateway_url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let base = &demo.gateway_url;
     assert_eq!(
         m["grant_types_supported"],
-        json!(["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"])
+        json!([
+            "authorization_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
+        ])
     );
     assert_eq!(m["introspection_endpoint"], format!("{base}/introspect"));
     assert_eq!(m["revocation_endpoint"], format!("{base}/revoke"));
@@ -160,7 +212,11 @@ async fn the_back_channel_is_in_discovery() {
     ] {
         assert_eq!(
             m[key],
-            json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
+            json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ])
         );
     }
 }
@@ -186,24 +242,114 @@ async fn exchange_refuses_every_jwt_attack_class_of_the_upstream_tests() {
     let demo = demo(None).await;
     let base = demo.gateway_url.clone();
     let cases: Vec<(&str, &str, Faults, &str)> = vec![
-        ("SA", "bad signature", faults(|f| f.wrong_signature = true), "signature does not verify with the issuer's key"),
-        ("QA", "bad signature (ES256)", faults(|f| f.wrong_signature = true), "signature does not verify with the issuer's key"),
-        ("KW", "bad signature (EdDSA)", faults(|f| f.wrong_signature = true), "signature does not verify with the issuer's key"),
-        ("SA", "alg none", faults(|f| f.alg_none = true), "algorithm `none` is not allowed for this issuer"),
-        ("SA", "alg NoNe", faults(|f| f.header = map(json!({"alg": "NoNe"}))), "algorithm `NoNe` is not allowed for this issuer"),
-        ("SA", "HS256 keyed with the public key", faults(|f| f.hs256_with_public_key = true), "algorithm `HS256` is not allowed for this issuer"),
-        ("QA", "ECDSA zero signature", faults(|f| f.ecdsa_zero_signature = true), "signature does not verify with the issuer's key"),
-        ("SA", "alg outside the allow-list", faults(|f| f.header = map(json!({"alg": "RS512"}))), "algorithm `RS512` is not allowed for this issuer"),
-        ("SA", "unknown kid", faults(|f| f.header = map(json!({"kid": "no-such-key"}))), "no key in the issuer's JWKS has this kid"),
-        ("SA", "crit", faults(|f| f.header = map(json!({"crit": ["exp"]}))), "JOSE header `crit` is not supported"),
-        ("SA", "b64 false", faults(|f| f.header = map(json!({"b64": false}))), "JOSE header `b64` is not supported"),
-        ("SA", "typ at+jwt", faults(|f| f.header = map(json!({"typ": "at+jwt"}))), "token type `at+jwt` is not the required `JWT`"),
-        ("SA", "iat in the future", faults(|f| f.iat_future = true), "token was issued in the future (iat)"),
-        ("SA", "wrong iss", faults(|f| f.wrong_iss = true), "issuer is not a configured national IdP"),
-        ("SA", "exp missing", faults(|f| f.missing_claims = vec!["exp".into()]), "required claim `exp` is missing or has the wrong type"),
-        ("SA", "sub missing", faults(|f| f.missing_claims = vec!["sub".into()]), "required claim `sub` is missing or has the wrong type"),
-        ("SA", "oversized", faults(|f| f.pad_id_token_bytes = 20_000), "token is larger than 16384 bytes"),
-        ("SA", "jwk/jku headers ignored, unknown kid", faults(|f| f.header = map(json!({"jku": "http://127.0.0.1:9/evil", "kid": "evil"}))), "no key in the issuer's JWKS has this kid"),
+        (
+            "SA",
+            "bad signature",
+            faults(|f| f.wrong_signature = true),
+            "signature does not verify with the issuer's key",
+        ),
+        (
+            "QA",
+            "bad signature (ES256)",
+            faults(|f| f.wrong_signature = true),
+            "signature does not verify with the issuer's key",
+        ),
+        (
+            "KW",
+            "bad signature (EdDSA)",
+            faults(|f| f.wrong_signature = true),
+            "signature does not verify with the issuer's key",
+        ),
+        (
+            "SA",
+            "alg none",
+            faults(|f| f.alg_none = true),
+            "algorithm `none` is not allowed for this issuer",
+        ),
+        (
+            "SA",
+            "alg NoNe",
+            faults(|f| f.header = map(json!({"alg": "NoNe"}))),
+            "algorithm `NoNe` is not allowed for this issuer",
+        ),
+        (
+            "SA",
+            "HS256 keyed with the public key",
+            faults(|f| f.hs256_with_public_key = true),
+            "algorithm `HS256` is not allowed for this issuer",
+        ),
+        (
+            "QA",
+            "ECDSA zero signature",
+            faults(|f| f.ecdsa_zero_signature = true),
+            "signature does not verify with the issuer's key",
+        ),
+        (
+            "SA",
+            "alg outside the allow-list",
+            faults(|f| f.header = map(json!({"alg": "RS512"}))),
+            "algorithm `RS512` is not allowed for this issuer",
+        ),
+        (
+            "SA",
+            "unknown kid",
+            faults(|f| f.header = map(json!({"kid": "no-such-key"}))),
+            "no key in the issuer's JWKS has this kid",
+        ),
+        (
+            "SA",
+            "crit",
+            faults(|f| f.header = map(json!({"crit": ["exp"]}))),
+            "JOSE header `crit` is not supported",
+        ),
+        (
+            "SA",
+            "b64 false",
+            faults(|f| f.header = map(json!({"b64": false}))),
+            "JOSE header `b64` is not supported",
+        ),
+        (
+            "SA",
+            "typ at+jwt",
+            faults(|f| f.header = map(json!({"typ": "at+jwt"}))),
+            "token type `at+jwt` is not the required `JWT`",
+        ),
+        (
+            "SA",
+            "iat in the future",
+            faults(|f| f.iat_future = true),
+            "token was issued in the future (iat)",
+        ),
+        (
+            "SA",
+            "wrong iss",
+            faults(|f| f.wrong_iss = true),
+            "issuer is not a configured national IdP",
+        ),
+        (
+            "SA",
+            "exp missing",
+            faults(|f| f.missing_claims = vec!["exp".into()]),
+            "required claim `exp` is missing or has the wrong type",
+        ),
+        (
+            "SA",
+            "sub missing",
+            faults(|f| f.missing_claims = vec!["sub".into()]),
+            "required claim `sub` is missing or has the wrong type",
+        ),
+        (
+            "SA",
+            "oversized",
+            faults(|f| f.pad_id_token_bytes = 20_000),
+            "token is larger than 16384 bytes",
+        ),
+        (
+            "SA",
+            "jwk/jku headers ignored, unknown kid",
+            faults(|f| f.header = map(json!({"jku": "http://127.0.0.1:9/evil", "kid": "evil"}))),
+            "no key in the issuer's JWKS has this kid",
+        ),
     ];
     let national = jisr_devidp::citizens(cc("SA"))[0].id;
     for (country, attack, fault, why) in cases {
@@ -218,7 +364,13 @@ async fn exchange_refuses_every_jwt_attack_class_of_the_upstream_tests() {
         let (s, b) = exchange(&base, Auth::As(AGENCY), &token, &[]).await;
         assert_eq!(
             (s, refusal(&b)),
-            (400, ("invalid_grant".into(), format!("subject_token refused: {why}"))),
+            (
+                400,
+                (
+                    "invalid_grant".into(),
+                    format!("subject_token refused: {why}")
+                )
+            ),
             "{country}: {attack}"
         );
         assert!(!b.to_string().contains(national), "{attack}");
@@ -241,7 +393,13 @@ async fn exchange_refuses_every_jwt_attack_class_of_the_upstream_tests() {
     let (s, b) = exchange(&base, Auth::As(AGENCY), &forged, &[]).await;
     assert_eq!(
         (s, refusal(&b)),
-        (400, ("invalid_grant".into(), "subject_token refused: no key in the issuer's JWKS has this kid".into()))
+        (
+            400,
+            (
+                "invalid_grant".into(),
+                "subject_token refused: no key in the issuer's JWKS has this kid".into()
+            )
+        )
     );
     let sa_issuer = demo.idp(cc("SA")).unwrap().issuer().to_owned();
     let mut cross = app_claims("BH");

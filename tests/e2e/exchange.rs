@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use jisr_demo::AGENCY_CLIENT_ID;
 use jisr_e2e::exchange::{
-    ACCESS_TOKEN, AGENCY, Auth, GRANT, ID_TOKEN, JWT, NO_BASIS, RESOURCE_SERVER,
-    app_claims, demo, exchange, national_app, national_token, national_token_with, post, refusal,
+    ACCESS_TOKEN, AGENCY, Auth, GRANT, ID_TOKEN, JWT, NO_BASIS, RESOURCE_SERVER, app_claims, demo,
+    exchange, national_app, national_token, national_token_with, post, refusal,
 };
 use jisr_e2e::store::{Keyspace, redis_url, require_redis};
 use jisr_e2e::{cc, now};
@@ -29,7 +29,9 @@ async fn verify(demo: &jisr_demo::Demo, token: &str, audience: &str) -> Value {
     let mut v = jsonwebtoken::Validation::new(header.alg);
     v.set_audience(&[audience]);
     v.set_issuer(&[demo.gateway_url.as_str()]);
-    jsonwebtoken::decode::<Value>(token, &key, &v).unwrap().claims
+    jsonwebtoken::decode::<Value>(token, &key, &v)
+        .unwrap()
+        .claims
 }
 
 fn alg_of(token: &str) -> String {
@@ -63,8 +65,16 @@ async fn exchange_every_country_token_shape_gives_the_shared_assertion() {
         assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
         assert!(claims.get("nonce").is_none(), "not an ID token of a login");
         let person = &claims["verified_claims"]["claims"];
-        for claim in ["person_identifier", "given_name", "family_name", "birthdate"] {
-            assert!(person.get(claim).is_some(), "{country}: {claim} in {claims}");
+        for claim in [
+            "person_identifier",
+            "given_name",
+            "family_name",
+            "birthdate",
+        ] {
+            assert!(
+                person.get(claim).is_some(),
+                "{country}: {claim} in {claims}"
+            );
         }
         let id = person["person_identifier"].as_str().unwrap();
         let national = jisr_devidp::citizens(cc(country))[0].id;
@@ -108,7 +118,10 @@ async fn exchange_for_an_access_token_or_a_jwt_carries_the_same_assertion() {
     .await;
     let assertion = verify(&demo, body["access_token"].as_str().unwrap(), AGENCY).await;
     assert_eq!(userinfo["sub"], assertion["sub"]);
-    assert_eq!(userinfo["verified_claims"]["claims"], assertion["verified_claims"]["claims"]);
+    assert_eq!(
+        userinfo["verified_claims"]["claims"],
+        assertion["verified_claims"]["claims"]
+    );
 }
 
 #[tokio::test]
@@ -123,7 +136,10 @@ async fn exchange_refusals_name_the_check_that_failed() {
 
     // The request itself.
     let (s, b) = post(&base, "/token", Auth::As(AGENCY), &[("grant_type", GRANT)]).await;
-    assert_eq!(refused(s, &b), expect(400, "invalid_request", "subject_token is missing"));
+    assert_eq!(
+        refused(s, &b),
+        expect(400, "invalid_request", "subject_token is missing")
+    );
     let (s, b) = post(
         &base,
         "/token",
@@ -131,7 +147,10 @@ async fn exchange_refusals_name_the_check_that_failed() {
         &[("grant_type", GRANT), ("subject_token", &sa)],
     )
     .await;
-    assert_eq!(refused(s, &b), expect(400, "invalid_request", "subject_token_type is missing"));
+    assert_eq!(
+        refused(s, &b),
+        expect(400, "invalid_request", "subject_token_type is missing")
+    );
     let (s, b) = post(
         &base,
         "/token",
@@ -144,7 +163,10 @@ async fn exchange_refusals_name_the_check_that_failed() {
     )
     .await;
     assert_eq!(refused(s, &b).1.0, "invalid_request");
-    assert!(refusal(&b).1.starts_with("subject_token_type must be"), "{b}");
+    assert!(
+        refusal(&b).1.starts_with("subject_token_type must be"),
+        "{b}"
+    );
     let (s, b) = post(
         &base,
         "/token",
@@ -159,9 +181,14 @@ async fn exchange_refusals_name_the_check_that_failed() {
     .await;
     assert_eq!(
         refused(s, &b),
-        expect(400, "invalid_request", "parameter `subject_token` is repeated")
+        expect(
+            400,
+            "invalid_request",
+            "parameter `subject_token` is repeated"
+        )
     );
-    let cases: [(&[(&str, &str)], &str, &str); 4] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 4] = [
         (
             &[("actor_token", "x"), ("actor_token_type", JWT)],
             "invalid_request",
@@ -200,7 +227,13 @@ async fn exchange_refusals_name_the_check_that_failed() {
         expect(401, "invalid_client", "client authentication failed")
     );
     // The demo agency registered no national client for exchange.
-    let (s, b) = exchange(&base, Auth::Basic(AGENCY_CLIENT_ID, &demo.agency_secret), &sa, &[]).await;
+    let (s, b) = exchange(
+        &base,
+        Auth::Basic(AGENCY_CLIENT_ID, &demo.agency_secret),
+        &sa,
+        &[],
+    )
+    .await;
     assert_eq!(
         refused(s, &b),
         expect(
@@ -230,7 +263,11 @@ async fn exchange_refusals_name_the_check_that_failed() {
     let (s, b) = exchange(&base, Auth::As(AGENCY), &token, &[]).await;
     assert_eq!(
         refused(s, &b),
-        expect(400, "invalid_grant", "subject_token refused: token has expired")
+        expect(
+            400,
+            "invalid_grant",
+            "subject_token refused: token has expired"
+        )
     );
     // The login reads OM's names from userinfo; a token without them cannot be mapped.
     let mut bare = serde_json::Map::new();
@@ -239,7 +276,9 @@ async fn exchange_refusals_name_the_check_that_failed() {
     let (s, b) = exchange(&base, Auth::As(AGENCY), &token, &[]).await;
     assert_eq!((s, refusal(&b).0.as_str()), (400, "invalid_grant"), "{b}");
     assert!(
-        refusal(&b).1.starts_with("subject_token cannot be mapped: "),
+        refusal(&b)
+            .1
+            .starts_with("subject_token cannot be mapped: "),
         "{b}"
     );
     let b_text = b.to_string();
@@ -259,8 +298,15 @@ async fn exchange_refusals_name_the_check_that_failed() {
     );
     let qa = national_token(&demo, "QA").await;
     let (s, b) = exchange(&base, Auth::As(NO_BASIS), &qa, &[]).await;
-    assert_eq!((s, refusal(&b).0.as_str()), (400, "unauthorized_client"), "{b}");
-    assert!(refusal(&b).1.contains("QA") && refusal(&b).1.contains("KW"), "{b}");
+    assert_eq!(
+        (s, refusal(&b).0.as_str()),
+        (400, "unauthorized_client"),
+        "{b}"
+    );
+    assert!(
+        refusal(&b).1.contains("QA") && refusal(&b).1.contains("KW"),
+        "{b}"
+    );
     let (s, b) = exchange(&base, Auth::As(NO_BASIS), &sa, &[]).await;
     assert_eq!(
         refused(s, &b),
@@ -281,12 +327,17 @@ async fn exchange_of_ae_tokens_is_refused_uae_pass_issues_no_id_token() {
     let ae = demo.idp(cc("AE")).unwrap();
     // A JWT naming UAE PASS as issuer: refused before any key is looked at.
     let b64 = |v: Value| {
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string())
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            v.to_string(),
+        )
     };
     let forged = format!(
         "{}.{}.c2ln",
         b64(json!({"alg": "RS256"})),
-        b64(json!({"iss": ae.issuer(), "sub": "x", "aud": "ae-app", "exp": now() + 60, "iat": now()}))
+        b64(
+            json!({"iss": ae.issuer(), "sub": "x", "aud": "ae-app", "exp": now() + 60, "iat": now()})
+        )
     );
     let (s, b) = exchange(&demo.gateway_url, Auth::As(AGENCY), &forged, &[]).await;
     assert_eq!(s, 400);
@@ -298,7 +349,13 @@ async fn exchange_of_ae_tokens_is_refused_uae_pass_issues_no_id_token() {
         )
     );
     // Its opaque access token is not a JWT at all.
-    let (s, b) = exchange(&demo.gateway_url, Auth::As(AGENCY), "opaque-uae-pass-access-token", &[]).await;
+    let (s, b) = exchange(
+        &demo.gateway_url,
+        Auth::As(AGENCY),
+        "opaque-uae-pass-access-token",
+        &[],
+    )
+    .await;
     assert_eq!(
         (s, refusal(&b)),
         (
@@ -318,10 +375,22 @@ async fn exchange_replay_once_per_agency_within_the_token_lifetime() {
     let token = national_token(&demo, "QA").await;
     let (s, b) = exchange(base, Auth::As(AGENCY), &token, &[]).await;
     assert_eq!(s, 200, "{b}");
-    let (s, b) = exchange(base, Auth::As(AGENCY), &token, &[("requested_token_type", ACCESS_TOKEN)]).await;
+    let (s, b) = exchange(
+        base,
+        Auth::As(AGENCY),
+        &token,
+        &[("requested_token_type", ACCESS_TOKEN)],
+    )
+    .await;
     assert_eq!(
         (s, refusal(&b)),
-        (400, ("invalid_grant".into(), "subject_token was already exchanged by this agency".into()))
+        (
+            400,
+            (
+                "invalid_grant".into(),
+                "subject_token was already exchanged by this agency".into()
+            )
+        )
     );
     // Another agency holding the same token exchanges it once too.
     let (s, b) = exchange(base, Auth::As(RESOURCE_SERVER), &token, &[]).await;
@@ -354,7 +423,13 @@ async fn exchange_replay_is_refused_across_replicas_on_one_redis() {
     let (s, b) = exchange(&b_url, Auth::As(AGENCY), &token, &[]).await;
     assert_eq!(
         (s, refusal(&b)),
-        (400, ("invalid_grant".into(), "subject_token was already exchanged by this agency".into()))
+        (
+            400,
+            (
+                "invalid_grant".into(),
+                "subject_token was already exchanged by this agency".into()
+            )
+        )
     );
     // Concurrently on both replicas: exactly one wins.
     let token = national_token(&demo, "OM").await;
@@ -367,7 +442,10 @@ async fn exchange_replay_is_refused_across_replicas_on_one_redis() {
     assert_eq!(statuses, [200, 400], "{} {}", a.1, b.1);
     // The replay marker lives as long as the national token (plus leeway), not forever.
     let keys = keyspace.keys().unwrap();
-    let marker = keys.iter().find(|k| k.contains("xchg:")).expect("a replay marker");
+    let marker = keys
+        .iter()
+        .find(|k| k.contains("xchg:"))
+        .expect("a replay marker");
     let mut conn = keyspace.connection().unwrap();
     let ttl: i64 = redis::cmd("PTTL").arg(marker).query(&mut conn).unwrap();
     assert!(ttl > 0 && ttl <= 4000 * 1000, "{ttl}");

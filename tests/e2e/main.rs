@@ -28,11 +28,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod audit;
+mod back_channel;
 mod dashboard;
 mod downstream;
 mod edges_citizen;
 mod edges_downstream;
 mod edges_upstream;
+mod exchange;
 mod interop;
 mod interop_certified;
 mod metrics;
@@ -40,5 +42,3 @@ mod privacy;
 mod replicas;
 mod tls;
 mod upstream;
-mod exchange;
-mod back_channel;

@@ -174,8 +174,14 @@ pub async fn national_token_with(
         .begin(Some(acr.unwrap_or(strongest)), Some("en"))
         .unwrap();
     let citizen = jisr_devidp::citizens(cc(country))[0].id;
-    let redirect = location(&Browser::new().get(&format!("{url}&login_hint={citizen}")).await);
-    let code = query(&redirect).remove("code").expect("a code from the IdP");
+    let redirect = location(
+        &Browser::new()
+            .get(&format!("{url}&login_hint={citizen}"))
+            .await,
+    );
+    let code = query(&redirect)
+        .remove("code")
+        .expect("a code from the IdP");
     let ClientAuth::SecretBasic(secret) = &up.config.client_auth else {
         panic!("the demo's IdPs use client_secret_basic");
     };

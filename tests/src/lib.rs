@@ -27,10 +27,10 @@ pub mod agency;
 pub mod browser;
 pub mod certified;
 pub mod demo;
+pub mod exchange;
 pub mod signin;
 pub mod store;
 pub mod upstream;
-pub mod exchange;
 
 use jisr_mapping::CountryCode;
 

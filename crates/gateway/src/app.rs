@@ -183,14 +183,7 @@ impl Gateway {
             country: agency.country,
             sector: agency.pairwise_sector(),
         };
-        jisr_mapping::map_with_rule(
-            profile,
-            rule,
-            claims,
-            context,
-            &destination,
-            &self.pairwise,
-        )
+        jisr_mapping::map_with_rule(profile, rule, claims, context, &destination, &self.pairwise)
     }
 }
 

@@ -16,7 +16,9 @@ pub enum ExchangeError {
     /// Client authentication, a malformed request, the store: as at the code grant.
     #[error(transparent)]
     Token(#[from] TokenError),
-    #[error("subject_token_type must be urn:ietf:params:oauth:token-type:id_token or urn:ietf:params:oauth:token-type:jwt")]
+    #[error(
+        "subject_token_type must be urn:ietf:params:oauth:token-type:id_token or urn:ietf:params:oauth:token-type:jwt"
+    )]
     SubjectTokenType,
     #[error("{0}")]
     InvalidTarget(&'static str),
@@ -29,7 +31,9 @@ pub enum ExchangeError {
         "subject_token refused: the national IdP of {0} issues no ID tokens, so none of its tokens can be exchanged"
     )]
     NoIdTokens(CountryCode),
-    #[error("subject_token refused: this agency registered no national client of {0} for token exchange")]
+    #[error(
+        "subject_token refused: this agency registered no national client of {0} for token exchange"
+    )]
     CountryNotRegistered(CountryCode),
     #[error("subject_token refused: `aud` is not a national client this agency registered for {0}")]
     AudienceNotRegistered(CountryCode),
@@ -119,9 +123,9 @@ impl ExchangeError {
             ExchangeError::CountryNotRegistered(_) => "exchange_country_not_registered",
             ExchangeError::AudienceNotRegistered(_) => "exchange_audience_not_registered",
             ExchangeError::Suspended(_) => "suspended",
-            ExchangeError::PairRefused(e) | ExchangeError::Loa(e) | ExchangeError::Unmappable(e) => {
-                e.reason()
-            }
+            ExchangeError::PairRefused(e)
+            | ExchangeError::Loa(e)
+            | ExchangeError::Unmappable(e) => e.reason(),
             ExchangeError::ConsentRequired { .. } => "consent_required",
             ExchangeError::Replayed => "subject_token_replayed",
             ExchangeError::UnsupportedTokenType(_) => "unsupported_token_type",
@@ -188,7 +192,12 @@ mod tests {
         let cases = [
             (
                 ExchangeError::Subject(VerifyError::Expired),
-                (400, "invalid_grant", "id_token_expired", "subject_token refused: token has expired"),
+                (
+                    400,
+                    "invalid_grant",
+                    "id_token_expired",
+                    "subject_token refused: token has expired",
+                ),
             ),
             (
                 ExchangeError::upstream(sa, UpstreamError::Verify(VerifyError::AudienceMismatch)),
@@ -221,7 +230,9 @@ mod tests {
                 ),
             ),
             (
-                ExchangeError::ConsentRequired { rule: "*→*".into() },
+                ExchangeError::ConsentRequired {
+                    rule: "*→*".into()
+                },
                 (
                     400,
                     "consent_required",
@@ -231,7 +242,12 @@ mod tests {
             ),
             (
                 ExchangeError::Replayed,
-                (400, "invalid_grant", "subject_token_replayed", "subject_token was already exchanged by this agency"),
+                (
+                    400,
+                    "invalid_grant",
+                    "subject_token_replayed",
+                    "subject_token was already exchanged by this agency",
+                ),
             ),
         ];
         for (e, (status, code, reason, description)) in cases {

@@ -233,10 +233,16 @@ async fn exchange(
 }
 
 /// The request's parameters beside the token: what to issue, for whom.
-fn check_request(gw: &Gateway, agency: &Agency, form: &ExchangeForm) -> Result<Issue, ExchangeError> {
+fn check_request(
+    gw: &Gateway,
+    agency: &Agency,
+    form: &ExchangeForm,
+) -> Result<Issue, ExchangeError> {
     let bad = |why: &str| ExchangeError::Token(TokenError::InvalidRequest(why.to_owned()));
     if form.grant_type.as_deref() != Some(GRANT_TYPE) {
-        return Err(bad("grant_type must be urn:ietf:params:oauth:grant-type:token-exchange"));
+        return Err(bad(
+            "grant_type must be urn:ietf:params:oauth:grant-type:token-exchange",
+        ));
     }
     if form.actor_token.is_some() || form.actor_token_type.is_some() {
         return Err(bad(

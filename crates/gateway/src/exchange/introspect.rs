@@ -46,11 +46,14 @@ impl BackChannelForm {
 
     /// The `token` parameter, required (RFC 7662 2.1, RFC 7009 2.1).
     pub fn token(&self) -> Result<&str, ExchangeError> {
-        self.token.as_deref().filter(|t| !t.is_empty()).ok_or_else(|| {
-            ExchangeError::Token(crate::provider::error::TokenError::InvalidRequest(
-                "token is missing".into(),
-            ))
-        })
+        self.token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ExchangeError::Token(crate::provider::error::TokenError::InvalidRequest(
+                    "token is missing".into(),
+                ))
+            })
     }
 }
 
@@ -61,7 +64,8 @@ pub async fn caller<'a>(
     body: &str,
 ) -> Result<(&'a Agency, BackChannelForm), ExchangeError> {
     super::require_form(headers)?;
-    let form: BackChannelForm = params::parse_with_long(body, MAX_FORM, &["token", "client_assertion"])?;
+    let form: BackChannelForm =
+        params::parse_with_long(body, MAX_FORM, &["token", "client_assertion"])?;
     let agency = super::authenticate(gw, headers, form.credentials()).await?;
     Ok((agency, form))
 }

@@ -92,7 +92,9 @@ mod tests {
         assert!(is_exchange(&format!("{grant}&subject_token=x")));
         assert!(is_exchange(&format!("a=1&{grant}")));
         assert!(!is_exchange("grant_type=authorization_code&code=x"));
-        assert!(!is_exchange("subject_token=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"));
+        assert!(!is_exchange(
+            "subject_token=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+        ));
         assert!(!is_exchange(""));
     }
 }

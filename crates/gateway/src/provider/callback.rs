@@ -181,12 +181,12 @@ async fn complete(
     let mapped = gw
         .map_for(origin, rule, agency, &verified.claims, &verified.context)
         .map_err(|error| match refusal_for_agency(&error) {
-        Some(code) => back.refuse(code, error.to_string()).because(error.reason()),
-        None => to_agency(StepError::Unmappable {
-            country: origin,
-            error,
-        }),
-    })?;
+            Some(code) => back.refuse(code, error.to_string()).because(error.reason()),
+            None => to_agency(StepError::Unmappable {
+                country: origin,
+                error,
+            }),
+        })?;
     trail.loa = Some(mapped.assertion.acr);
     trail.subject = gw
         .ops

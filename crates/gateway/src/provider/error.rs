@@ -253,7 +253,9 @@ pub enum TokenError {
     /// `WWW-Authenticate` challenge).
     #[error("{why}")]
     InvalidClient { why: String, basic: bool },
-    #[error("only authorization_code and urn:ietf:params:oauth:grant-type:token-exchange are supported")]
+    #[error(
+        "only authorization_code and urn:ietf:params:oauth:grant-type:token-exchange are supported"
+    )]
     UnsupportedGrantType,
     #[error("{0}")]
     InvalidGrant(&'static str),

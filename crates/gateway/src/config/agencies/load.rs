@@ -325,8 +325,7 @@ fn back_channel(a: &RawAgency, mut bad: impl FnMut(&str, String)) -> BackChannel
     {
         bad(
             "exchange.legal_basis",
-            "use 1 to 128 printable ASCII characters without spaces, as the policy names it"
-                .into(),
+            "use 1 to 128 printable ASCII characters without spaces, as the policy names it".into(),
         );
     }
     channel.exchange_audiences = exchange.audiences.clone();
@@ -346,7 +345,11 @@ fn check_introspection_for(file: &Path, agencies: &[RawAgency], problems: &mut V
                     "an agency always introspects its own tokens; list other agencies only",
                 ));
             } else if !agencies.iter().any(|other| other.client_id == *id) {
-                problems.push(invalid(file, &key, format!("`{id}` is not a registered client_id")));
+                problems.push(invalid(
+                    file,
+                    &key,
+                    format!("`{id}` is not a registered client_id"),
+                ));
             }
         }
     }

@@ -395,13 +395,19 @@ fn back_channel_registration_loads_and_each_problem_names_its_key() {
     let (_dir, file) = setup(from, &registration);
     let agencies = Agencies::load(&file, &env).unwrap();
     let bh = agencies.get("bh-moh").unwrap();
-    assert_eq!(bh.back_channel.audiences("SA".parse().unwrap()), ["sa-mobile-app"]);
+    assert_eq!(
+        bh.back_channel.audiences("SA".parse().unwrap()),
+        ["sa-mobile-app"]
+    );
     assert_eq!(
         bh.back_channel.audiences("KW".parse().unwrap()),
         ["kw-app", "kw-app-2"]
     );
     assert!(bh.back_channel.audiences("QA".parse().unwrap()).is_empty());
-    assert_eq!(bh.back_channel.legal_basis.as_deref(), Some("gcc-health-2025"));
+    assert_eq!(
+        bh.back_channel.legal_basis.as_deref(),
+        Some("gcc-health-2025")
+    );
     assert_eq!(bh.back_channel.introspection_for, ["om-mol"]);
     // Agencies without a registration have none.
     let om = agencies.get("om-mol").unwrap();
