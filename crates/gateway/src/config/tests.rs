@@ -438,3 +438,43 @@ fn agency_id_token_alg_is_checked_against_the_keys_held() {
         SigningAlg::RS256
     );
 }
+
+#[test]
+fn exchange_countries_need_a_national_idp_that_issues_id_tokens() {
+    let dir = copy_config();
+    let d = dir.path();
+    let vars = shipped_env();
+    write_deployment_files(d);
+    let agencies = fs::read_to_string(d.join("agencies.toml")).unwrap();
+    let registered = agencies.replacen(
+        "sector = \"health\"",
+        "sector = \"health\"\nexchange = { audiences = { SA = [\"sa-app\"], AE = [\"ae-app\"] } }",
+        1,
+    );
+    assert_ne!(registered, agencies);
+    fs::write(d.join("agencies.toml"), &registered).unwrap();
+    let problems: Vec<(String, String)> = Config::load(d, &vars)
+        .unwrap_err()
+        .into_iter()
+        .map(|p| (p.key, p.problem))
+        .collect();
+    assert_eq!(
+        problems,
+        [(
+            "agency[0].exchange.audiences.AE".to_owned(),
+            "the national IdP of AE issues no ID tokens (mode oauth2_userinfo); its tokens \
+             cannot be exchanged"
+                .to_owned()
+        )]
+    );
+    // SA alone loads.
+    let sa_only = agencies.replacen(
+        "sector = \"health\"",
+        "sector = \"health\"\nexchange = { audiences = { SA = [\"sa-app\"] } }",
+        1,
+    );
+    fs::write(d.join("agencies.toml"), &sa_only).unwrap();
+    let cfg = Config::load(d, &vars).unwrap_or_else(|p| panic!("{p:#?}"));
+    let agency = cfg.agencies.iter().next().unwrap();
+    assert_eq!(agency.back_channel.audiences("SA".parse().unwrap()), ["sa-app"]);
+}
