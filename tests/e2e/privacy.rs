@@ -76,6 +76,57 @@ async fn logs_carry_no_personal_data_or_tokens() {
             ae.id.to_owned(),
         ]);
     }
+    // The back channel: token exchange (granted and refused), introspection, revocation.
+    {
+        use jisr_e2e::exchange::{self as x, Auth};
+        let demo = x::demo(None).await;
+        for origin in ["SA", "KW"] {
+            let citizen = jisr_devidp::citizens(cc(origin))[0];
+            let national = x::national_token(&demo, origin).await;
+            let (status, jwt) =
+                x::exchange(&demo.gateway_url, Auth::As(x::AGENCY), &national, &[]).await;
+            assert_eq!(status, 200, "{origin}: {jwt}");
+            let (_, refused) =
+                x::exchange(&demo.gateway_url, Auth::As(x::AGENCY), &national, &[]).await;
+            assert_eq!(refused["error"], "invalid_grant");
+            let (_, refused) =
+                x::exchange(&demo.gateway_url, Auth::As(x::NO_BASIS), &national, &[]).await;
+            assert_eq!(refused["error"], "consent_required");
+            let other = x::national_token(&demo, origin).await;
+            let (_, at) = x::exchange(
+                &demo.gateway_url,
+                Auth::As(x::RESOURCE_SERVER),
+                &other,
+                &[("requested_token_type", x::ACCESS_TOKEN)],
+            )
+            .await;
+            let access = at["access_token"].as_str().unwrap().to_owned();
+            let _ = x::post(
+                &demo.gateway_url,
+                "/introspect",
+                Auth::As(x::RESOURCE_SERVER),
+                &[("token", &access)],
+            )
+            .await;
+            let _ = x::post(
+                &demo.gateway_url,
+                "/revoke",
+                Auth::As(x::RESOURCE_SERVER),
+                &[("token", &access)],
+            )
+            .await;
+            canaries.extend([
+                citizen.given_en.to_owned(),
+                citizen.family_ar.to_owned(),
+                citizen.id.to_owned(),
+                citizen.birthdate.to_owned(),
+                national,
+                other,
+                access,
+                jwt["access_token"].as_str().unwrap().to_owned(),
+            ]);
+        }
+    }
     let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
     // The refused logins logged their refusal: the capture saw the gateway's logs.
     assert!(

@@ -476,5 +476,8 @@ fn exchange_countries_need_a_national_idp_that_issues_id_tokens() {
     fs::write(d.join("agencies.toml"), &sa_only).unwrap();
     let cfg = Config::load(d, &vars).unwrap_or_else(|p| panic!("{p:#?}"));
     let agency = cfg.agencies.iter().next().unwrap();
-    assert_eq!(agency.back_channel.audiences("SA".parse().unwrap()), ["sa-app"]);
+    assert_eq!(
+        agency.back_channel.audiences("SA".parse().unwrap()),
+        ["sa-app"]
+    );
 }
