@@ -40,6 +40,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in declaration order (`kind as usize` is its index here).
     pub const ALL: [EventKind; 13] = [
         EventKind::AuthorizationAccepted,
         EventKind::CountryChosen,
