@@ -35,10 +35,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .fallback(not_found)
         .with_state(gw);
     // Outermost, so timeouts are counted too.
-    hardened(routes, REQUEST_TIMEOUT).layer(axum::middleware::from_fn_with_state(
-        measured,
-        crate::ops::metrics::http::track,
-    ))
+    hardened(routes, REQUEST_TIMEOUT).layer(crate::ops::metrics::http::TrackLayer::new(measured))
 }
 
 /// The admin listener's layers around `routes`: security headers, and 408 for a request

@@ -47,6 +47,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in declaration order (`kind as usize` is its index here).
     pub const ALL: [EventKind; 16] = [
         EventKind::AuthorizationAccepted,
         EventKind::CountryChosen,

@@ -5,9 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::{MatchedPath, Request};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
@@ -44,22 +42,99 @@ pub struct Listener {
     pub metrics: Arc<HttpMetrics>,
 }
 
-/// The middleware: `axum::middleware::from_fn_with_state(listener, http::track)`, added with
-/// `Router::layer` so it sees unmatched requests too.
-pub async fn track(State(listener): State<Listener>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    listener.metrics.record(
-        listener.name,
-        route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
+/// The middleware, as a layer of the router (`Router::layer`, so it runs inside routing and
+/// sees the matched route, and for unmatched requests too).
+#[derive(Debug, Clone)]
+pub struct TrackLayer {
+    listener: Listener,
+}
+
+impl TrackLayer {
+    pub fn new(listener: Listener) -> Self {
+        TrackLayer { listener }
+    }
+}
+
+impl<S> tower::Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track {
+            inner,
+            listener: self.listener.clone(),
+        }
+    }
+}
+
+/// [`TrackLayer`]'s service: times the request and counts it when the response is ready.
+#[derive(Debug, Clone)]
+pub struct Track<S> {
+    inner: S,
+    listener: Listener,
+}
+
+impl<S, B> tower::Service<Request> for Track<S>
+where
+    S: tower::Service<Request, Response = axum::http::Response<B>>,
+{
+    type Response = axum::http::Response<B>;
+    type Error = S::Error;
+    type Future = Tracked<S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
+        Tracked {
+            inner: self.inner.call(request),
+            started: Instant::now(),
+            route: Some(route),
+            listener: self.listener.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`Track`].
+    pub struct Tracked<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+        route: Option<String>,
+        listener: Listener,
+    }
+}
+
+impl<F, B, E> std::future::Future for Tracked<F>
+where
+    F: std::future::Future<Output = Result<axum::http::Response<B>, E>>,
+{
+    type Output = Result<axum::http::Response<B>, E>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let (Ok(response), Some(route)) = (&result, this.route.take()) {
+            this.listener.metrics.record(
+                this.listener.name,
+                route,
+                response.status().as_u16(),
+                this.started.elapsed().as_secs_f64(),
+            );
+        }
+        std::task::Poll::Ready(result)
+    }
 }
 
 impl HttpMetrics {

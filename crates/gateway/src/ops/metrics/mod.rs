@@ -69,6 +69,9 @@ pub struct Metrics {
     verifications: Family<Verification, Counter>,
     operator: Family<labels::Operator, Counter>,
     events: Family<FlowEvent, Counter>,
+    /// The `events` series by [`EventKind`] and [`Outcome`], made at start: counting an
+    /// event is then one atomic increment, with no label hashing or lock.
+    by_event: Vec<[Counter; 2]>,
     /// Calls to national IdPs; shared with the upstream clients.
     pub upstream: Arc<upstream::UpstreamMetrics>,
     /// Store operations; shared with the store decorator.
@@ -107,6 +110,7 @@ impl Default for Metrics {
             verifications: Family::default(),
             operator: Family::default(),
             events: Family::default(),
+            by_event: Vec::new(),
             upstream: Arc::default(),
             store: Arc::default(),
             http: Arc::default(),
@@ -205,7 +209,24 @@ impl Default for Metrics {
             "Introspection (RFC 7662) and revocation (RFC 7009) requests by agency and result",
             m.back_channel.clone(),
         );
-        Metrics { registry: r, ..m }
+        let by_event = EventKind::ALL
+            .iter()
+            .map(|kind| {
+                [Outcome::Ok, Outcome::Refused].map(|outcome| {
+                    m.events
+                        .get_or_create(&FlowEvent {
+                            event: kind.name(),
+                            outcome: outcome.name(),
+                        })
+                        .clone()
+                })
+            })
+            .collect();
+        Metrics {
+            registry: r,
+            by_event,
+            ..m
+        }
     }
 }
 
@@ -221,12 +242,17 @@ impl Metrics {
         let t = event.trail;
         let origin = Country(t.origin);
         let destination = Country(t.destination);
-        self.events
-            .get_or_create(&FlowEvent {
-                event: event.kind.name(),
-                outcome: event.outcome.name(),
-            })
-            .inc();
+        match self.by_event.get(event.kind as usize) {
+            Some(counters) => counters[event.outcome as usize].inc(),
+            // A kind missing from `EventKind::ALL`: counted the slow way.
+            None => self
+                .events
+                .get_or_create(&FlowEvent {
+                    event: event.kind.name(),
+                    outcome: event.outcome.name(),
+                })
+                .inc(),
+        };
         match event.kind {
             EventKind::AuthorizationAccepted => {
                 self.authorizations

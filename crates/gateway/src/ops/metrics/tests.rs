@@ -101,3 +101,31 @@ fn prometheus_text_names_counter_families_by_their_samples() {
          # HELP jisr_g A gauge.\n# TYPE jisr_g gauge\njisr_g 1\n"
     );
 }
+
+#[test]
+fn every_event_kind_and_outcome_is_counted_in_its_own_flow_events_series() {
+    let m = Metrics::default();
+    let t = trail();
+    for (i, kind) in EventKind::ALL.iter().enumerate() {
+        // The counters made at start are indexed by declaration order.
+        assert_eq!(*kind as usize, i, "{kind:?} out of order in EventKind::ALL");
+        let mut e = Event::ok(*kind, &t);
+        m.observe(&e);
+        e.outcome = Outcome::Refused;
+        m.observe(&e);
+        m.observe(&e);
+    }
+    let text = encoded(&m);
+    for kind in EventKind::ALL {
+        let ok = format!(
+            "jisr_flow_events_total{{event=\"{}\",outcome=\"ok\"}} 1\n",
+            kind.name()
+        );
+        let refused = format!(
+            "jisr_flow_events_total{{event=\"{}\",outcome=\"refused\"}} 2\n",
+            kind.name()
+        );
+        assert!(text.contains(&ok), "{ok} missing in\n{text}");
+        assert!(text.contains(&refused), "{refused} missing in\n{text}");
+    }
+}
