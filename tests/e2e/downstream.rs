@@ -679,6 +679,7 @@ async fn token_endpoint_private_key_jwt() {
             auth: AgencyAuth::PrivateKeyJwt(jwks),
             id_token_signed_response_alg: None,
             notice: Default::default(),
+            logout: Default::default(),
         }],
         ..DemoOptions::default()
     })

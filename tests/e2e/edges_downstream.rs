@@ -36,6 +36,7 @@ fn rs256_agency() -> Agency {
         auth: AgencyAuth::ClientSecretPost(Secret::new(RS_SECRET)),
         id_token_signed_response_alg: Some(Algorithm::RS256),
         notice: Default::default(),
+        logout: Default::default(),
     }
 }
 
@@ -213,6 +214,7 @@ async fn client_assertion_lifetime_gets_the_clock_leeway() {
             auth: AgencyAuth::PrivateKeyJwt(jwks),
             id_token_signed_response_alg: None,
             notice: Default::default(),
+            logout: Default::default(),
         }],
         ..DemoOptions::default()
     })

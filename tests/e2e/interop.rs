@@ -100,6 +100,7 @@ async fn demo_with_node_client(secret: &str) -> Demo {
         auth: AgencyAuth::ClientSecretBasic(Secret::new(secret)),
         id_token_signed_response_alg: None,
         notice: Default::default(),
+        logout: Default::default(),
     };
     jisr_demo::start(DemoOptions {
         gateway_port: 0,

@@ -21,6 +21,8 @@
 //!   agencies, each installed by scripts/prerequisites and driven through a full login.
 //! - `tls`: `jisr serve` terminating TLS itself.
 //! - `metrics`: `/metrics` and `/readyz` on the admin listener; alert rules and dashboard.
+//! - `sessions`: single sign-on between agencies, `prompt=none`, RP-initiated, back-channel
+//!   and national logout, sessions across replicas.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod audit;
@@ -36,3 +38,5 @@ mod privacy;
 mod replicas;
 mod tls;
 mod upstream;
+// Sessions and logout.
+mod sessions;

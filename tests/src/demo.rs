@@ -21,6 +21,7 @@ pub async fn demo_for(agency_country: &str) -> Demo {
         auth: AgencyAuth::ClientSecretPost(Secret::new("other-secret")),
         id_token_signed_response_alg: None,
         notice: Default::default(),
+        logout: Default::default(),
     };
     start(DemoOptions {
         agency_country: cc(agency_country),

@@ -76,6 +76,10 @@ pub struct Rule {
     pub identifier: Option<Disclosure>,
     #[serde(default)]
     pub consent: Option<bool>,
+    /// Single sign-on: a citizen signed in through the gateway for one agency of the
+    /// destination may sign in to another without a new national login. Off unless set.
+    #[serde(default)]
+    pub sso: bool,
 }
 
 fn yes() -> bool {

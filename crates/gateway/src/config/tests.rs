@@ -348,6 +348,7 @@ fn a_config_made_in_code_builds_a_gateway() {
         auth: agencies::AgencyAuth::ClientSecretBasic(agencies::Secret::new("s".repeat(32))),
         id_token_signed_response_alg: None,
         notice: Default::default(),
+        logout: Default::default(),
     };
     let config = Config {
         server: ServerConfig {
@@ -365,6 +366,7 @@ fn a_config_made_in_code_builds_a_gateway() {
         upstreams: Vec::new(),
         admin: None,
         audit: None,
+        session: Default::default(),
     };
     let store = crate::serve::open_store(&config.store).unwrap();
     let gw = Gateway::from_config(config, store, Arc::new(|| 1_700_000_000)).unwrap();

@@ -30,6 +30,7 @@ use crate::app::Gateway;
 use crate::ops::health;
 use crate::pages;
 use crate::provider::{authorize, callback, consent, country, discovery, token, userinfo};
+use crate::provider::session;
 
 /// Largest request body accepted anywhere (forms, token requests).
 pub const MAX_BODY: usize = 32 * 1024;
@@ -68,6 +69,17 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route(pages::CSS_PATH, get(css))
+        // Sessions and logout.
+        .route(
+            "/logout",
+            get(session::logout::logout_get).post(session::logout::logout_post),
+        )
+        .route(session::logout::CONFIRM_PATH, post(session::logout::confirm))
+        .route(session::national::RETURN_PATH, get(session::national::returned))
+        .route(
+            "/backchannel-logout/{cc}",
+            post(session::national::receive),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

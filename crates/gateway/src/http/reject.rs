@@ -27,6 +27,10 @@ pub enum OAuthError {
     UnmetAuthenticationRequirements,
     TemporarilyUnavailable,
     ServerError,
+    /// OIDC Core 3.1.2.6: `prompt=none` and the citizen must consent first.
+    ConsentRequired,
+    /// OIDC Core 3.1.2.6: `prompt=none` and the citizen must act (e.g. choose again).
+    InteractionRequired,
 }
 
 impl OAuthError {
@@ -47,12 +51,14 @@ impl OAuthError {
             OAuthError::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthError::ServerError => "server_error",
+            OAuthError::ConsentRequired => "consent_required",
+            OAuthError::InteractionRequired => "interaction_required",
         }
     }
 }
 
 impl OAuthError {
-    const ALL: [OAuthError; 14] = [
+    const ALL: [OAuthError; 16] = [
         OAuthError::InvalidRequest,
         OAuthError::InvalidClient,
         OAuthError::InvalidGrant,
@@ -67,6 +73,8 @@ impl OAuthError {
         OAuthError::UnmetAuthenticationRequirements,
         OAuthError::TemporarilyUnavailable,
         OAuthError::ServerError,
+        OAuthError::ConsentRequired,
+        OAuthError::InteractionRequired,
     ];
 
     /// The error whose wire code is `code` (as lower crates name it, e.g.

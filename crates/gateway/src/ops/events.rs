@@ -37,10 +37,18 @@ pub enum EventKind {
     /// An operator acted (suspended or resumed a country or pair, signed in or out, or was
     /// refused sign-in); `reason` names the action.
     OperatorAction,
+    /// Single sign-on: the citizen's gateway session signed them in to this agency without a
+    /// national login.
+    SessionReused,
+    /// A gateway session ended; `reason` says who ended it (`rp_initiated`, `national`).
+    LoggedOut,
+    /// A back-channel logout token was delivered to an agency or given up on; `reason`
+    /// says how it went (`delivered`, `rejected`, `failed`, `timeout`).
+    BackchannelLogout,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::AuthorizationAccepted,
         EventKind::CountryChosen,
         EventKind::NationalTokenVerified,
@@ -54,6 +62,9 @@ impl EventKind {
         EventKind::Userinfo,
         EventKind::Refused,
         EventKind::OperatorAction,
+        EventKind::SessionReused,
+        EventKind::LoggedOut,
+        EventKind::BackchannelLogout,
     ];
 
     /// The name in audit records and dashboards.
@@ -72,6 +83,9 @@ impl EventKind {
             EventKind::Userinfo => "userinfo",
             EventKind::Refused => "refused",
             EventKind::OperatorAction => "operator_action",
+            EventKind::SessionReused => "session_reused",
+            EventKind::LoggedOut => "logged_out",
+            EventKind::BackchannelLogout => "backchannel_logout",
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct Flow {
     /// The agency's `prompt=login`, forwarded to the national IdP.
     #[serde(default)]
     pub prompt_login: bool,
+    /// The agency's `prompt=none` (OIDC Core 3.1.2.6): the session answers, or an error.
+    #[serde(default)]
+    pub prompt_none: bool,
 }
 
 impl Flow {
@@ -103,6 +106,9 @@ pub struct CodeGrant {
     pub flow: String,
     #[serde(default)]
     pub subject: Option<String>,
+    /// The agency's `sid` in the citizen's gateway session (the ID token's `sid`).
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 impl CodeGrant {

@@ -40,6 +40,17 @@ struct RawAgency {
     purpose: Option<Purpose>,
     #[serde(default)]
     privacy_url: Option<String>,
+    // Logout registration (see `super::logout`).
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    backchannel_logout_session_required: bool,
+    #[serde(default)]
+    frontchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    frontchannel_logout_session_required: bool,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +228,17 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
         {
             bad("privacy_url", e);
         }
+        let (logout, logout_problems) = super::logout::RawLogout {
+            post_logout_redirect_uris: a.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: a.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: a.backchannel_logout_session_required,
+            frontchannel_logout_uri: a.frontchannel_logout_uri.clone(),
+            frontchannel_logout_session_required: a.frontchannel_logout_session_required,
+        }
+        .validate(check_redirect_uri);
+        for (key, problem) in logout_problems {
+            bad(&key, problem);
+        }
         let auth = match &a.auth {
             RawAuth::PrivateKeyJwt { jwks_file } => match load_jwks(&base_dir.join(jwks_file)) {
                 Ok(set) => Some(AgencyAuth::PrivateKeyJwt(set)),
@@ -264,6 +286,7 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
                     purpose: a.purpose.clone(),
                     privacy_url: a.privacy_url.clone(),
                 },
+                logout,
             });
         }
     }

@@ -12,6 +12,7 @@
 //! by variable.
 
 pub(crate) mod load;
+pub mod logout;
 
 #[cfg(test)]
 mod tests;
@@ -47,6 +48,8 @@ pub struct Agency {
     pub id_token_signed_response_alg: Option<jsonwebtoken::Algorithm>,
     /// What the consent page tells the citizen about the agency (optional registration).
     pub notice: AgencyNotice,
+    /// Logout registration: post-logout redirect URIs, back- and front-channel logout.
+    pub logout: logout::AgencyLogout,
 }
 
 /// The agency's purpose and privacy notice (registration fields `purpose = { en, ar }` and

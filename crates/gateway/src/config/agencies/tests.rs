@@ -383,3 +383,50 @@ fn an_alg_no_signing_key_signs_is_refused_at_load() {
     .unwrap();
     assert!(load::check_signing_algs(file, &algs, &both).is_empty());
 }
+
+// ---------------------------------------------------------------- logout registration
+
+#[test]
+fn logout_registration_is_read_and_its_uris_checked() {
+    let with = r#"redirect_uris = ["https://moh.bh.example/cb", "http://localhost:8400/cb"]
+post_logout_redirect_uris = ["https://moh.bh.example/bye"]
+backchannel_logout_uri = "https://moh.bh.example/bcl"
+backchannel_logout_session_required = true
+frontchannel_logout_uri = "https://moh.bh.example/fcl""#;
+    let (_dir, file) = setup(
+        r#"redirect_uris = ["https://moh.bh.example/cb", "http://localhost:8400/cb"]"#,
+        with,
+    );
+    let agencies = Agencies::load(&file, &env).unwrap_or_else(|p| panic!("{p:#?}"));
+    let bh = agencies.get("bh-moh").unwrap();
+    assert_eq!(
+        bh.logout.post_logout_redirect_uris,
+        ["https://moh.bh.example/bye"]
+    );
+    assert_eq!(
+        bh.logout.backchannel_logout_uri.as_deref(),
+        Some("https://moh.bh.example/bcl")
+    );
+    assert!(bh.logout.backchannel_logout_session_required);
+    assert_eq!(
+        bh.logout.frontchannel_logout_uri.as_deref(),
+        Some("https://moh.bh.example/fcl")
+    );
+    // Unregistered: nothing.
+    assert_eq!(agencies.get("om-mol").unwrap().logout, Default::default());
+
+    let bad = r#"redirect_uris = ["https://moh.bh.example/cb", "http://localhost:8400/cb"]
+post_logout_redirect_uris = ["http://moh.bh.example/bye", "https://moh.bh.example/bye#x"]
+backchannel_logout_uri = "ftp://moh.bh.example/bcl""#;
+    let found = problems(
+        r#"redirect_uris = ["https://moh.bh.example/cb", "http://localhost:8400/cb"]"#,
+        bad,
+    );
+    for key in [
+        "agency[0].post_logout_redirect_uris[0]",
+        "agency[0].post_logout_redirect_uris[1]",
+        "agency[0].backchannel_logout_uri",
+    ] {
+        assert!(found.iter().any(|p| p.starts_with(key)), "{key}: {found:#?}");
+    }
+}

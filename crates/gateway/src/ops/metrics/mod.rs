@@ -12,6 +12,7 @@
 
 pub mod http;
 pub mod labels;
+pub mod session;
 pub mod store;
 pub mod upstream;
 
@@ -75,6 +76,8 @@ pub struct Metrics {
     pub store: Arc<store::StoreMetrics>,
     /// HTTP requests; shared with the listeners' middleware.
     pub http: Arc<http::HttpMetrics>,
+    /// Single sign-on, logouts, back-channel logout deliveries.
+    session: session::SessionMetrics,
 }
 
 /// How one country's national IdP has answered lately, for the dashboard.
@@ -106,6 +109,7 @@ impl Default for Metrics {
             upstream: Arc::default(),
             store: Arc::default(),
             http: Arc::default(),
+            session: session::SessionMetrics::default(),
             registry: Registry::default(),
         };
         // Counters get `_total` from the encoder.
@@ -189,6 +193,7 @@ impl Default for Metrics {
             "Duration of HTTP requests by listener and matched route",
             m.http.duration.clone(),
         );
+        m.session.register(&mut r);
         Metrics { registry: r, ..m }
     }
 }
@@ -295,6 +300,9 @@ impl Metrics {
                     .inc();
             }
             EventKind::Mapped | EventKind::PolicyDecision => {}
+            EventKind::SessionReused | EventKind::LoggedOut | EventKind::BackchannelLogout => {
+                self.session.observe(event)
+            }
         }
     }
 
