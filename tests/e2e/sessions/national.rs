@@ -18,11 +18,8 @@ async fn national_logout(demo: &Demo, cc: &str, token: &str) -> (u16, Value) {
 #[tokio::test]
 async fn national_backchannel_logout_ends_the_session_and_forgeries_are_refused() {
     let (bcl, received) = receiver().await;
-    let demo = start(DemoOptions {
-        national_logout: true,
-        ..options(vec![other_agency(Some(format!("{bcl}/bcl/{OTHER}")))], None)
-    })
-    .await;
+    let demo =
+        demo_with_national_logout(vec![other_agency(Some(format!("{bcl}/bcl/{OTHER}")))]).await;
     let browser = Browser::new();
     first_login(&demo, &browser, "SA").await;
     let req = other_request(&demo, &[]);
@@ -101,11 +98,7 @@ async fn national_backchannel_logout_ends_the_session_and_forgeries_are_refused(
 
 #[tokio::test]
 async fn rp_initiated_logout_ends_the_national_session_too() {
-    let demo = start(DemoOptions {
-        national_logout: true,
-        ..options(vec![other_agency(None)], None)
-    })
-    .await;
+    let demo = demo_with_national_logout(vec![other_agency(None)]).await;
     let browser = Browser::new();
     first_login(&demo, &browser, "SA").await;
     let req = other_request(&demo, &[]);

@@ -138,6 +138,7 @@ async fn prompt_none_refusals_consent_interaction_and_freshness() {
 }
 
 
+#[tokio::test]
 async fn sessions_survive_a_replica_switch_and_end_on_all_replicas() {
     let url = redis_url();
     require_redis(&url).await;
