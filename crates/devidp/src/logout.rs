@@ -41,9 +41,7 @@ pub(crate) fn sessions_of(app: &App, sub: &str) -> Vec<String> {
 pub(crate) fn sign(app: &App, claims: &Map<String, Value>, faults: &Faults) -> String {
     let mut faults = faults.clone();
     let mut header = faults.header.take().unwrap_or_default();
-    header
-        .entry("typ")
-        .or_insert_with(|| json!("logout+jwt"));
+    header.entry("typ").or_insert_with(|| json!("logout+jwt"));
     faults.header = Some(header);
     let key = app.keys().active(&faults);
     key.ok()
@@ -75,10 +73,7 @@ pub(crate) async fn backchannel(app: &Arc<App>, sub: &str) -> Vec<u16> {
         claims.insert("aud".into(), json!(client_id));
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + 120));
-        claims.insert(
-            "jti".into(),
-            json!(random_token().unwrap_or_default()),
-        );
+        claims.insert("jti".into(), json!(random_token().unwrap_or_default()));
         claims.insert("sid".into(), json!(sid));
         claims.insert("sub".into(), json!(sub));
         claims.insert("events".into(), json!({ BACKCHANNEL_EVENT: {} }));
@@ -106,7 +101,10 @@ fn hinted_sid(id_token: &str) -> Option<String> {
 
 /// `GET /logout`: ends the session the `id_token_hint` names and returns to the registered
 /// `post_logout_redirect_uri` with `state`, or shows a short page.
-pub(crate) async fn end_session(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn end_session(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let Some(logout) = app.logout.clone() else {
         return (StatusCode::NOT_FOUND, "logout is not enabled").into_response();
     };

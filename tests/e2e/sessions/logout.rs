@@ -143,7 +143,10 @@ async fn rp_initiated_logout_without_hint_asks_the_citizen_first() {
     let page = browser.get(&url).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains(r#"<html lang="ar" dir="rtl">"#), "Arabic leads by default");
+    assert!(
+        html.contains(r#"<html lang="ar" dir="rtl">"#),
+        "Arabic leads by default"
+    );
     assert!(html.contains("Sign out") && html.contains("تسجيل الخروج"));
     let sealed = hidden(&html, "request");
     // "Stay signed in" keeps the session.
@@ -222,7 +225,10 @@ async fn rp_initiated_logout_bad_post_logout_redirect_uri_is_refused() {
             "client_id is not the hint's audience",
         ),
         (
-            format!("{gw}/logout?id_token_hint={}x", &id_token[..id_token.len() - 1]),
+            format!(
+                "{gw}/logout?id_token_hint={}x",
+                &id_token[..id_token.len() - 1]
+            ),
             "a forged hint",
         ),
     ] {
@@ -291,13 +297,21 @@ async fn the_demo_agency_signs_out_at_the_gateway_too() {
     let demo = demo_with(vec![other_agency(None)]).await;
     let browser = Browser::new();
     let citizen = jisr_devidp::citizens(cc("SA"))[0];
-    assert!(agency_app_login(&demo, &browser).await.contains(citizen.given_en));
+    assert!(
+        agency_app_login(&demo, &browser)
+            .await
+            .contains(citizen.given_en)
+    );
     // "Sign out": to the gateway's end_session_endpoint with the hint, then back home.
     let to_gateway = location(&browser.get(&format!("{}/logout", demo.agency_url)).await);
     assert!(to_gateway.starts_with(&format!("{}/logout?id_token_hint=", demo.gateway_url)));
     let home = location(&browser.get(&to_gateway).await);
     assert_eq!(home, format!("{}/", demo.agency_url));
-    assert!(!agency_home(&demo, &browser).await.contains(citizen.given_en));
+    assert!(
+        !agency_home(&demo, &browser)
+            .await
+            .contains(citizen.given_en)
+    );
     // The gateway's session is over too.
     let req = other_request(&demo, &[("prompt", "none")]);
     let q = back_to(&location(&browser.get(&req.url).await), &req, &demo);
@@ -309,7 +323,11 @@ async fn the_demo_agency_hears_a_logout_started_elsewhere() {
     let demo = demo_with(vec![other_agency(None)]).await;
     let browser = Browser::new();
     let citizen = jisr_devidp::citizens(cc("SA"))[0];
-    assert!(agency_app_login(&demo, &browser).await.contains(citizen.given_en));
+    assert!(
+        agency_app_login(&demo, &browser)
+            .await
+            .contains(citizen.given_en)
+    );
     // Single sign-on into the other agency, which then signs the citizen out.
     let req = other_request(&demo, &[]);
     let q = back_to(&location(&browser.get(&req.url).await), &req, &demo);
@@ -320,14 +338,16 @@ async fn the_demo_agency_hears_a_logout_started_elsewhere() {
         .await;
     // The demo agency's back channel ends its own session.
     for _ in 0..100 {
-        if !agency_home(&demo, &browser).await.contains(citizen.given_en) {
+        if !agency_home(&demo, &browser)
+            .await
+            .contains(citizen.given_en)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the demo agency still shows the citizen signed in");
 }
-
 
 #[tokio::test]
 async fn frontchannel_logout_frames_the_agencies_that_registered_it() {
@@ -349,12 +369,21 @@ async fn frontchannel_logout_frames_the_agencies_that_registered_it() {
     let req = request_for(&demo, "fc-agency", FC_CALLBACK, &[]);
     let q = back_to(&location(&browser.get(&req.url).await), &req, &demo);
     let tokens = token_as(&demo.gateway_url, "fc-agency", &q["code"], &req).await;
-    let fc_claims = verify_for(&demo, tokens["id_token"].as_str().unwrap(), "fc-agency", "JWT").await;
+    let fc_claims = verify_for(
+        &demo,
+        tokens["id_token"].as_str().unwrap(),
+        "fc-agency",
+        "JWT",
+    )
+    .await;
     let r = browser
         .get(&format!("{}/logout?id_token_hint={hint}", demo.gateway_url))
         .await;
     assert_eq!(r.status(), 200);
-    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("frame-src http://127.0.0.1:9"), "{csp}");
     // askama escapes `&` in the attribute.
     let html = r.text().await.unwrap().replace("&#38;", "&");

@@ -170,7 +170,12 @@ pub(super) async fn demo_with(extra: Vec<Agency>) -> Demo {
 }
 
 /// The authorization request of `client` (its registered callback), PKCE and all.
-pub(super) fn request_for(demo: &Demo, client: &str, callback: &str, extra: &[(&str, &str)]) -> Request {
+pub(super) fn request_for(
+    demo: &Demo,
+    client: &str,
+    callback: &str,
+    extra: &[(&str, &str)],
+) -> Request {
     let mut all = vec![("client_id", client), ("redirect_uri", callback)];
     all.extend_from_slice(extra);
     let mut req = request(demo, &all);
@@ -238,7 +243,11 @@ pub(super) async fn first_login(demo: &Demo, browser: &Browser, origin: &str) ->
 }
 
 /// The redirect back to the agency: its query, after checking `state` and `iss`.
-pub(super) fn back_to(location: &str, req: &Request, demo: &Demo) -> std::collections::HashMap<String, String> {
+pub(super) fn back_to(
+    location: &str,
+    req: &Request,
+    demo: &Demo,
+) -> std::collections::HashMap<String, String> {
     assert!(location.starts_with(&req.redirect_uri), "{location}");
     let q = query(location);
     assert_eq!(q.get("state"), Some(&req.state), "{location}");
@@ -246,11 +255,9 @@ pub(super) fn back_to(location: &str, req: &Request, demo: &Demo) -> std::collec
     q
 }
 
-
 pub(super) fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
-
 
 /// The demo (SA→BH single sign-on) with `extra` agencies and the national IdPs taking part
 /// in logout.

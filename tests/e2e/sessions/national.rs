@@ -49,25 +49,53 @@ async fn national_backchannel_logout_ends_the_session_and_forgeries_are_refused(
         ..Default::default()
     };
     for (token, reason) in [
-        (idp.sign_logout_token(&claims(&|_| {}), &bad_sig), "bad signature"),
         (
-            idp.sign_logout_token(&claims(&|c| { c.remove("events"); }), &none),
+            idp.sign_logout_token(&claims(&|_| {}), &bad_sig),
+            "bad signature",
+        ),
+        (
+            idp.sign_logout_token(
+                &claims(&|c| {
+                    c.remove("events");
+                }),
+                &none,
+            ),
             "no events",
         ),
         (
-            idp.sign_logout_token(&claims(&|c| { c.insert("nonce".into(), "n".into()); }), &none),
+            idp.sign_logout_token(
+                &claims(&|c| {
+                    c.insert("nonce".into(), "n".into());
+                }),
+                &none,
+            ),
             "a nonce",
         ),
         (
-            idp.sign_logout_token(&claims(&|c| { c.insert("aud".into(), "someone-else".into()); }), &none),
+            idp.sign_logout_token(
+                &claims(&|c| {
+                    c.insert("aud".into(), "someone-else".into());
+                }),
+                &none,
+            ),
             "wrong aud",
         ),
         (
-            idp.sign_logout_token(&claims(&|c| { c.insert("iat".into(), (now() - 3600).into()); }), &none),
+            idp.sign_logout_token(
+                &claims(&|c| {
+                    c.insert("iat".into(), (now() - 3600).into());
+                }),
+                &none,
+            ),
             "old iat",
         ),
         (
-            idp.sign_logout_token(&claims(&|c| { c.remove("sid"); }), &none),
+            idp.sign_logout_token(
+                &claims(&|c| {
+                    c.remove("sid");
+                }),
+                &none,
+            ),
             "neither sid nor sub",
         ),
     ] {
@@ -77,15 +105,25 @@ async fn national_backchannel_logout_ends_the_session_and_forgeries_are_refused(
     }
     // Another country's IdP cannot end a Saudi session (its key, its issuer).
     let om = demo.idp(cc("OM")).unwrap();
-    let (status, _) = national_logout(&demo, "sa", &om.sign_logout_token(&claims(&|_| {}), &none)).await;
+    let (status, _) =
+        national_logout(&demo, "sa", &om.sign_logout_token(&claims(&|_| {}), &none)).await;
     assert_eq!(status, 400);
     // Still signed in.
     let req = other_request(&demo, &[("prompt", "none")]);
     assert!(back_to(&location(&browser.get(&req.url).await), &req, &demo).contains_key("code"));
     // A valid token is single use.
-    let stray = idp.sign_logout_token(&claims(&|c| { c.insert("sid".into(), "another-session".into()); }), &none);
+    let stray = idp.sign_logout_token(
+        &claims(&|c| {
+            c.insert("sid".into(), "another-session".into());
+        }),
+        &none,
+    );
     assert_eq!(national_logout(&demo, "sa", &stray).await.0, 200);
-    assert_eq!(national_logout(&demo, "sa", &stray).await.0, 400, "replayed jti");
+    assert_eq!(
+        national_logout(&demo, "sa", &stray).await.0,
+        400,
+        "replayed jti"
+    );
     // The national IdP ends the citizen's session: the gateway's ends, the agencies hear.
     assert_eq!(idp.logout_citizen(citizen.sub).await, vec![200]);
     let req = other_request(&demo, &[("prompt", "none")]);
@@ -126,9 +164,14 @@ async fn rp_initiated_logout_ends_the_national_session_too() {
     assert_eq!(nq["client_id"], "jisr");
     // … which ends its session and sends the citizen back to the gateway …
     let back = location(&browser.get(&national).await);
-    assert!(back.starts_with(&format!("{}/logout/return?", demo.gateway_url)), "{back}");
+    assert!(
+        back.starts_with(&format!("{}/logout/return?", demo.gateway_url)),
+        "{back}"
+    );
     assert!(idp.sessions_of(citizen.sub).is_empty());
     // … and on to the agency with its state.
-    assert_eq!(location(&browser.get(&back).await), format!("{OTHER_BYE}?state=st"));
+    assert_eq!(
+        location(&browser.get(&back).await),
+        format!("{OTHER_BYE}?state=st")
+    );
 }
-

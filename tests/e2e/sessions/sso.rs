@@ -34,13 +34,19 @@ async fn oidcc_id_token_sid_and_sso_into_a_second_agency_skips_the_national_logi
         first["verified_claims"]["claims"]["given_name"]
     );
     // Discovery says so.
-    let meta: Value = reqwest::get(format!("{}/.well-known/openid-configuration", demo.gateway_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(meta["end_session_endpoint"], format!("{}/logout", demo.gateway_url));
+    let meta: Value = reqwest::get(format!(
+        "{}/.well-known/openid-configuration",
+        demo.gateway_url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        meta["end_session_endpoint"],
+        format!("{}/logout", demo.gateway_url)
+    );
     for k in [
         "backchannel_logout_supported",
         "backchannel_logout_session_supported",
@@ -137,7 +143,6 @@ async fn prompt_none_refusals_consent_interaction_and_freshness() {
     assert_eq!(sa.get(&req.url).await.status(), 200, "the picker");
 }
 
-
 #[tokio::test]
 async fn sessions_survive_a_replica_switch_and_end_on_all_replicas() {
     let url = redis_url();
@@ -153,7 +158,11 @@ async fn sessions_survive_a_replica_switch_and_end_on_all_replicas() {
     first_login(&demo, &browser, "SA").await;
     // … single sign-on on replica B.
     let req = other_request(&demo, &[("prompt", "none")]);
-    let q = back_to(&location(&browser.get(&via(&b, &req.url)).await), &req, &demo);
+    let q = back_to(
+        &location(&browser.get(&via(&b, &req.url)).await),
+        &req,
+        &demo,
+    );
     let tokens = token_as(&b, OTHER, &q["code"], &req).await;
     // The stored session reveals nothing: no name in clear in Redis.
     let citizen = jisr_devidp::citizens(cc("SA"))[0];
@@ -178,4 +187,3 @@ async fn sessions_survive_a_replica_switch_and_end_on_all_replicas() {
     drop(demo);
     keyspace.purge().unwrap();
 }
-

@@ -23,7 +23,9 @@ pub(crate) struct Logouts {
 
 impl Logouts {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Option<String>, String)>> {
-        self.by_session.lock().unwrap_or_else(PoisonError::into_inner)
+        self.by_session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Remembers local session `session`'s ID token (and the `sid` in it).

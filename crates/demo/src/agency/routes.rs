@@ -24,7 +24,10 @@ pub(crate) fn router(agency: Arc<Agency>) -> Router {
         .route("/login", get(login))
         .route("/callback", get(callback))
         .route("/logout", get(logout).post(logout))
-        .route("/backchannel-logout", axum::routing::post(backchannel_logout))
+        .route(
+            "/backchannel-logout",
+            axum::routing::post(backchannel_logout),
+        )
         .route("/static/agency.css", get(css))
         .layer(set(
             header::CONTENT_SECURITY_POLICY,

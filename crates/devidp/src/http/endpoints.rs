@@ -49,7 +49,10 @@ pub(super) async fn discovery(State(app): State<Arc<App>>) -> Response {
     if app.logout.is_some()
         && let Some(doc) = doc.as_object_mut()
     {
-        doc.insert("end_session_endpoint".into(), json!(app.endpoint("/logout")));
+        doc.insert(
+            "end_session_endpoint".into(),
+            json!(app.endpoint("/logout")),
+        );
         doc.insert("backchannel_logout_supported".into(), json!(true));
         doc.insert("backchannel_logout_session_supported".into(), json!(true));
     }

@@ -29,8 +29,8 @@ use tower_http::trace::TraceLayer;
 use crate::app::Gateway;
 use crate::ops::health;
 use crate::pages;
-use crate::provider::{authorize, callback, consent, country, discovery, token, userinfo};
 use crate::provider::session;
+use crate::provider::{authorize, callback, consent, country, discovery, token, userinfo};
 
 /// Largest request body accepted anywhere (forms, token requests).
 pub const MAX_BODY: usize = 32 * 1024;
@@ -74,12 +74,15 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             "/logout",
             get(session::logout::logout_get).post(session::logout::logout_post),
         )
-        .route(session::logout::CONFIRM_PATH, post(session::logout::confirm))
-        .route(session::national::RETURN_PATH, get(session::national::returned))
         .route(
-            "/backchannel-logout/{cc}",
-            post(session::national::receive),
+            session::logout::CONFIRM_PATH,
+            post(session::logout::confirm),
         )
+        .route(
+            session::national::RETURN_PATH,
+            get(session::national::returned),
+        )
+        .route("/backchannel-logout/{cc}", post(session::national::receive))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

@@ -134,7 +134,9 @@ mod tests {
             frames: &frames,
         });
         assert!(html.contains(r#"<html lang="en" dir="ltr">"#));
-        assert!(html.contains(r#"<iframe class="frontchannel" src="https://agency.example/fc?iss=x&#38;sid=y""#));
+        assert!(html.contains(
+            r#"<iframe class="frontchannel" src="https://agency.example/fc?iss=x&#38;sid=y""#
+        ));
         assert!(html.contains(r#"href="https://agency.example/bye?state=s""#));
         assert!(!html.contains("<form"));
     }

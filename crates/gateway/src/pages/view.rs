@@ -87,7 +87,12 @@ pub(super) struct Switch {
 }
 
 impl Chrome {
-    pub(super) fn new(lang: Lang, title_en: &str, title_ar: &str, switch_url: Option<&str>) -> Chrome {
+    pub(super) fn new(
+        lang: Lang,
+        title_en: &str,
+        title_ar: &str,
+        switch_url: Option<&str>,
+    ) -> Chrome {
         let [first, second] = ordered(lang, title_en, title_ar);
         let other = match lang {
             Lang::Ar => span(Lang::En, "English"),

@@ -12,8 +12,8 @@ use jisr_mapping::{Destination, MappingError, map_with_rule};
 use serde::Deserialize;
 
 use super::consent;
-use super::session;
 use super::error::{StepError, expired_unknown_flow, refuse_to_agency, restart_at};
+use super::session;
 use super::state::{self, CodeGrant, UpstreamLogin, keys};
 use crate::app::{Gateway, random_token, token_key};
 use crate::http::cookie;

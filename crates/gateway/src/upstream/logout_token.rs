@@ -129,9 +129,7 @@ impl Upstream {
             return Err(LogoutTokenError::Stale);
         }
         if let Some(exp) = claims.get("exp") {
-            let exp = exp
-                .as_i64()
-                .ok_or(VerifyError::MissingClaim("exp"))?;
+            let exp = exp.as_i64().ok_or(VerifyError::MissingClaim("exp"))?;
             if exp + leeway <= now {
                 return Err(VerifyError::Expired.into());
             }

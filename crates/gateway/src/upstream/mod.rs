@@ -207,7 +207,10 @@ impl Upstream {
     /// gateway's client id there (for `client_id` beside `id_token_hint`).
     pub fn end_session(&self) -> Option<(String, &str)> {
         let endpoints = self.endpoints.load_full()?;
-        Some((endpoints.end_session.clone()?, self.config.client_id.as_str()))
+        Some((
+            endpoints.end_session.clone()?,
+            self.config.client_id.as_str(),
+        ))
     }
 
     pub fn jwks(&self) -> &JwksCache {

@@ -197,7 +197,7 @@ fn every_problem_names_its_key() {
         (
             "sector = \"labour\"",
             "sector = \"labour\"\ncolour = \"red\"",
-            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`, `id_token_signed_response_alg`, `purpose`, `privacy_url`",
+            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`, `id_token_signed_response_alg`, `purpose`, `privacy_url`, `post_logout_redirect_uris`, `backchannel_logout_uri`, `backchannel_logout_session_required`, `frontchannel_logout_uri`, `frontchannel_logout_session_required`",
         ),
         (
             "sector = \"labour\"",
@@ -427,6 +427,9 @@ backchannel_logout_uri = "ftp://moh.bh.example/bcl""#;
         "agency[0].post_logout_redirect_uris[1]",
         "agency[0].backchannel_logout_uri",
     ] {
-        assert!(found.iter().any(|p| p.starts_with(key)), "{key}: {found:#?}");
+        assert!(
+            found.iter().any(|p| p.starts_with(key)),
+            "{key}: {found:#?}"
+        );
     }
 }

@@ -66,6 +66,9 @@ mod tests {
             idle_secs: 7200,
             absolute_secs: 3600,
         };
-        assert_eq!(inverted.problems()[0].1, "must be at least session.idle_secs");
+        assert_eq!(
+            inverted.problems()[0].1,
+            "must be at least session.idle_secs"
+        );
     }
 }

@@ -134,9 +134,9 @@ pub fn notify(gw: &Arc<Gateway>, session: &Session) {
             subject: session.subject.clone(),
             ..Trail::default()
         };
-        let Ok(token) =
-            gw.keys
-                .sign_as(agency.id_token_signed_response_alg, "logout+jwt", &claims)
+        let Ok(token) = gw
+            .keys
+            .sign_as(agency.id_token_signed_response_alg, "logout+jwt", &claims)
         else {
             record(gw, &trail, Delivery::Failed);
             continue;
@@ -201,7 +201,8 @@ pub fn frontchannel_uris(gw: &Gateway, session: &Session) -> Vec<String> {
         .iter()
         .filter_map(|s| {
             let agency = gw.agencies.get(&s.client_id)?;
-            let mut url = url::Url::parse(agency.logout.frontchannel_logout_uri.as_deref()?).ok()?;
+            let mut url =
+                url::Url::parse(agency.logout.frontchannel_logout_uri.as_deref()?).ok()?;
             url.query_pairs_mut()
                 .append_pair("iss", &gw.issuer)
                 .append_pair("sid", &s.sid);

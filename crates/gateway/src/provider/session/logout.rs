@@ -284,8 +284,7 @@ async fn confirmed(
         )
         .because("logout_expired")
     };
-    let form: ConfirmForm =
-        params::parse(body, MAX_FORM).map_err(|_| expired(Lang::default()))?;
+    let form: ConfirmForm = params::parse(body, MAX_FORM).map_err(|_| expired(Lang::default()))?;
     let pending: Pending = form
         .request
         .as_deref()
@@ -422,7 +421,11 @@ fn verify_hint(gw: &Gateway, token: &str) -> Option<Hint> {
     }
     let header = jsonwebtoken::decode_header(token).ok()?;
     // An ID token: not a logout token or anything else the gateway signs.
-    if header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT")) {
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+    {
         return None;
     }
     if !gw.keys.signs(header.alg) {

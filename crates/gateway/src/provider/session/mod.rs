@@ -203,7 +203,10 @@ pub fn discovery_metadata(gw: &Gateway) -> Vec<(&'static str, Value)> {
         ("backchannel_logout_session_supported", Value::Bool(true)),
         ("frontchannel_logout_supported", Value::Bool(true)),
         ("frontchannel_logout_session_supported", Value::Bool(true)),
-        ("prompt_values_supported", serde_json::json!(["none", "login"])),
+        (
+            "prompt_values_supported",
+            serde_json::json!(["none", "login"]),
+        ),
     ]
 }
 

@@ -78,11 +78,12 @@ struct ReturnParams {
 
 /// `GET /logout/return`: back from the national IdP's logout.
 pub async fn returned(State(gw): State<Arc<Gateway>>, RawQuery(query): RawQuery) -> Response {
-    let back: Option<Return> = params::parse::<ReturnParams>(query.as_deref().unwrap_or(""), MAX_QUERY)
-        .ok()
-        .and_then(|p| p.state)
-        .and_then(|s| gw.seals.session.logout.open::<Return>(&s))
-        .filter(|r| r.exp > gw.now());
+    let back: Option<Return> =
+        params::parse::<ReturnParams>(query.as_deref().unwrap_or(""), MAX_QUERY)
+            .ok()
+            .and_then(|p| p.state)
+            .and_then(|s| gw.seals.session.logout.open::<Return>(&s))
+            .filter(|r| r.exp > gw.now());
     match back {
         Some(Return {
             next: Some(next), ..
@@ -130,7 +131,12 @@ pub async fn receive(
 }
 
 fn refuse(why: &'static str, description: impl Into<String>) -> Reject {
-    Reject::json(StatusCode::BAD_REQUEST, OAuthError::InvalidRequest, description).because(why)
+    Reject::json(
+        StatusCode::BAD_REQUEST,
+        OAuthError::InvalidRequest,
+        description,
+    )
+    .because(why)
 }
 
 async fn receive_token(
@@ -145,7 +151,12 @@ async fn receive_token(
         .parse::<jisr_mapping::CountryCode>()
         .ok()
         .filter(|c| gw.upstreams.get(*c).is_some())
-        .ok_or_else(|| refuse("unknown_country", "no national IdP is configured for this path"))?;
+        .ok_or_else(|| {
+            refuse(
+                "unknown_country",
+                "no national IdP is configured for this path",
+            )
+        })?;
     trail.origin = Some(origin);
     let form_encoded = headers
         .get(header::CONTENT_TYPE)
@@ -157,13 +168,16 @@ async fn receive_token(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let form: LogoutForm = params::parse(body, MAX_FORM)
-        .map_err(|e| refuse("bad_parameters", e.to_string()))?;
+    let form: LogoutForm =
+        params::parse(body, MAX_FORM).map_err(|e| refuse("bad_parameters", e.to_string()))?;
     let token = form
         .logout_token
         .ok_or_else(|| refuse("bad_parameters", "logout_token is missing"))?;
     let upstream = gw.upstreams.get(origin).ok_or_else(|| {
-        refuse("unknown_country", "no national IdP is configured for this path")
+        refuse(
+            "unknown_country",
+            "no national IdP is configured for this path",
+        )
     })?;
     let now = gw.now();
     let verified = upstream
@@ -183,20 +197,32 @@ async fn receive_token(
     let fresh = gw
         .store
         .insert_if_absent(
-            &format!("bcl:{}:{}", crate::app::token_key(&iss), crate::app::token_key(&verified.jti)),
+            &format!(
+                "bcl:{}:{}",
+                crate::app::token_key(&iss),
+                crate::app::token_key(&verified.jti)
+            ),
             b"1",
             Duration::from_secs(2 * crate::upstream::logout_token::MAX_AGE_SECS as u64),
         )
         .await
         .map_err(unavailable)?;
     if !fresh {
-        return Err(refuse("logout_token_replayed", "logout_token was already used"));
+        return Err(refuse(
+            "logout_token_replayed",
+            "logout_token was already used",
+        ));
     }
     let Some(sid) = verified.sid else {
         return Ok(());
     };
     let handle = gw.seals.session.handle(&iss, Some(&sid));
-    let Some(sealed) = gw.store.get(&store_key(&handle)).await.map_err(unavailable)? else {
+    let Some(sealed) = gw
+        .store
+        .get(&store_key(&handle))
+        .await
+        .map_err(unavailable)?
+    else {
         return Ok(());
     };
     let Some(session) = gw.seals.session.open(&sealed) else {

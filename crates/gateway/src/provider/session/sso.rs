@@ -214,7 +214,16 @@ pub async fn attempt(
     .await
     .map_err(store_failed)?;
     Ok(Some(if grant.consent {
-        consent_page(gw, headers, agency, flow, &session, (grant, code), &released, rule)
+        consent_page(
+            gw,
+            headers,
+            agency,
+            flow,
+            &session,
+            (grant, code),
+            &released,
+            rule,
+        )
     } else {
         gw.record(&Event::ok(EventKind::CodeIssued, trail));
         let mut response = consent::code_redirect(gw, flow, &code);
@@ -247,19 +256,11 @@ fn consent_page(
     };
     let context = consent::ConsentContext {
         identifier: rule.disclosure(),
-        hijri: profile.is_some_and(|p| {
-            p.birthdate.calendar == jisr_mapping::dates::Calendar::HijriUmmAlQura
-        }),
+        hijri: profile
+            .is_some_and(|p| p.birthdate.calendar == jisr_mapping::dates::Calendar::HijriUmmAlQura),
     };
     let idp_name = profile.map_or("", |p| p.idp_name.as_str());
-    let mut response = consent::show(
-        agency,
-        &flow,
-        &grant.assertion,
-        released,
-        idp_name,
-        context,
-    );
+    let mut response = consent::show(agency, &flow, &grant.assertion, released, idp_name, context);
     cookie::set_flow(gw, headers, &mut response, &flow);
     response
 }
