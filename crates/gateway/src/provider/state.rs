@@ -1,8 +1,9 @@
 //! Flow state. What must be single use across replicas lives in the store (upstream state,
 //! authorization codes, revocations); what only needs to be tamper-proof travels sealed
-//! (the flow cookie, access tokens). A complete login costs five store round trips: the
-//! upstream state written and taken, the code written and taken, the grant's live marker
-//! written (plus one at userinfo, which requires that marker).
+//! (the flow cookie, access tokens). A complete login costs six store round trips: the
+//! upstream state written and taken, the citizen's session written (`super::session`), the
+//! code written and taken, the grant's live marker written (plus one at userinfo, which
+//! requires that marker).
 
 use jisr_mapping::{CrossBorderAssertion, Loa};
 use serde::de::DeserializeOwned;
