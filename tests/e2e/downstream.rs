@@ -680,6 +680,7 @@ async fn token_endpoint_private_key_jwt() {
             id_token_signed_response_alg: None,
             notice: Default::default(),
             back_channel: Default::default(),
+            logout: Default::default(),
         }],
         ..DemoOptions::default()
     })

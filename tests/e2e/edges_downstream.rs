@@ -37,6 +37,7 @@ fn rs256_agency() -> Agency {
         id_token_signed_response_alg: Some(Algorithm::RS256),
         notice: Default::default(),
         back_channel: Default::default(),
+        logout: Default::default(),
     }
 }
 
@@ -215,6 +216,7 @@ async fn client_assertion_lifetime_gets_the_clock_leeway() {
             id_token_signed_response_alg: None,
             notice: Default::default(),
             back_channel: Default::default(),
+            logout: Default::default(),
         }],
         ..DemoOptions::default()
     })

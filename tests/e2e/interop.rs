@@ -101,6 +101,7 @@ async fn demo_with_node_client(secret: &str) -> Demo {
         id_token_signed_response_alg: None,
         notice: Default::default(),
         back_channel: Default::default(),
+        logout: Default::default(),
     };
     jisr_demo::start(DemoOptions {
         gateway_port: 0,

@@ -25,6 +25,8 @@
 //!   single use on one replica and across two on Redis.
 //! - `back_channel`: introspection (RFC 7662), revocation (RFC 7009), discovery, and every
 //!   JWT attack class of the upstream tests sent through token exchange.
+//! - `sessions`: single sign-on between agencies, `prompt=none`, RP-initiated, back-channel
+//!   and national logout, sessions across replicas.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod audit;
@@ -42,3 +44,5 @@ mod privacy;
 mod replicas;
 mod tls;
 mod upstream;
+// Sessions and logout.
+mod sessions;

@@ -49,10 +49,20 @@ async fn logs_carry_no_personal_data_or_tokens() {
     for origin in ["SA", "AE", "OM", "KW", "QA"] {
         let citizen = jisr_devidp::citizens(cc(origin))[0];
         let req = request(&demo, &[]);
-        let back = sign_in(&demo, &Browser::new(), &req, origin, citizen.id, "allow").await;
+        let browser = Browser::new();
+        let back = sign_in(&demo, &browser, &req, origin, citizen.id, "allow").await;
         let code = query(&back)["code"].clone();
         let (status, tokens) = token(&demo, &code, &req).await;
         assert_eq!(status, 200, "{origin}: {tokens}");
+        // The session ends (RP-initiated logout): its logs carry nothing personal either.
+        let logout = browser
+            .get(&format!(
+                "{}/logout?id_token_hint={}",
+                demo.gateway_url,
+                tokens["id_token"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(logout.status(), 200, "{origin}: signed out");
         let digits: String = citizen.id.chars().filter(char::is_ascii_digit).collect();
         canaries.extend([
             citizen.given_en.to_owned(),

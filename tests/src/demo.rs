@@ -22,6 +22,7 @@ pub async fn demo_for(agency_country: &str) -> Demo {
         id_token_signed_response_alg: None,
         notice: Default::default(),
         back_channel: Default::default(),
+        logout: Default::default(),
     };
     start(DemoOptions {
         agency_country: cc(agency_country),

@@ -85,6 +85,7 @@ fn agency(client_id: &str, country: &str, auth: AgencyAuth, back_channel: BackCh
         id_token_signed_response_alg: None,
         notice: Default::default(),
         back_channel,
+        logout: Default::default(),
     }
 }
 

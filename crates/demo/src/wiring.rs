@@ -56,6 +56,10 @@ pub struct DemoOptions {
     /// Redirect URIs of a second client, [`OWN_CLIENT_ID`], registered so a developer can
     /// plug their own OIDC client into the demo gateway; empty registers none.
     pub own_client_redirect_uris: Vec<String>,
+    /// The development national IdPs take part in logout: `sid` in their ID tokens, an
+    /// `end_session_endpoint` returning to the gateway's `/logout/return`, and logout
+    /// tokens sent to the gateway's `/backchannel-logout/<cc>`. `jisr demo` turns it on.
+    pub national_logout: bool,
 }
 
 impl Default for DemoOptions {
@@ -74,6 +78,7 @@ impl Default for DemoOptions {
             gateway_runtime: None,
             audit_dir: None,
             own_client_redirect_uris: Vec::new(),
+            national_logout: false,
         }
     }
 }
@@ -234,6 +239,10 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
                 &[&redirect_uri],
             )],
             admin: true,
+            logout: options.national_logout.then(|| jisr_devidp::DevLogout {
+                backchannel_logout_uri: Some(format!("{gateway_url}/backchannel-logout/{cc}")),
+                post_logout_redirect_uris: vec![format!("{gateway_url}/logout/return")],
+            }),
             ..DevIdpConfig::new(country, alg)
         })
         .await?;
@@ -263,6 +272,13 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             privacy_url: Some(format!("{agency_url}/privacy")),
         },
         back_channel: Default::default(),
+        // "Sign out" ends the gateway's session too, and the gateway's logouts reach it.
+        logout: jisr_gateway::config::agencies::logout::AgencyLogout {
+            post_logout_redirect_uris: vec![format!("{agency_url}/")],
+            backchannel_logout_uri: Some(format!("{agency_url}/backchannel-logout")),
+            backchannel_logout_session_required: true,
+            ..Default::default()
+        },
     }];
     let own_client = (!options.own_client_redirect_uris.is_empty())
         .then(|| (random_token(24), options.own_client_redirect_uris.clone()));
@@ -278,6 +294,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             id_token_signed_response_alg: None,
             notice: AgencyNotice::default(),
             back_channel: Default::default(),
+            logout: Default::default(),
         });
     }
     agency_list.extend(options.extra_agencies);
@@ -322,6 +339,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             .as_deref()
             .map(crate::audit::settings)
             .transpose()?,
+        session: Default::default(),
     };
     let store: Arc<dyn Store> = options
         .store
@@ -386,7 +404,11 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
 /// `jisr demo`: starts everything, prints where to go, runs until Ctrl-C.
 pub async fn run(options: DemoOptions) -> std::io::Result<()> {
     let audit_dir = options.audit_dir.clone();
-    let demo = start(options).await?;
+    let demo = start(DemoOptions {
+        national_logout: true,
+        ..options
+    })
+    .await?;
     println!("Jisr demo is running.");
     println!();
     println!("  Open the demo agency:   {}/", demo.agency_url);

@@ -82,6 +82,27 @@ pub struct DevIdpConfig {
     /// `groups`) instead of citizens, for the gateway's dashboard. `country` then only
     /// chooses the acr values advertised.
     pub operators: bool,
+    /// Session logout (RP-Initiated and Back-Channel Logout 1.0): `sid` in ID tokens, an
+    /// `end_session_endpoint`, logout tokens sent to the RP; `None`: none of it.
+    pub logout: Option<DevLogout>,
+}
+
+/// What the IdP's clients registered for logout (the same for every client).
+#[derive(Clone, Debug, Default)]
+pub struct DevLogout {
+    /// Where logout tokens are POSTed (the gateway's `/backchannel-logout/<cc>`).
+    pub backchannel_logout_uri: Option<String>,
+    /// Where `/logout` may send the browser afterwards (exact, or `:*` as the port).
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+impl DevLogout {
+    /// Whether `candidate` is a registered post-logout redirect URI.
+    pub fn allows(&self, candidate: &str) -> bool {
+        self.post_logout_redirect_uris
+            .iter()
+            .any(|r| redirect_matches(r, candidate))
+    }
 }
 
 impl DevIdpConfig {
@@ -96,6 +117,7 @@ impl DevIdpConfig {
             admin: false,
             claims_parameter: false,
             operators: false,
+            logout: None,
         }
     }
 

@@ -27,6 +27,7 @@ pub mod config;
 mod http;
 mod jws;
 mod keys;
+pub mod logout;
 pub mod operators;
 mod state;
 
@@ -42,7 +43,7 @@ use tokio::task::JoinHandle;
 
 pub use citizens::{Citizen, Sex, citizens};
 pub use clock::Clock;
-pub use config::{ClientAuth, DevClient, DevIdpConfig, Faults, SigningAlg};
+pub use config::{ClientAuth, DevClient, DevIdpConfig, DevLogout, Faults, SigningAlg};
 pub use jws::at_hash;
 pub use state::{ACCESS_TOKEN_TTL, CODE_TTL};
 
@@ -152,6 +153,27 @@ impl DevIdp {
     /// Replaces all faults at once; takes effect on the next request.
     pub fn set_faults(&self, faults: Faults) {
         self.app.set_faults(faults);
+    }
+
+    /// Back-Channel Logout: ends every session of citizen `sub` and POSTs a logout token
+    /// for each to the registered back-channel URI; the HTTP statuses answered.
+    pub async fn logout_citizen(&self, sub: &str) -> Vec<u16> {
+        logout::backchannel(&self.app, sub).await
+    }
+
+    /// A logout token for `claims` signed with the IdP's key (typ `logout+jwt`), `faults`
+    /// applied (tests forge bad ones this way).
+    pub fn sign_logout_token(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+        faults: &Faults,
+    ) -> String {
+        logout::sign(&self.app, claims, faults)
+    }
+
+    /// The `sid`s of `sub`'s open sessions at this IdP.
+    pub fn sessions_of(&self, sub: &str) -> Vec<String> {
+        logout::sessions_of(&self.app, sub)
     }
 
     /// Stops accepting, lets in-flight requests finish, and returns the server's result.

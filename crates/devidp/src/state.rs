@@ -130,6 +130,10 @@ pub(crate) struct App {
     pub faults: RwLock<Faults>,
     pub keys: Mutex<KeyRing>,
     pub flows: Mutex<Flows>,
+    /// Logout registration, if the IdP does logout (see `crate::logout`).
+    pub logout: Option<crate::config::DevLogout>,
+    /// The sessions whose ID tokens carried a `sid`: `(sid, sub, client_id)`.
+    pub sessions: Mutex<Vec<(String, String, String)>>,
 }
 
 impl App {
@@ -147,6 +151,8 @@ impl App {
             faults: RwLock::new(config.faults),
             keys: Mutex::new(KeyRing::new(config.alg)?),
             flows: Mutex::new(Flows::default()),
+            logout: config.logout,
+            sessions: Mutex::new(Vec::new()),
         }))
     }
 

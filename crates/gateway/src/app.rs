@@ -36,6 +36,10 @@ pub struct Ttls {
     pub id_token: Duration,
     /// A login in progress: picker, national IdP, consent.
     pub login: Duration,
+    /// The single sign-on session: ended when unused this long…
+    pub session_idle: Duration,
+    /// …and in any case this long after the national login.
+    pub session_absolute: Duration,
 }
 
 impl Default for Ttls {
@@ -45,6 +49,8 @@ impl Default for Ttls {
             access_token: Duration::from_secs(300),
             id_token: Duration::from_secs(300),
             login: Duration::from_secs(600),
+            session_idle: Duration::from_secs(1800),
+            session_absolute: Duration::from_secs(8 * 3600),
         }
     }
 }
@@ -66,6 +72,8 @@ pub struct Gateway {
     pub ops: crate::ops::Ops,
     /// The operators' listener and dashboard sign-in, if configured.
     pub admin: Option<crate::config::gateway::admin::AdminSettings>,
+    /// Back-channel logout deliveries to agencies (off the request path).
+    pub logout: crate::provider::session::backchannel::Sender,
 }
 
 /// The sealing and approval keys, derived from the shared secret so every replica agrees.
@@ -77,6 +85,9 @@ pub struct Seals {
     /// The operator sign-in in progress (state, nonce, PKCE verifier).
     pub operator_login: seal::TextSealer,
     approval: aws_lc_rs::hmac::Key,
+    /// The single sign-on session's stored value, and the keys naming sessions and their
+    /// per-agency `sid`s (see `provider::session`).
+    pub session: crate::provider::session::SessionSeals,
 }
 
 impl Seals {
@@ -96,6 +107,7 @@ impl Seals {
                 aws_lc_rs::hmac::HMAC_SHA256,
                 &secret.derive("consent-approval"),
             ),
+            session: crate::provider::session::SessionSeals::from_secret(secret),
         }
     }
 
@@ -256,6 +268,8 @@ impl Gateway {
                 access_token: Duration::from_secs(t.access_token_ttl_secs),
                 id_token: Duration::from_secs(t.id_token_ttl_secs),
                 login: Duration::from_secs(t.login_ttl_secs),
+                session_idle: Duration::from_secs(config.session.idle_secs),
+                session_absolute: Duration::from_secs(config.session.absolute_secs),
             },
             clock,
             ops: crate::ops::Ops {
@@ -265,6 +279,7 @@ impl Gateway {
                 ..crate::ops::Ops::default()
             },
             admin: config.admin,
+            logout: crate::provider::session::backchannel::Sender::default(),
         };
         // Inside a runtime (serve, the demo): the fleet task starts now, so suspensions are
         // read before the first login; elsewhere it starts with the first event.

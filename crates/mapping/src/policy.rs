@@ -81,6 +81,10 @@ pub struct Rule {
     /// a consent-requiring pair is never exchanged.
     #[serde(default)]
     pub exchange_legal_bases: Vec<String>,
+    /// Single sign-on: a citizen signed in through the gateway for one agency of the
+    /// destination may sign in to another without a new national login. Off unless set.
+    #[serde(default)]
+    pub sso: bool,
 }
 
 fn yes() -> bool {

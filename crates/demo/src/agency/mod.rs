@@ -11,10 +11,13 @@
 //!   any of them missing.
 //! - `pages`: the bilingual HTML (no scripts, no inline styles) and its stylesheet.
 //! - `routes`: the router and handlers: `/`, `/login`, `/callback`, `/logout`,
-//!   `/static/agency.css`.
+//!   `/backchannel-logout`, `/static/agency.css`.
+//! - `logout`: signing out at the gateway too (RP-initiated logout) and receiving its
+//!   back-channel logout tokens.
 //! - `error`: the one place where a failed sign-in becomes a bilingual error page.
 
 mod error;
+mod logout;
 mod oidc;
 mod pages;
 mod person;
@@ -64,6 +67,12 @@ pub(crate) struct Agency {
     /// Whether the session cookie carries `Secure` (the base URL is https).
     pub secure_cookie: bool,
     pub acr_values: Vec<String>,
+    /// Logout: the ID token (and gateway `sid`) of each signed-in session.
+    pub logouts: logout::Logouts,
+    /// This app's public URL, the gateway's issuer and our client id (logout).
+    pub base_url: String,
+    pub issuer: String,
+    pub client_id: String,
 }
 
 /// Serves the agency until `shutdown` resolves. The caller binds the socket.
@@ -80,6 +89,7 @@ pub async fn run(
         None => format!("http://{}", listener.local_addr()?),
     };
     let redirect_uri = format!("{base_url}/callback");
+    let issuer = config.issuer.trim_end_matches('/').to_owned();
     let rp = oidc::RelyingParty::new(
         &config.issuer,
         &config.client_id,
@@ -103,6 +113,10 @@ pub async fn run(
             .split_ascii_whitespace()
             .map(str::to_owned)
             .collect(),
+        logouts: logout::Logouts::default(),
+        base_url: base_url.clone(),
+        issuer,
+        client_id: config.client_id.clone(),
     });
     tracing::info!(
         country = %agency.view.country,

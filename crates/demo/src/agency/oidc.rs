@@ -262,8 +262,13 @@ impl RelyingParty {
         }
     }
 
-    /// Redeems `code`, verifies the ID token and reads userinfo.
-    pub async fn finish(&self, code: &str, pending: Pending) -> Result<Person, AgencyError> {
+    /// Redeems `code`, verifies the ID token and reads userinfo; the person and the ID token
+    /// (kept for logout).
+    pub async fn finish(
+        &self,
+        code: &str,
+        pending: Pending,
+    ) -> Result<(Person, Option<String>), AgencyError> {
         let provider = self.provider().await?;
         let client = &provider.client;
         let token = client
@@ -313,7 +318,10 @@ impl RelyingParty {
                 ),
                 Err(_) => None,
             };
-        Ok(Person::from_claims(&claims, userinfo.as_ref()))
+        let raw = serde_json::to_value(id_token)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        Ok((Person::from_claims(&claims, userinfo.as_ref()), raw))
     }
 }
 

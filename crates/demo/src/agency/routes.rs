@@ -24,6 +24,10 @@ pub(crate) fn router(agency: Arc<Agency>) -> Router {
         .route("/login", get(login))
         .route("/callback", get(callback))
         .route("/logout", get(logout).post(logout))
+        .route(
+            "/backchannel-logout",
+            axum::routing::post(backchannel_logout),
+        )
         .route("/static/agency.css", get(css))
         .layer(set(
             header::CONTENT_SECURITY_POLICY,
@@ -134,25 +138,78 @@ async fn finish(agency: &Agency, sid: Option<&str>, query: &str) -> Result<Strin
     let pending = pending.ok_or(AgencyError::StateMismatch)?;
     let code = given(&params.code)
         .ok_or_else(|| AgencyError::BadCallback("the response carries no code".into()))?;
-    let person = agency.rp.finish(code, pending).await?;
+    let (person, id_token) = agency.rp.finish(code, pending).await?;
     tracing::info!("citizen signed in at the demo agency");
-    Ok(agency.sessions.sign_in(sid, person))
+    let new_sid = agency.sessions.sign_in(sid, person);
+    if let Some(old) = sid {
+        agency.logouts.signed_out(old);
+    }
+    if let Some(id_token) = id_token {
+        agency.logouts.signed_in(&new_sid, id_token);
+    }
+    Ok(new_sid)
 }
 
-/// Ends the local session.
+/// Ends the local session and, when the gateway has an `end_session_endpoint`, the
+/// gateway's too (RP-Initiated Logout, back to this agency's home page).
 async fn logout(State(agency): State<Arc<Agency>>, headers: HeaderMap) -> Response {
+    let mut hint = None;
     if let Some(sid) = sid_from(&headers) {
         agency.sessions.remove(&sid);
+        hint = agency.logouts.signed_out(&sid);
     }
+    let mut to = String::from("/");
+    if let Some(hint) = hint
+        && let Some(endpoint) = super::logout::discover(&agency.issuer)
+            .await
+            .and_then(|g| g.end_session_endpoint)
+        && let Ok(mut url) = url::Url::parse(&endpoint)
+    {
+        url.query_pairs_mut()
+            .append_pair("id_token_hint", &hint)
+            .append_pair("post_logout_redirect_uri", &format!("{}/", agency.base_url));
+        to = url.into();
+    }
+    let Ok(location) = HeaderValue::from_str(&to) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
     (
         StatusCode::SEE_OTHER,
         [
-            (header::LOCATION, HeaderValue::from_static("/")),
+            (header::LOCATION, location),
             (header::SET_COOKIE, cookie(None, agency.secure_cookie)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
     )
         .into_response()
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    logout_token: Option<String>,
+}
+
+/// `POST /backchannel-logout`: the gateway ended a session; so do we.
+async fn backchannel_logout(State(agency): State<Arc<Agency>>, body: String) -> StatusCode {
+    let Some(token) = serde_urlencoded::from_str::<LogoutForm>(&body)
+        .ok()
+        .and_then(|f| f.logout_token)
+    else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let Some(gateway) = super::logout::discover(&agency.issuer).await else {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    };
+    match super::logout::verify(&gateway, &agency.issuer, &agency.client_id, &token).await {
+        Some(sid) => {
+            for session in agency.logouts.ended(&sid) {
+                agency.sessions.remove(&session);
+            }
+            tracing::info!("the gateway ended a session: signed out at the demo agency");
+            StatusCode::OK
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
 }
 
 async fn css() -> Response {

@@ -46,6 +46,16 @@ pub(super) async fn discovery(State(app): State<Arc<App>>) -> Response {
         "claims_parameter_supported": app.claims_parameter,
         "ui_locales_supported": ["ar", "en"],
     });
+    if app.logout.is_some()
+        && let Some(doc) = doc.as_object_mut()
+    {
+        doc.insert(
+            "end_session_endpoint".into(),
+            json!(app.endpoint("/logout")),
+        );
+        doc.insert("backchannel_logout_supported".into(), json!(true));
+        doc.insert("backchannel_logout_session_supported".into(), json!(true));
+    }
     if oauth2_only(app.country) {
         // UAE PASS issues no ID token: nothing to sign them with.
         if let Some(doc) = doc.as_object_mut() {

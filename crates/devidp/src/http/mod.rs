@@ -4,7 +4,7 @@
 mod authorize;
 mod endpoints;
 mod page;
-mod params;
+pub(crate) mod params;
 mod token;
 
 use std::sync::Arc;
@@ -31,6 +31,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/jwks", get(endpoints::jwks))
         .route("/authorize", get(authorize::authorize))
         .route("/token", axum::routing::post(token::token))
+        .route("/logout", get(crate::logout::end_session))
         .route(
             "/userinfo",
             get(endpoints::userinfo).post(endpoints::userinfo),

@@ -2,7 +2,7 @@
 //! (RFC 6749 3.1 and 3.2). Kept as the raw list: the chooser page carries every parameter on
 //! into its links.
 
-pub(super) struct Params(Vec<(String, String)>);
+pub(crate) struct Params(Vec<(String, String)>);
 
 impl Params {
     /// Parses `form`; the error is the `error_description` to send.

@@ -88,7 +88,7 @@ pub(super) async fn token(
             .active(&faults)
             .map_err(|e| OAuthError::Server(e.to_string()))?;
         let amr = amr_for(&grant.level);
-        let payload = jws::payload(
+        let mut payload = jws::payload(
             app.alg,
             &faults,
             IdTokenInput {
@@ -107,6 +107,10 @@ pub(super) async fn token(
                 },
             },
         );
+        // Session logout: the ID token names the IdP's session.
+        if let Some(sid) = crate::logout::open_session(&app, grant.who.sub(), &client.client_id) {
+            payload.insert("sid".into(), json!(sid));
+        }
         let id_token = jws::sign(&key, &faults, &payload)
             .map_err(|e| OAuthError::Server(format!("signing failed: {e}")))?;
         body["id_token"] = json!(id_token);

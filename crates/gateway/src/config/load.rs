@@ -192,6 +192,7 @@ impl Loaded {
                 upstreams,
                 admin,
                 audit,
+                session: gateway.session,
             }),
             // Every part that did not load reported why; this guards the invariant.
             _ if self.problems.is_empty() => Err(vec![invalid(

@@ -68,6 +68,8 @@ pub struct Config {
     pub admin: Option<gateway::admin::AdminSettings>,
     /// The audit log (`[audit]`), if configured.
     pub audit: Option<gateway::audit::AuditSettings>,
+    /// The single sign-on session's lifetimes (`[session]`).
+    pub session: gateway::session::SessionConfig,
 }
 
 impl Config {

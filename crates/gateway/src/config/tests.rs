@@ -349,6 +349,7 @@ fn a_config_made_in_code_builds_a_gateway() {
         id_token_signed_response_alg: None,
         notice: Default::default(),
         back_channel: Default::default(),
+        logout: Default::default(),
     };
     let config = Config {
         server: ServerConfig {
@@ -366,6 +367,7 @@ fn a_config_made_in_code_builds_a_gateway() {
         upstreams: Vec::new(),
         admin: None,
         audit: None,
+        session: Default::default(),
     };
     let store = crate::serve::open_store(&config.store).unwrap();
     let gw = Gateway::from_config(config, store, Arc::new(|| 1_700_000_000)).unwrap();

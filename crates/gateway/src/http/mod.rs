@@ -29,6 +29,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::Gateway;
 use crate::ops::health;
 use crate::pages;
+use crate::provider::session;
 use crate::provider::{authorize, callback, consent, country, discovery, token, userinfo};
 
 /// Largest request body accepted anywhere (forms, token requests).
@@ -72,6 +73,20 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route(pages::CSS_PATH, get(css))
+        // Sessions and logout.
+        .route(
+            "/logout",
+            get(session::logout::logout_get).post(session::logout::logout_post),
+        )
+        .route(
+            session::logout::CONFIRM_PATH,
+            post(session::logout::confirm),
+        )
+        .route(
+            session::national::RETURN_PATH,
+            get(session::national::returned),
+        )
+        .route("/backchannel-logout/{cc}", post(session::national::receive))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         // The agencies' back channel (token exchange itself is a grant of `/token`).

@@ -35,6 +35,8 @@ pub enum OAuthError {
     ConsentRequired,
     /// RFC 7009 2.2.1: the token type cannot be revoked.
     UnsupportedTokenType,
+    /// OIDC Core 3.1.2.6: `prompt=none` and the citizen must act (e.g. choose again).
+    InteractionRequired,
 }
 
 impl OAuthError {
@@ -59,12 +61,13 @@ impl OAuthError {
             OAuthError::UnauthorizedClient => "unauthorized_client",
             OAuthError::ConsentRequired => "consent_required",
             OAuthError::UnsupportedTokenType => "unsupported_token_type",
+            OAuthError::InteractionRequired => "interaction_required",
         }
     }
 }
 
 impl OAuthError {
-    const ALL: [OAuthError; 18] = [
+    const ALL: [OAuthError; 19] = [
         OAuthError::InvalidRequest,
         OAuthError::InvalidClient,
         OAuthError::InvalidGrant,
@@ -83,6 +86,7 @@ impl OAuthError {
         OAuthError::UnauthorizedClient,
         OAuthError::ConsentRequired,
         OAuthError::UnsupportedTokenType,
+        OAuthError::InteractionRequired,
     ];
 
     /// The error whose wire code is `code` (as lower crates name it, e.g.

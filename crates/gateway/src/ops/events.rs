@@ -44,11 +44,19 @@ pub enum EventKind {
     Introspected,
     /// An agency revoked an access token (RFC 7009).
     Revoked,
+    /// Single sign-on: the citizen's gateway session signed them in to this agency without a
+    /// national login.
+    SessionReused,
+    /// A gateway session ended; `reason` says who ended it (`rp_initiated`, `national`).
+    LoggedOut,
+    /// A back-channel logout token was delivered to an agency or given up on; `reason`
+    /// says how it went (`delivered`, `rejected`, `failed`, `timeout`).
+    BackchannelLogout,
 }
 
 impl EventKind {
     /// Every kind, in declaration order (`kind as usize` is its index here).
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::AuthorizationAccepted,
         EventKind::CountryChosen,
         EventKind::NationalTokenVerified,
@@ -65,6 +73,9 @@ impl EventKind {
         EventKind::TokenExchanged,
         EventKind::Introspected,
         EventKind::Revoked,
+        EventKind::SessionReused,
+        EventKind::LoggedOut,
+        EventKind::BackchannelLogout,
     ];
 
     /// The name in audit records and dashboards.
@@ -86,6 +97,9 @@ impl EventKind {
             EventKind::TokenExchanged => "token_exchanged",
             EventKind::Introspected => "introspected",
             EventKind::Revoked => "revoked",
+            EventKind::SessionReused => "session_reused",
+            EventKind::LoggedOut => "logged_out",
+            EventKind::BackchannelLogout => "backchannel_logout",
         }
     }
 }

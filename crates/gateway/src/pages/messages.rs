@@ -88,3 +88,52 @@ pub const NOT_FOUND: Text = Text {
     en: "This page does not exist. If you were signing in to a service, please start again from its website.",
     ar: "هذه الصفحة غير موجودة. إذا كنت تسجّل الدخول إلى خدمة، يرجى البدء من جديد من موقعها.",
 };
+
+// ---------------------------------------------------------------- sign-out
+
+pub const LOGOUT_CONFIRM_TITLE: Text = Text {
+    en: "Sign out of the GCC identity gateway?",
+    ar: "هل تريد تسجيل الخروج من بوابة الهوية الخليجية؟",
+};
+
+pub const LOGOUT_CONFIRM: Text = Text {
+    en: "You will be signed out of every service you signed in to through the gateway in this browser.",
+    ar: "سيتم تسجيل خروجك من جميع الخدمات التي دخلت إليها عبر البوابة في هذا المتصفح.",
+};
+
+pub const LOGOUT_YES: Text = Text {
+    en: "Sign out",
+    ar: "تسجيل الخروج",
+};
+
+pub const LOGOUT_NO: Text = Text {
+    en: "Stay signed in",
+    ar: "البقاء مسجلاً",
+};
+
+pub const LOGGED_OUT_TITLE: Text = Text {
+    en: "You are signed out",
+    ar: "تم تسجيل خروجك",
+};
+
+pub const LOGGED_OUT: Text = Text {
+    en: "You are no longer signed in through the gateway in this browser. You may close this page.",
+    ar: "لم تعد مسجلاً عبر البوابة في هذا المتصفح. يمكنك إغلاق هذه الصفحة.",
+};
+
+pub const STILL_SIGNED_IN: Text = Text {
+    en: "You are still signed in.",
+    ar: "ما زلت مسجلاً.",
+};
+
+pub const LOGOUT_CONTINUE: Text = Text {
+    en: "Continue",
+    ar: "متابعة",
+};
+
+/// A logout request whose `id_token_hint`, `client_id` or `post_logout_redirect_uri` is
+/// not acceptable (precision follows).
+pub const LOGOUT_BAD_REQUEST: Text = Text {
+    en: "This sign-out request is not valid",
+    ar: "طلب تسجيل الخروج هذا غير صالح.",
+};

@@ -14,6 +14,8 @@
 pub mod messages;
 pub mod values;
 mod view;
+// The sign-out pages (confirmation, signed out).
+pub mod logout;
 
 #[cfg(test)]
 mod tests;

@@ -21,9 +21,9 @@ pub(super) struct Span {
 }
 
 /// The same text in both languages, the page's language first.
-type Bi = [Span; 2];
+pub(super) type Bi = [Span; 2];
 
-fn span(lang: Lang, text: impl Into<String>) -> Span {
+pub(super) fn span(lang: Lang, text: impl Into<String>) -> Span {
     Span {
         lang: lang.tag(),
         dir: lang.dir(),
@@ -31,7 +31,7 @@ fn span(lang: Lang, text: impl Into<String>) -> Span {
     }
 }
 
-fn bi(lead: Lang, en: impl Into<String>, ar: impl Into<String>) -> Bi {
+pub(super) fn bi(lead: Lang, en: impl Into<String>, ar: impl Into<String>) -> Bi {
     let (en, ar) = (span(Lang::En, en), span(Lang::Ar, ar));
     match lead {
         Lang::Ar => [ar, en],
@@ -65,7 +65,7 @@ pub(super) fn clean(text: &str) -> String {
 
 /// `(English, Arabic)` name of a country; the alpha-2 code outside the GCC.
 /// Only same-site relative or http(s) links are rendered as the language switch.
-fn safe_link(url: &str) -> bool {
+pub(super) fn safe_link(url: &str) -> bool {
     let relative = (url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\"))
         || url.starts_with('?');
     relative || url.starts_with("https://") || url.starts_with("http://")
@@ -87,7 +87,12 @@ pub(super) struct Switch {
 }
 
 impl Chrome {
-    fn new(lang: Lang, title_en: &str, title_ar: &str, switch_url: Option<&str>) -> Chrome {
+    pub(super) fn new(
+        lang: Lang,
+        title_en: &str,
+        title_ar: &str,
+        switch_url: Option<&str>,
+    ) -> Chrome {
         let [first, second] = ordered(lang, title_en, title_ar);
         let other = match lang {
             Lang::Ar => span(Lang::En, "English"),

@@ -136,6 +136,13 @@ pub async fn authorize(
     };
     gw.record(&Event::ok(EventKind::AuthorizationAccepted, &trail));
 
+    // Single sign-on: the browser's gateway session may sign the citizen in at once.
+    match super::session::sso::attempt(&gw, &headers, agency, &flow, hint, &mut trail).await {
+        Ok(Some(response)) => return response,
+        Ok(None) => {}
+        Err(reject) => return refused(&trail, reject),
+    }
+
     // Nothing is stored yet: the flow travels sealed in the browser's cookie until the
     // citizen picks a country.
     let mut response = match hint {
@@ -188,6 +195,7 @@ fn validate<'g>(
         loa: None,
         max_age: None,
         prompt_login: false,
+        prompt_none: false,
     };
     trail.flow = Some(flow.id.clone());
     let back = flow.return_to(&gw.issuer);
@@ -271,10 +279,13 @@ fn validate<'g>(
         .as_deref()
         .map(|p| p.split(' ').filter(|v| !v.is_empty()).collect())
         .unwrap_or_default();
-    if prompts.contains(&"none") {
+    // prompt=none: the citizen's session answers (`session::sso`), or the agency hears why
+    // not; with any other value it is contradictory (OIDC Core 3.1.2.1).
+    flow.prompt_none = prompts.contains(&"none");
+    if flow.prompt_none && prompts.len() > 1 {
         return Err(back.refuse(
-            LoginRequired,
-            "prompt=none cannot be satisfied: every cross-border login is interactive",
+            InvalidRequest,
+            "prompt=none must not be combined with other prompt values",
         ));
     }
     // Forwarded to the national IdP, whose auth_time the callback then holds to them.

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::consent;
 use super::error::{StepError, expired_unknown_flow, refuse_to_agency, restart_at};
+use super::session;
 use super::state::{self, CodeGrant, UpstreamLogin, keys};
 use crate::app::{Gateway, random_token, token_key};
 use crate::http::cookie;
@@ -208,6 +209,39 @@ async fn complete(
     }
     gw.record(&Event::ok(EventKind::PolicyDecision, trail));
 
+    // The browser's gateway session (one store write), for single sign-on and logout.
+    let national_sid = verified
+        .claims
+        .id_token
+        .as_ref()
+        .and_then(|c| c.get("sid"))
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty() && s.len() <= 255)
+        .map(str::to_owned);
+    let (handle, session, sid) = session::open(
+        gw,
+        headers,
+        session::Opened {
+            origin,
+            loa: mapped.assertion.acr,
+            auth_time: mapped.assertion.auth_time.unwrap_or_else(|| gw.now()),
+            subject: trail.subject.clone(),
+            national: session::National {
+                iss: verified.context.issuer,
+                sid: national_sid,
+                id_token: verified.id_token,
+                id_token_claims: verified.claims.id_token,
+                userinfo: verified.claims.userinfo,
+                acr: verified.context.acr,
+                amr: verified.context.amr,
+                auth_time: verified.context.auth_time,
+            },
+            client_id: &flow.client_id,
+        },
+    )
+    .await
+    .map_err(|e| to_agency(e.into()))?;
+
     // The grant is stored now (one round trip); with consent pending, only a code carrying
     // the consent approval will redeem it.
     let code = random_token(32);
@@ -225,6 +259,7 @@ async fn complete(
         assertion: mapped.assertion,
         flow: flow.id.clone(),
         subject: trail.subject.clone(),
+        sid: Some(sid),
     };
     state::put(
         gw.store.as_ref(),
@@ -238,6 +273,7 @@ async fn complete(
         gw.record(&Event::ok(EventKind::CodeIssued, trail));
         let mut response = consent::code_redirect(gw, &flow, &code);
         cookie::clear_flow(gw, &mut response, &flow.id);
+        session::set_cookie(gw, &mut response, &handle, &session);
         return Ok(response);
     }
     let mut flow = flow;
@@ -259,6 +295,7 @@ async fn complete(
         context,
     );
     cookie::set_flow(gw, headers, &mut response, &flow);
+    session::set_cookie(gw, &mut response, &handle, &session);
     Ok(response)
 }
 

@@ -19,7 +19,7 @@ pub const SCOPES_SUPPORTED: [&str; 1] = ["openid"];
 /// `GET /.well-known/openid-configuration`.
 pub async fn metadata(State(gw): State<Arc<Gateway>>) -> Response {
     let claims: Vec<&str> = SharedClaim::ALL.iter().map(|c| c.name()).collect();
-    let body = json!({
+    let mut body = json!({
         "issuer": gw.issuer,
         "authorization_endpoint": gw.url("/authorize"),
         "token_endpoint": gw.url("/token"),
@@ -53,6 +53,12 @@ pub async fn metadata(State(gw): State<Arc<Gateway>>) -> Response {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "revocation_endpoint_auth_signing_alg_values_supported": alg::ACCEPTED,
     });
+    // Sessions and logout (see `provider::session`).
+    if let Some(m) = body.as_object_mut() {
+        for (k, v) in super::session::discovery_metadata(&gw) {
+            m.insert(k.to_owned(), v);
+        }
+    }
     cached(axum::Json(body).into_response())
 }
 

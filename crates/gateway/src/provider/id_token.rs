@@ -22,6 +22,9 @@ pub struct IdTokenClaims<'a> {
     pub nonce: Option<&'a str>,
     /// OIDC Core 3.1.3.6: half the hash of the access token issued with it.
     pub at_hash: String,
+    /// The agency's session id (OIDC Front-/Back-Channel Logout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<&'a str>,
     #[serde(flatten)]
     pub assertion: &'a CrossBorderAssertion,
 }
@@ -48,6 +51,7 @@ pub fn issue(
         exp: now + gw.ttls.id_token.as_secs() as i64,
         nonce: grant.nonce.as_deref(),
         at_hash: token_hash(signed_with, access_token),
+        sid: grant.sid.as_deref(),
         assertion: &grant.assertion,
     };
     gw.keys
@@ -102,6 +106,7 @@ mod tests {
             exp: 1_764_400_310,
             nonce: Some("n-0S6_WzA2Mj"),
             at_hash: "hash".into(),
+            sid: None,
             assertion: &a,
         };
         let v = serde_json::to_value(&claims).unwrap();
@@ -129,6 +134,7 @@ mod tests {
             exp: 300,
             nonce: None,
             at_hash: String::new(),
+            sid: None,
             assertion: &a,
         };
         assert!(
@@ -153,6 +159,7 @@ mod tests {
             exp: 300,
             nonce: None,
             at_hash: String::new(),
+            sid: None,
             assertion: &a,
         };
         assert!(serde_json::to_value(&claims).unwrap().get("amr").is_none());

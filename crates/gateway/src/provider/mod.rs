@@ -13,7 +13,8 @@
 //!
 //! Below the steps: [`state`] (flow state: in the store what must be single use, sealed what
 //! travels), [`error`] (why a citizen's step stops), [`keys`] (signing keys and JWKS),
-//! [`seal`] (AES-GCM sealing), [`discovery`] (metadata).
+//! [`seal`] (AES-GCM sealing), [`discovery`] (metadata), [`session`] (the single sign-on
+//! session and logout).
 
 pub mod authorize;
 pub mod callback;
@@ -28,3 +29,5 @@ pub mod seal;
 pub mod state;
 pub mod token;
 pub mod userinfo;
+// Sessions: single sign-on and logout.
+pub mod session;

@@ -1,8 +1,9 @@
 //! Flow state. What must be single use across replicas lives in the store (upstream state,
 //! authorization codes, revocations); what only needs to be tamper-proof travels sealed
-//! (the flow cookie, access tokens). A complete login costs five store round trips: the
-//! upstream state written and taken, the code written and taken, the grant's live marker
-//! written (plus one at userinfo, which requires that marker).
+//! (the flow cookie, access tokens). A complete login costs six store round trips: the
+//! upstream state written and taken, the citizen's session written (`super::session`), the
+//! code written and taken, the grant's live marker written (plus one at userinfo, which
+//! requires that marker).
 
 use jisr_mapping::{CrossBorderAssertion, Loa};
 use serde::de::DeserializeOwned;
@@ -47,6 +48,9 @@ pub struct Flow {
     /// The agency's `prompt=login`, forwarded to the national IdP.
     #[serde(default)]
     pub prompt_login: bool,
+    /// The agency's `prompt=none` (OIDC Core 3.1.2.6): the session answers, or an error.
+    #[serde(default)]
+    pub prompt_none: bool,
 }
 
 impl Flow {
@@ -103,6 +107,9 @@ pub struct CodeGrant {
     pub flow: String,
     #[serde(default)]
     pub subject: Option<String>,
+    /// The agency's `sid` in the citizen's gateway session (the ID token's `sid`).
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 impl CodeGrant {

@@ -23,6 +23,9 @@ pub struct ExtraMetadata {
     /// RFC 8414 / RFC 7636: PKCE methods; absent means the IdP does not say.
     #[serde(default)]
     pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// OIDC RP-Initiated Logout 1.0: where the IdP ends its own session.
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
 
@@ -53,6 +56,8 @@ pub struct Endpoints {
     /// OIDC Discovery `claims_parameter_supported`: the gateway then asks for `auth_time` (and
     /// `acr`) as essential claims.
     pub claims_parameter_supported: bool,
+    /// RP-Initiated Logout 1.0 `end_session_endpoint`, if the IdP has one.
+    pub end_session: Option<String>,
 }
 
 /// Fetches and checks the discovery document once (openidconnect verifies that its `issuer`
@@ -91,6 +96,11 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Endpoints, Upst
             .authorization_response_iss_parameter_supported,
         code_challenge_s256,
         claims_parameter_supported: metadata.claims_parameter_supported().unwrap_or(false),
+        end_session: metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
     })
 }
 

@@ -131,6 +131,9 @@ pub struct AuthorizationResponse {
 pub struct VerifiedLogin {
     pub claims: NationalClaims,
     pub context: AuthContext,
+    /// The national ID token as received (kept sealed in the gateway session, for
+    /// `id_token_hint` at the national IdP's logout).
+    pub id_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -326,6 +329,7 @@ impl Upstream {
                 userinfo,
             },
             context,
+            id_token: tokens.id_token.filter(|_| self.config.mode == Mode::Oidc),
         })
     }
 

@@ -82,7 +82,7 @@ pub fn parse(token: &str) -> Result<Parsed<'_>, VerifyError> {
 
 /// Checks the header against the configuration: allowed alg (exact, so `none` in any casing
 /// and HS256 are refused), no extensions we do not implement, the required `typ`.
-fn check_header(
+pub(super) fn check_header(
     header: &Map<String, Value>,
     cfg: &UpstreamConfig,
 ) -> Result<(Algorithm, Option<String>), VerifyError> {
@@ -196,7 +196,7 @@ fn verify_with(key: &Key, parsed: &Parsed<'_>, alg: Algorithm) -> Result<(), Ver
 /// under a cached kid (a key replaced under the same kid). A token without kid is treated as
 /// a kid miss whenever no single cached key verifies it: after a rotation the one key it
 /// could name is the new one.
-async fn verify_signature(
+pub(super) async fn verify_signature(
     jwks: &JwksCache,
     parsed: &Parsed<'_>,
     alg: Algorithm,

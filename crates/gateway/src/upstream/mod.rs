@@ -17,6 +17,8 @@ pub mod flow;
 pub mod http;
 pub mod idtoken;
 pub mod jwks;
+// National back-channel logout tokens.
+pub mod logout_token;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -119,6 +121,7 @@ impl Upstream {
                 iss_parameter_supported: e.iss_parameter_supported,
                 code_challenge_s256: true,
                 claims_parameter_supported: false,
+                end_session: None,
             })
         });
         let last_error = fixed
@@ -198,6 +201,16 @@ impl Upstream {
         let endpoints = self.endpoints.load_full()?;
         let url = url::Url::parse(&endpoints.authorization).ok()?;
         Some(url.origin().ascii_serialization())
+    }
+
+    /// The IdP's `end_session_endpoint` (RP-Initiated Logout), once discovered, and the
+    /// gateway's client id there (for `client_id` beside `id_token_hint`).
+    pub fn end_session(&self) -> Option<(String, &str)> {
+        let endpoints = self.endpoints.load_full()?;
+        Some((
+            endpoints.end_session.clone()?,
+            self.config.client_id.as_str(),
+        ))
     }
 
     pub fn jwks(&self) -> &JwksCache {

@@ -48,6 +48,17 @@ struct RawAgency {
     /// Agencies whose access tokens this one may introspect (RFC 7662).
     #[serde(default)]
     introspection_for: Vec<String>,
+    // Logout registration (see `super::logout`).
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    backchannel_logout_session_required: bool,
+    #[serde(default)]
+    frontchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    frontchannel_logout_session_required: bool,
 }
 
 #[derive(Deserialize)]
@@ -236,6 +247,17 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
             bad("privacy_url", e);
         }
         let back_channel = back_channel(a, &mut bad);
+        let (logout, logout_problems) = super::logout::RawLogout {
+            post_logout_redirect_uris: a.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: a.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: a.backchannel_logout_session_required,
+            frontchannel_logout_uri: a.frontchannel_logout_uri.clone(),
+            frontchannel_logout_session_required: a.frontchannel_logout_session_required,
+        }
+        .validate(check_redirect_uri);
+        for (key, problem) in logout_problems {
+            bad(&key, problem);
+        }
         let auth = match &a.auth {
             RawAuth::PrivateKeyJwt { jwks_file } => match load_jwks(&base_dir.join(jwks_file)) {
                 Ok(set) => Some(AgencyAuth::PrivateKeyJwt(set)),
@@ -284,6 +306,7 @@ pub(crate) fn build(file: &Path, env: Option<Env<'_>>) -> Result<Outcome, Vec<Co
                     privacy_url: a.privacy_url.clone(),
                 },
                 back_channel,
+                logout,
             });
         }
     }

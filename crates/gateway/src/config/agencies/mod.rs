@@ -12,6 +12,7 @@
 //! by variable.
 
 pub(crate) mod load;
+pub mod logout;
 
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,8 @@ pub struct Agency {
     pub notice: AgencyNotice,
     /// Token exchange and introspection registration (see [`BackChannel`]); empty by default.
     pub back_channel: BackChannel,
+    /// Logout registration: post-logout redirect URIs, back- and front-channel logout.
+    pub logout: logout::AgencyLogout,
 }
 
 /// The agency's purpose and privacy notice (registration fields `purpose = { en, ar }` and

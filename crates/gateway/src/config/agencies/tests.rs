@@ -197,7 +197,7 @@ fn every_problem_names_its_key() {
         (
             "sector = \"labour\"",
             "sector = \"labour\"\ncolour = \"red\"",
-            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`, `id_token_signed_response_alg`, `purpose`, `privacy_url`, `exchange`, `introspection_for`",
+            "agency[1].colour: unknown field `colour`, expected one of `client_id`, `name_en`, `name_ar`, `country`, `sector`, `redirect_uris`, `auth`, `id_token_signed_response_alg`, `purpose`, `privacy_url`, `exchange`, `introspection_for`, `post_logout_redirect_uris`, `backchannel_logout_uri`, `backchannel_logout_session_required`, `frontchannel_logout_uri`, `frontchannel_logout_session_required`",
         ),
         (
             "sector = \"labour\"",
@@ -441,5 +441,55 @@ fn back_channel_registration_loads_and_each_problem_names_its_key() {
     ];
     for (to, want) in cases {
         assert_eq!(problems(from, &to), [want], "{to}");
+    }
+}
+
+// ---------------------------------------------------------------- logout registration
+
+#[test]
+fn logout_registration_is_read_and_its_uris_checked() {
+    let with = r#"redirect_uris = ["https://moh.bh.example/cb", "http://localhost:8400/cb"]
+post_logout_redirect_uris = ["https://moh.bh.example/bye"]
+backchannel_logout_uri = "https://moh.bh.example/bcl"
+backchannel_logout_session_required = true
+frontchannel_logout_uri = "https://moh.bh.example/fcl""#;
+    let (_dir, file) = setup(
+        r#"redirect_uris = ["https://moh.bh.example/cb", "http://localhost:8400/cb"]"#,
+        with,
+    );
+    let agencies = Agencies::load(&file, &env).unwrap_or_else(|p| panic!("{p:#?}"));
+    let bh = agencies.get("bh-moh").unwrap();
+    assert_eq!(
+        bh.logout.post_logout_redirect_uris,
+        ["https://moh.bh.example/bye"]
+    );
+    assert_eq!(
+        bh.logout.backchannel_logout_uri.as_deref(),
+        Some("https://moh.bh.example/bcl")
+    );
+    assert!(bh.logout.backchannel_logout_session_required);
+    assert_eq!(
+        bh.logout.frontchannel_logout_uri.as_deref(),
+        Some("https://moh.bh.example/fcl")
+    );
+    // Unregistered: nothing.
+    assert_eq!(agencies.get("om-mol").unwrap().logout, Default::default());
+
+    let bad = r#"redirect_uris = ["https://moh.bh.example/cb", "http://localhost:8400/cb"]
+post_logout_redirect_uris = ["http://moh.bh.example/bye", "https://moh.bh.example/bye#x"]
+backchannel_logout_uri = "ftp://moh.bh.example/bcl""#;
+    let found = problems(
+        r#"redirect_uris = ["https://moh.bh.example/cb", "http://localhost:8400/cb"]"#,
+        bad,
+    );
+    for key in [
+        "agency[0].post_logout_redirect_uris[0]",
+        "agency[0].post_logout_redirect_uris[1]",
+        "agency[0].backchannel_logout_uri",
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(key)),
+            "{key}: {found:#?}"
+        );
     }
 }

@@ -17,6 +17,7 @@ pub mod admin;
 pub mod audit;
 mod load;
 pub mod material;
+pub mod session;
 mod validate;
 
 #[cfg(test)]
@@ -47,6 +48,8 @@ pub struct GatewayConfig {
     pub admin: Option<admin::AdminConfig>,
     /// The audit log; `None`: events are counted but not written (development only).
     pub audit: Option<audit::AuditConfig>,
+    /// The single sign-on session's lifetimes (`[session]`).
+    pub session: session::SessionConfig,
     file: PathBuf,
     base_dir: PathBuf,
 }

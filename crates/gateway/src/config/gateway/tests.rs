@@ -150,7 +150,7 @@ fn every_problem_names_its_key() {
         (
             "pairwise_key",
             "colour = 1\npairwise_key",
-            "colour: unknown field `colour`, expected one of `server`, `store`, `keys`, `pairwise_key`, `paths`, `tokens`, `admin`, `audit`",
+            "colour: unknown field `colour`, expected one of `server`, `store`, `keys`, `pairwise_key`, `paths`, `tokens`, `admin`, `audit`, `session`",
         ),
         (
             "[keys]",

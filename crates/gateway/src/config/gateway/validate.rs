@@ -30,6 +30,8 @@ pub(super) struct RawGateway {
     admin: Option<super::admin::RawAdmin>,
     #[serde(default)]
     audit: Option<super::audit::RawAudit>,
+    #[serde(default)]
+    session: super::session::SessionConfig,
 }
 
 #[derive(Deserialize)]
@@ -232,6 +234,10 @@ pub(super) fn validate(
         }
     }
 
+    for (key, problem) in raw.session.problems() {
+        bad(key, problem);
+    }
+
     let admin = raw
         .admin
         .and_then(|a| super::admin::validate(a, base_dir, &mut problems));
@@ -265,6 +271,7 @@ pub(super) fn validate(
             tokens: t,
             admin,
             audit,
+            session: raw.session,
             file: file.to_owned(),
             base_dir: base_dir.to_owned(),
         }),

@@ -12,6 +12,7 @@
 
 pub mod http;
 pub mod labels;
+pub mod session;
 pub mod store;
 pub mod upstream;
 
@@ -82,6 +83,8 @@ pub struct Metrics {
     exchanges: Family<Pair, Counter>,
     /// Introspection and revocation calls, by agency, call and result.
     back_channel: Family<labels::BackChannelCall, Counter>,
+    /// Single sign-on, logouts, back-channel logout deliveries.
+    session: session::SessionMetrics,
 }
 
 /// How one country's national IdP has answered lately, for the dashboard.
@@ -114,6 +117,7 @@ impl Default for Metrics {
             upstream: Arc::default(),
             store: Arc::default(),
             http: Arc::default(),
+            session: session::SessionMetrics::default(),
             registry: Registry::default(),
             exchanges: Family::default(),
             back_channel: Family::default(),
@@ -209,6 +213,7 @@ impl Default for Metrics {
             "Introspection (RFC 7662) and revocation (RFC 7009) requests by agency and result",
             m.back_channel.clone(),
         );
+        m.session.register(&mut r);
         let by_event = EventKind::ALL
             .iter()
             .map(|kind| {
@@ -358,6 +363,9 @@ impl Metrics {
                         result: event.reason.unwrap_or("none"),
                     })
                     .inc();
+            }
+            EventKind::SessionReused | EventKind::LoggedOut | EventKind::BackchannelLogout => {
+                self.session.observe(event)
             }
         }
     }
