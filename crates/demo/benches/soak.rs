@@ -352,7 +352,7 @@ fn main() {
     );
     // Flat after warm-up: from the sample a fifth of the way in (at least the second) to the last.
     if rows.len() >= 2 {
-        let from = &rows[(rows.len() / 5).max(1).min(rows.len() - 1)];
+        let from = &rows[(rows.len() / 5).clamp(1, rows.len() - 1)];
         let last = &rows[rows.len() - 1];
         println!(
             "after warm-up (minute {:.1} → {:.1}): VmRSS {:+.1} MiB, open fds {:+}, Redis keys {:+}",
