@@ -30,6 +30,11 @@ impl Calendar {
 /// to 1600 AH; outside that range dates are approximations, so a birthdate there is refused.
 pub const HIJRI_YEARS: std::ops::RangeInclusive<i32> = 1300..=1600;
 
+/// Gregorian birth years accepted: four digits, as ISO 8601 `YYYY-MM-DD` writes them, and none
+/// before 1800 (no one alive; the Hijri range starts in 1882). `%Y` alone parses `+12345` or
+/// `-0001`, which no agency can read as a birthdate.
+pub const GREGORIAN_YEARS: std::ops::RangeInclusive<i32> = 1800..=9999;
+
 /// Checks a strftime-style date format once, at config load, so mapping never sees a bad one.
 pub fn check_format(format: &str) -> Result<(), FormatError> {
     use chrono::format::Item;
@@ -86,6 +91,11 @@ pub fn to_gregorian(raw: &str, format: &str, calendar: Calendar) -> Result<Strin
     );
     let (y, m, d) = match calendar {
         Calendar::Gregorian => {
+            if !GREGORIAN_YEARS.contains(&year) {
+                return Err(ValueProblem::DateOutOfRange {
+                    calendar: calendar.name(),
+                });
+            }
             let date = NaiveDate::from_ymd_opt(year, month.into(), day.into()).ok_or(no_such)?;
             use chrono::Datelike;
             (date.year(), date.month() as u8, date.day() as u8)
@@ -194,6 +204,24 @@ mod tests {
             Err(ValueProblem::BadDateFormat {
                 format: "%d/%m/%Y".into()
             })
+        );
+    }
+
+    #[test]
+    fn gregorian_years_outside_four_digits_are_refused() {
+        // Found by the `values` fuzz target: `%Y` parses a sign and more than four digits.
+        for raw in ["+12345-01-01", "-0001-01-01", "1799-12-31"] {
+            assert_eq!(
+                to_gregorian(raw, "%Y-%m-%d", Calendar::Gregorian),
+                Err(ValueProblem::DateOutOfRange {
+                    calendar: "Gregorian"
+                }),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            to_gregorian("9999-12-31", "%Y-%m-%d", Calendar::Gregorian).unwrap(),
+            "9999-12-31"
         );
     }
 

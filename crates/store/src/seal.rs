@@ -176,3 +176,34 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Sealing then opening is the identity, for any value and context; changing any one
+        /// bit of the sealed value (version, nonce, ciphertext or tag), or the context, is
+        /// refused.
+        #[test]
+        fn open_inverts_seal_and_refuses_any_single_bit_change(
+            plaintext in proptest::collection::vec(any::<u8>(), 0..512),
+            context in proptest::collection::vec(any::<u8>(), 0..64),
+            bit in any::<prop::sample::Index>(),
+        ) {
+            let sealer = Sealer::new(&[0x5a; KEY_LEN]);
+            let sealed = sealer.seal(&context, &plaintext).unwrap();
+            prop_assert_eq!(sealer.open(&context, &sealed).unwrap(), plaintext);
+            let bit = bit.index(sealed.len() * 8);
+            let mut changed = sealed.clone();
+            changed[bit / 8] ^= 1 << (bit % 8);
+            prop_assert!(sealer.open(&context, &changed).is_err(), "bit {} flipped still opens", bit);
+            let mut other = context.clone();
+            other.push(0);
+            prop_assert_eq!(sealer.open(&other, &sealed), Err(SealError::Authentication));
+        }
+    }
+}

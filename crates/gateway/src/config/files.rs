@@ -10,13 +10,26 @@ use jisr_mapping::ConfigProblem;
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// Reads a config file as UTF-8 text. A missing config file is invalid, not absent: the
-/// configuration itself is incomplete.
+/// configuration itself is incomplete. Only regular files, and never more than the limit
+/// whatever the metadata says (a file named by mistake may be a device or a pipe that never
+/// ends, such as `/dev/zero`).
 pub(crate) fn read(file: &Path) -> Result<String, ConfigProblem> {
+    use std::io::Read;
     let meta = fs::metadata(file).map_err(|e| io_problem(file, &e))?;
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(invalid(file, "(file)", "larger than 1 MiB"));
+    if !meta.is_file() {
+        return Err(invalid(file, "(file)", "not a regular file"));
     }
-    let bytes = fs::read(file).map_err(|e| io_problem(file, &e))?;
+    let too_large = || invalid(file, "(file)", "larger than 1 MiB");
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(file)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| io_problem(file, &e))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
     String::from_utf8(bytes).map_err(|_| invalid(file, "(file)", "not valid UTF-8"))
 }
 
@@ -49,4 +62,17 @@ pub(crate) fn io_problem(file: &Path, e: &std::io::Error) -> ConfigProblem {
         _ => format!("cannot read: {e}"),
     };
     invalid(file, "(file)", msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_or_directory_named_as_a_config_file_is_refused_not_read_forever() {
+        for path in ["/dev/zero", "/tmp"] {
+            let problem = read(Path::new(path)).unwrap_err();
+            assert_eq!(problem.problem, "not a regular file", "{path}");
+        }
+    }
 }

@@ -96,3 +96,38 @@ mod tests {
         assert_eq!(s.open::<String>(&s.seal(&7)), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// What is sealed opens to itself; a sealed value with any one bit changed, or any one
+        /// character of its text replaced, does not open.
+        #[test]
+        fn open_inverts_seal_and_refuses_any_change(
+            value in ".{0,300}",
+            number in any::<i64>(),
+            bit in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            replacement in "[A-Za-z0-9_-]",
+        ) {
+            let s = TextSealer::new("flow", [9u8; 32]);
+            let sealed = s.seal(&(value.clone(), number));
+            prop_assert_eq!(s.open::<(String, i64)>(&sealed), Some((value, number)));
+            let mut bytes = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+            let bit = bit.index(bytes.len() * 8);
+            bytes[bit / 8] ^= 1 << (bit % 8);
+            prop_assert_eq!(s.open::<(String, i64)>(&URL_SAFE_NO_PAD.encode(&bytes)), None);
+            let at = at.index(sealed.len());
+            let mut text = sealed.clone();
+            text.replace_range(at..at + 1, &replacement);
+            if text != sealed {
+                prop_assert_eq!(s.open::<(String, i64)>(&text), None);
+            }
+        }
+    }
+}

@@ -442,6 +442,24 @@ fn usable(jwk: &Jwk) -> Result<Key, KeyRefusal> {
     })
 }
 
+#[cfg(feature = "fuzzing")]
+impl JwksCache {
+    /// Holds the key set `jwks` as if just fetched (for a year): fuzz targets verify tokens
+    /// against fixed keys with no IdP to fetch from. Returns how many keys are usable.
+    pub fn seed(&self, jwks: &Value) -> Result<usize, String> {
+        let (keys, refused) = parse_key_set(jwks)?;
+        let usable = keys.len();
+        self.current.store(Some(Arc::new(KeySet {
+            keys,
+            refused,
+            fetched_at: Instant::now(),
+            max_age: Duration::from_secs(365 * 86_400),
+            generation: 1,
+        })));
+        Ok(usable)
+    }
+}
+
 #[cfg(test)]
 impl KeySet {
     /// A set as if fetched now, for tests of key selection.
