@@ -163,16 +163,16 @@ proptest! {
         let profile = profile(which);
         let mut claims: Value = serde_json::from_str(EXAMPLES[which]).unwrap();
         for source in ["id_token", "userinfo"] {
-            if let (Some(obj), Some(index)) = (claims[source].as_object_mut(), drop_key) {
-                if !obj.is_empty() {
-                    let key = obj.keys().nth(index.index(obj.len())).cloned().unwrap();
-                    obj.remove(&key);
-                }
+            if let (Some(obj), Some(index)) = (claims[source].as_object_mut(), drop_key)
+                && !obj.is_empty()
+            {
+                let key = obj.keys().nth(index.index(obj.len())).cloned().unwrap();
+                obj.remove(&key);
             }
-            if let (Some(obj), Some(g)) = (claims[source].as_object_mut(), &gender) {
-                if obj.contains_key("gender") {
-                    obj.insert("gender".into(), Value::String(g.clone()));
-                }
+            if let (Some(obj), Some(g)) = (claims[source].as_object_mut(), &gender)
+                && obj.contains_key("gender")
+            {
+                obj.insert("gender".into(), Value::String(g.clone()));
             }
         }
         let national = NationalClaims::from_value(claims.clone()).unwrap();
