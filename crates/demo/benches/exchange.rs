@@ -382,7 +382,7 @@ fn raw(national_token: &str, assertion: &str) -> Raw {
         .unwrap();
     let rsa_pub = ParsedPublicKey::new(
         &signature::RSA_PKCS1_2048_8192_SHA256,
-        rsa.public_key().as_ref().to_vec(),
+        rsa.public_key().as_ref(),
     )
     .unwrap();
     let ec =
