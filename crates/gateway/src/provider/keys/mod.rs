@@ -17,6 +17,7 @@
 mod error;
 mod file;
 mod pkcs8;
+mod signer;
 #[cfg(test)]
 mod tests;
 
@@ -24,6 +25,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
@@ -182,7 +185,18 @@ impl SigningKeys {
             kid: Some(key.kid.clone()),
             ..Header::new(key.alg)
         };
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(KeyError::Sign)
+        // As `jsonwebtoken::encode` builds it, with the key parsed once instead of per token.
+        let part = |json: Result<Vec<u8>, serde_json::Error>| {
+            json.map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
+                .map_err(|e| KeyError::Sign(e.into()))
+        };
+        let mut token = part(serde_json::to_vec(&header))?;
+        token.push('.');
+        token.push_str(&part(serde_json::to_vec(claims))?);
+        let signature = key.signer.sign(token.as_bytes()).map_err(KeyError::Sign)?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        Ok(token)
     }
 
     /// `{"keys": [...]}`: the public JWKs of every key, the active one first, so tokens of

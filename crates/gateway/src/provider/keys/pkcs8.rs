@@ -16,16 +16,17 @@ use jsonwebtoken::jwk::{
     EllipticCurveKeyType, Jwk, OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
     RSAKeyParameters, RSAKeyType, ThumbprintHash,
 };
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::error::{KeyError, KeyProblem, clip};
-use super::file::encode_pem;
+use super::signer::Signer;
 
 /// A usable private key and its published half.
 pub(super) struct Key {
     pub kid: String,
     pub alg: Algorithm,
-    pub encoding: EncodingKey,
+    /// The private key, parsed once.
+    pub signer: Signer,
     /// The public JWK with `kid`, `alg` and `use`.
     pub jwk: Jwk,
 }
@@ -37,7 +38,7 @@ impl Key {
     /// `None`) or RS256, never both (RFC 8725 3.1: one key, one algorithm); EC P-256 and
     /// Ed25519 keys have one algorithm each.
     pub fn from_pkcs8(der: &[u8], alg: Option<Algorithm>) -> Result<Key, KeyProblem> {
-        let (natural, public, encoding) = parse(der)?;
+        let (natural, public) = parse(der)?;
         let alg = match (natural, alg) {
             (natural, None) => natural,
             (Algorithm::PS256, Some(alg @ (Algorithm::RS256 | Algorithm::PS256))) => alg,
@@ -58,14 +59,16 @@ impl Key {
         jwk.common.key_algorithm = Some(alg.into());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| KeyProblem::SelfTest)?;
+        // The self-test signs through the same parsed key every token is signed with.
+        let signer = Signer::from_pkcs8(der, alg).ok_or(KeyProblem::NotAKey)?;
         const PROBE: &[u8] = b"jisr signing key self-test";
         let signature =
-            jsonwebtoken::crypto::sign(PROBE, &encoding, alg).map_err(|_| KeyProblem::SelfTest)?;
+            URL_SAFE_NO_PAD.encode(signer.sign(PROBE).map_err(|_| KeyProblem::SelfTest)?);
         match jsonwebtoken::crypto::verify(&signature, PROBE, &decoding, alg) {
             Ok(true) => Ok(Key {
                 kid,
                 alg,
-                encoding,
+                signer,
                 jwk,
             }),
             Ok(false) | Err(_) => Err(KeyProblem::SelfTest),
@@ -109,8 +112,8 @@ pub(super) fn thumbprint(jwk: &Jwk) -> Result<String, KeyProblem> {
         .map_err(|_| KeyProblem::UnsupportedType)
 }
 
-/// The algorithm, public JWK parameters and jsonwebtoken signing key of a PKCS#8 private key.
-fn parse(der: &[u8]) -> Result<(Algorithm, AlgorithmParameters, EncodingKey), KeyProblem> {
+/// The algorithm and public JWK parameters of a PKCS#8 private key.
+fn parse(der: &[u8]) -> Result<(Algorithm, AlgorithmParameters), KeyProblem> {
     let wrong_alg = |e: &KeyRejected| e.description_() == "WrongAlgorithm";
     match EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der) {
         Ok(pair) => {
@@ -128,7 +131,7 @@ fn parse(der: &[u8]) -> Result<(Algorithm, AlgorithmParameters, EncodingKey), Ke
                 x: URL_SAFE_NO_PAD.encode(&point[1..33]),
                 y: URL_SAFE_NO_PAD.encode(&point[33..65]),
             });
-            return Ok((Algorithm::ES256, public, EncodingKey::from_ec_der(der)));
+            return Ok((Algorithm::ES256, public));
         }
         Err(e) if !wrong_alg(&e) => return Err(rejected(e)),
         Err(_) => {}
@@ -140,7 +143,7 @@ fn parse(der: &[u8]) -> Result<(Algorithm, AlgorithmParameters, EncodingKey), Ke
                 curve: EllipticCurve::Ed25519,
                 x: URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
             });
-            return Ok((Algorithm::EdDSA, public, EncodingKey::from_ed_der(der)));
+            return Ok((Algorithm::EdDSA, public));
         }
         Err(e) if !wrong_alg(&e) => return Err(rejected(e)),
         Err(_) => {}
@@ -153,10 +156,7 @@ fn parse(der: &[u8]) -> Result<(Algorithm, AlgorithmParameters, EncodingKey), Ke
                 n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
                 e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
             });
-            // jsonwebtoken's RSA signer takes PKCS#1; its PEM reader unwraps PKCS#8.
-            let encoding = EncodingKey::from_rsa_pem(encode_pem(der).as_bytes())
-                .map_err(|_| KeyProblem::NotAKey)?;
-            return Ok((Algorithm::PS256, public, encoding));
+            return Ok((Algorithm::PS256, public));
         }
         Err(e) if !wrong_alg(&e) => return Err(rejected(e)),
         Err(_) => {}
