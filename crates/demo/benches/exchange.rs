@@ -161,6 +161,7 @@ fn agency() -> Agency {
         auth: AgencyAuth::ClientSecretBasic(Secret::new(SECRET)),
         id_token_signed_response_alg: None,
         notice: Default::default(),
+        logout: Default::default(),
         back_channel: BackChannel {
             exchange_audiences: COUNTRIES
                 .iter()
