@@ -17,7 +17,6 @@ use super::error::ExchangeError;
 use crate::app::Gateway;
 use crate::config::agencies::Agency;
 use crate::http::params::{self, MAX_FORM};
-use crate::http::reject::Reject;
 use crate::http::response::no_store;
 use crate::ops::{Event, EventKind, Trail};
 use crate::provider::seal::MAX_SEALED;
@@ -95,14 +94,8 @@ pub async fn introspect(
     body: String,
 ) -> Response {
     let mut trail = Trail::default();
-    match answer(&gw, &headers, &body, &mut trail).await {
-        Ok(r) => r,
-        Err(e) => {
-            let reject = Reject::from(e);
-            gw.record(&Event::refused(&trail, &reject));
-            reject.into_response()
-        }
-    }
+    let result = answer(&gw, &headers, &body, &mut trail).await;
+    super::answered(&gw, &trail, result)
 }
 
 async fn answer(

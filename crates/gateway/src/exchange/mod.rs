@@ -67,6 +67,23 @@ pub async fn authenticate<'a>(
     crate::provider::client_auth::authenticate(gw, headers, &form).await
 }
 
+/// The response of a back-channel call: its answer, or its refusal, recorded against
+/// `trail` (the caller once authenticated) before it is sent.
+pub(crate) fn answered(
+    gw: &Gateway,
+    trail: &crate::ops::Trail,
+    result: Result<axum::response::Response, error::ExchangeError>,
+) -> axum::response::Response {
+    match result {
+        Ok(r) => r,
+        Err(e) => {
+            let reject = crate::http::reject::Reject::from(e);
+            gw.record(&crate::ops::Event::refused(trail, &reject));
+            axum::response::IntoResponse::into_response(reject)
+        }
+    }
+}
+
 /// The body must be a form (RFC 6749 3.2, RFC 7662 2.1, RFC 7009 2.1).
 pub fn require_form(headers: &HeaderMap) -> Result<(), TokenError> {
     let content_type = headers

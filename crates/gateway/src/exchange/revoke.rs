@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use super::error::ExchangeError;
 use super::introspect::{caller, live_token};
 use crate::app::Gateway;
-use crate::http::reject::Reject;
 use crate::http::response::no_store;
 use crate::ops::{Event, EventKind, Trail};
 use crate::provider::state::keys;
@@ -20,14 +19,8 @@ use crate::provider::state::keys;
 /// `POST /revoke`.
 pub async fn revoke(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: String) -> Response {
     let mut trail = Trail::default();
-    match answer(&gw, &headers, &body, &mut trail).await {
-        Ok(r) => r,
-        Err(e) => {
-            let reject = Reject::from(e);
-            gw.record(&Event::refused(&trail, &reject));
-            reject.into_response()
-        }
-    }
+    let result = answer(&gw, &headers, &body, &mut trail).await;
+    super::answered(&gw, &trail, result)
 }
 
 async fn answer(
