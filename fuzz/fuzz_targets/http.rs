@@ -28,11 +28,7 @@ fn flow_cookie(code: &str) -> String {
         lang: "en".into(),
         csrf: "fuzzcsrf".into(),
         code: (!code.is_empty()).then(|| code.to_owned()),
-        subject: None,
-        origin: None,
-        loa: None,
-        max_age: None,
-        prompt_login: false,
+        ..Flow::default()
     };
     format!("jisr_flow_fuzzflow={}", GATEWAY.seals.flow.seal(&flow))
 }

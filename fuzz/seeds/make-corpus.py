@@ -54,6 +54,26 @@ put("id_token", "a.b.c")
 put("id_token", ".".join([b64(j(header).encode()), b64(j(claims).encode()), "AAAA"]))
 put("id_token", "eyJhbGciOiJub25lIn0." + b64(j(claims).encode()) + ".")
 
+# ---- logout_token -------------------------------------------------------------------------
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+l_header = {"alg": "EdDSA", "kid": KID, "typ": "logout+jwt"}
+l_claims = {"iss": IDP, "aud": "jisr", "iat": NOW, "exp": NOW + 120, "jti": "bcl-1",
+            "sid": "nat-sid-1", "events": {EVENT: {}}}
+put("logout_token", signed(l_header, l_claims))
+put("logout_token", signed(l_header, l_claims, flip=30))
+put("logout_token", signed(dict(l_header, typ="JWT"), dict(l_claims, sub="1000000008")))
+for h in [dict(l_header, typ="at+jwt"), dict(l_header, alg="none"), dict(l_header, alg="HS256"),
+          {k: v for k, v in l_header.items() if k != "typ"}, dict(l_header, kid="gone")]:
+    put("logout_token", signed(h, l_claims))
+for c in [dict(l_claims, nonce="n"), dict(l_claims, events={}), dict(l_claims, events="x"),
+          {k: v for k, v in l_claims.items() if k != "sid"}, {k: v for k, v in l_claims.items() if k != "jti"},
+          dict(l_claims, iat=NOW - 3600), dict(l_claims, iat=NOW + 3600), dict(l_claims, exp=NOW - 10),
+          dict(l_claims, aud=["other"]), dict(l_claims, aud=["jisr", "other"]),
+          dict(l_claims, iss="https://evil.example"), dict(l_claims, sid=""), dict(l_claims, sid="x" * 300),
+          dict(l_claims, iat="now")]:
+    put("logout_token", signed(l_header, c))
+put("logout_token", "a.b.c")
+
 # ---- client_assertion ---------------------------------------------------------------------
 a_claims = {"iss": "fuzz-pkjwt", "sub": "fuzz-pkjwt", "aud": GW + "/token", "exp": NOW + 60,
             "iat": NOW, "jti": "jti-1"}

@@ -178,6 +178,8 @@ pub static GATEWAY: LazyLock<Arc<Gateway>> = LazyLock::new(|| {
         auth,
         id_token_signed_response_alg: None,
         notice: AgencyNotice::default(),
+        back_channel: Default::default(),
+        logout: Default::default(),
     };
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(json!({"keys": [SIGNER.jwk()]}))
         .unwrap_or_else(|e| panic!("agency JWKS: {e}"));
@@ -210,6 +212,7 @@ pub static GATEWAY: LazyLock<Arc<Gateway>> = LazyLock::new(|| {
         upstreams: vec![idp_config(None)],
         admin: None,
         audit: None,
+        session: Default::default(),
     };
     let _in = RUNTIME.enter();
     let gateway =

@@ -4,8 +4,11 @@
 //!
 //! - panva's `oidc-provider` as the national IdP of Oman, for a plain login (the agency asks
 //!   for no level of assurance);
-//! - Python Authlib as an agency, with `private_key_jwt` and with `client_secret_basic`;
-//! - Apache httpd with mod_auth_openidc as an agency, protecting a page.
+//! - Python Authlib as an agency, with `private_key_jwt` and with `client_secret_basic`, and
+//!   signing out with its `create_logout_url` (RP-Initiated Logout);
+//! - Apache httpd with mod_auth_openidc as an agency, protecting a page, signing out through
+//!   the gateway (its `?logout=`) and hearing a logout started elsewhere on its back channel
+//!   (it verifies the gateway's logout tokens itself).
 //!
 //! The citizen is this test's cookie-keeping browser walking the real pages over loopback.
 
@@ -332,6 +335,78 @@ async fn authlib_signs_in(auth_method: &str) {
     );
 }
 
+/// Authlib signs the citizen out as its integrations do (`create_logout_url`: the
+/// discovered `end_session_endpoint`, `id_token_hint`, `post_logout_redirect_uri`, `state`):
+/// the gateway ends its session and sends the browser back with Authlib's `state`.
+#[tokio::test]
+async fn authlib_agency_signs_out_at_the_gateway() {
+    if !available("Authlib (PyPI)", &certified::venv_python()) {
+        return;
+    }
+    let client_id = "authlib-logout";
+    let redirect_uri = "http://127.0.0.1:9/authlib/callback";
+    let signed_out = "http://127.0.0.1:9/authlib/signed-out";
+    let secret = certified::random_secret();
+    let registered = certified::register(
+        &format!(
+            r#"client_id = "{client_id}"
+name_en = "Authlib logout (test)"
+name_ar = "اختبار الخروج"
+country = "BH"
+sector = "interop"
+redirect_uris = ["{redirect_uri}"]
+post_logout_redirect_uris = ["{signed_out}"]
+auth = {{ method = "client_secret_basic", secret = {{ env = "AUTHLIB_SECRET" }} }}"#
+        ),
+        &[],
+        &[("AUTHLIB_SECRET", &secret)],
+    );
+    let demo = demo_with(vec![registered]).await;
+    let mut authlib = AuthlibAgency::start_with(
+        &demo.gateway_url,
+        client_id,
+        redirect_uri,
+        "client_secret_basic",
+        ("JISR_CLIENT_SECRET", &secret),
+        &["--post-logout-redirect-uri", signed_out],
+    )
+    .await;
+    let citizen = jisr_devidp::citizens(cc("SA"))[0];
+    let browser = Browser::new();
+    let req = foreign_request(&authlib.authorization_url, redirect_uri);
+    let callback = sign_in(&demo, &browser, &req, "SA", citizen.id, "allow").await;
+    let logout_url = authlib
+        .logout_url(&callback)
+        .await
+        .unwrap_or_else(|e| panic!("Authlib refused the sign-in: {e}"));
+    assert!(
+        logout_url.starts_with(&format!("{}/logout?", demo.gateway_url)),
+        "{logout_url}"
+    );
+    let sent = query(&logout_url);
+    assert!(sent.contains_key("id_token_hint") && sent.contains_key("state"));
+
+    // The hint names this browser's session: no confirmation, straight back.
+    let r = browser.get(&logout_url).await;
+    let landed = location(&r);
+    assert!(landed.starts_with(signed_out), "{landed}");
+    let out = authlib
+        .finish(&landed)
+        .await
+        .unwrap_or_else(|e| panic!("Authlib refused the logout response: {e}"));
+    eprintln!("{out:#}");
+    assert_eq!(out["logout"]["state_checked"], true);
+    assert_eq!(
+        out["logout"]["end_session_endpoint"],
+        format!("{}/logout", demo.gateway_url)
+    );
+    // The gateway's session is over: the next sign-in starts at the country picker.
+    let req = request(&demo, &[]);
+    let picker = browser.get(&req.url).await;
+    assert_eq!(picker.status(), 200);
+    assert!(picker.text().await.unwrap().contains("name=\"country\""));
+}
+
 #[tokio::test]
 async fn authlib_agency_private_key_jwt() {
     authlib_signs_in("private_key_jwt").await;
@@ -488,4 +563,149 @@ async fn mod_auth_openidc_agency_told_of_a_declined_consent() {
     let again = browser.get(&page_url).await;
     assert!(again.status().is_redirection(), "{}", again.status());
     assert!(location(&again).starts_with(&format!("{}/authorize?", demo.gateway_url)));
+}
+
+/// mod_auth_openidc as an agency that registered its back channel
+/// (`<redirect_uri>?logout=backchannel`) and a post-logout page.
+async fn mod_auth_openidc_with_logout() -> Option<(Demo, ModAuthOpenidc, Browser, String)> {
+    if !available(
+        "Apache httpd (Debian apache2)",
+        std::path::Path::new(APACHE),
+    ) || !available(
+        "mod_auth_openidc (Debian libapache2-mod-auth-openidc)",
+        std::path::Path::new(MOD_AUTH_OPENIDC),
+    ) {
+        return None;
+    }
+    let port = ModAuthOpenidc::free_port().await;
+    let redirect_uri = ModAuthOpenidc::redirect_uri(port);
+    let secret = certified::random_secret();
+    let registered = certified::register(
+        &format!(
+            r#"client_id = "mod-auth-openidc"
+name_en = "mod_auth_openidc logout (test)"
+name_ar = "اختبار الخروج"
+country = "BH"
+sector = "interop"
+redirect_uris = ["{redirect_uri}"]
+post_logout_redirect_uris = ["http://127.0.0.1:{port}/signed-out.html"]
+backchannel_logout_uri = "{redirect_uri}?logout=backchannel"
+auth = {{ method = "client_secret_basic", secret = {{ env = "MOD_AUTH_OPENIDC_SECRET" }} }}"#
+        ),
+        &[],
+        &[("MOD_AUTH_OPENIDC_SECRET", &secret)],
+    );
+    let demo = demo_with(vec![registered]).await;
+    let apache = ModAuthOpenidc::start(port, &demo.gateway_url, "mod-auth-openidc", &secret).await;
+    let browser = Browser::new();
+    let page_url = format!("{}/protected/index.html", apache.base_url);
+    let authorize = location(&browser.get(&page_url).await);
+    let citizen = jisr_devidp::citizens(cc("SA"))[0];
+    let req = foreign_request(&authorize, &redirect_uri);
+    let callback = sign_in(&demo, &browser, &req, "SA", citizen.id, "allow").await;
+    let redeemed = browser.get(&callback).await;
+    assert!(redeemed.status().is_redirection(), "{}", apache.error_log());
+    let page = browser.get(&page_url).await;
+    assert_eq!(page.status(), 200, "{}", apache.error_log());
+    Some((demo, apache, browser, page_url))
+}
+
+/// Signs out at mod_auth_openidc (`<redirect_uri>?logout=<its page>`): it ends its own
+/// session and sends the browser to the gateway's `end_session_endpoint` with the ID token
+/// as hint; the gateway ends its session and returns the browser to the registered page.
+#[tokio::test]
+async fn mod_auth_openidc_agency_signs_out_at_the_gateway() {
+    let Some((demo, apache, browser, page_url)) = mod_auth_openidc_with_logout().await else {
+        return;
+    };
+    let signed_out = format!("{}/signed-out.html", apache.base_url);
+    let logout = format!(
+        "{}?logout={}",
+        apache.redirect_uri,
+        url::form_urlencoded::byte_serialize(signed_out.as_bytes()).collect::<String>()
+    );
+    let r = browser.get(&logout).await;
+    assert!(
+        r.status().is_redirection(),
+        "{}\n{}",
+        r.status(),
+        apache.error_log()
+    );
+    let to_gateway = location(&r);
+    assert!(
+        to_gateway.starts_with(&format!("{}/logout?", demo.gateway_url)),
+        "{to_gateway}"
+    );
+    let sent = query(&to_gateway);
+    assert!(sent.contains_key("id_token_hint"), "{to_gateway}");
+    assert_eq!(sent["post_logout_redirect_uri"], signed_out);
+    let back = location(&browser.get(&to_gateway).await);
+    assert!(back.starts_with(&signed_out), "{back}");
+    // Signed out at both: mod_auth_openidc sends the citizen to the gateway, which shows
+    // the country picker rather than signing them straight back in.
+    let again = browser.get(&page_url).await;
+    assert!(again.status().is_redirection(), "{}", again.status());
+    let picker = browser.get(&location(&again)).await;
+    assert_eq!(picker.status(), 200);
+    assert!(picker.text().await.unwrap().contains("name=\"country\""));
+}
+
+/// A logout started elsewhere (the citizen signs out at the gateway, confirming on its
+/// page): mod_auth_openidc receives the logout token on its back channel, verifies it
+/// itself (signature with the gateway's JWKS, `iss`, `aud`, `iat`, `events`, `sid`) and
+/// ends the matching session: the gateway counts the delivery accepted, and the protected
+/// page asks for a sign-in again.
+#[tokio::test]
+async fn mod_auth_openidc_agency_hears_the_back_channel_logout() {
+    let Some((demo, apache, browser, page_url)) = mod_auth_openidc_with_logout().await else {
+        return;
+    };
+    let confirm = browser.get(&format!("{}/logout", demo.gateway_url)).await;
+    assert_eq!(confirm.status(), 200, "the confirmation page");
+    let html = confirm.text().await.unwrap();
+    let sealed = hidden(&html, "request");
+    let done = browser
+        .post(
+            &format!("{}/logout/confirm", demo.gateway_url),
+            &[("request", &sealed), ("decision", "logout")],
+        )
+        .await;
+    assert!(
+        done.status().is_success(),
+        "the signed-out page: {}",
+        done.status()
+    );
+
+    let delivered =
+        "jisr_backchannel_logout_total{agency=\"mod-auth-openidc\",outcome=\"delivered\"} 1";
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = reqwest::get(format!("{}/metrics", demo.admin_url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("jisr_backchannel_logout_total{agency=\"mod-auth-openidc\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        metrics.contains(delivered),
+        "mod_auth_openidc refused the logout token:\n{}\n{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("backchannel"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        apache.error_log()
+    );
+    let again = browser.get(&page_url).await;
+    assert!(
+        again.status().is_redirection(),
+        "mod_auth_openidc kept its session: {}\n{}",
+        again.status(),
+        apache.error_log()
+    );
 }

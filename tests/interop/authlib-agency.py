@@ -3,7 +3,10 @@ its own: Authlib's client app (the framework-free base its Flask/Django/Starlett
 are built from) reads discovery, builds the authorization URL with state, nonce and PKCE S256,
 checks state on the way back, redeems the code with client_secret_basic or private_key_jwt
 (RFC 7523, Authlib's own PrivateKeyJWT assertion), validates the ID token (signature against
-the gateway's JWKS, iss, aud, exp, iat, nonce, at_hash) and calls userinfo.
+the gateway's JWKS, iss, aud, exp, iat, nonce, at_hash) and calls userinfo. With
+--post-logout-redirect-uri it then signs out: Authlib's create_logout_url (OpenID Connect
+RP-Initiated Logout: the discovered end_session_endpoint, id_token_hint, state), and checks
+the state the gateway sends back.
 
 The citizen's browser is the test (tests/e2e/interop_certified.rs): this script prints the
 authorization URL as one JSON line, reads the URL the browser was redirected back to on stdin,
@@ -15,6 +18,9 @@ then prints one JSON summary. Run by tests/src/certified.rs:
   JISR_CLIENT_SECRET=... authlib-agency.py flow --issuer URL --client-id ID \\
       --redirect-uri URI --auth-method client_secret_basic
   JISR_CLIENT_KEY='{private JWK}' authlib-agency.py flow ... --auth-method private_key_jwt
+  authlib-agency.py flow ... --post-logout-redirect-uri URI
+      after the sign-in prints {"logout_url": URL} and reads the URL the browser landed on
+      after the gateway's logout, before the summary.
 
 On failure prints {"error": ...} to stderr and exits 1.
 """
@@ -82,6 +88,9 @@ def flow(args):
     claims = app.parse_id_token(token, nonce=request["nonce"])
     header = json.loads(_b64(token["id_token"].split(".")[0]))
     userinfo = app.userinfo(token=token)
+    logout = None
+    if args.post_logout_redirect_uri:
+        logout = sign_out(app, args, token["id_token"])
 
     sent = dict(parse_qsl(urlsplit(request["url"]).query))
     for secret_param in ("state", "nonce", "code_challenge"):
@@ -104,6 +113,32 @@ def flow(args):
         "id_token_header": {k: header.get(k) for k in ("alg", "kid", "typ")},
         "claims": dict(claims),
         "userinfo": dict(userinfo),
+        "logout": logout,
+    }
+
+
+def sign_out(app, args, id_token):
+    """RP-initiated logout as Authlib builds it; the browser (the test) follows the URL and
+    hands back where the gateway sent it, whose state Authlib's caller must check."""
+    request = app.create_logout_url(
+        post_logout_redirect_uri=args.post_logout_redirect_uri,
+        id_token_hint=id_token,
+        ui_locales="en ar",
+    )
+    print(json.dumps({"logout_url": request["url"]}), flush=True)
+    landed = sys.stdin.readline().strip()
+    parts = urlsplit(landed)
+    params = dict(parse_qsl(parts.query))
+    if parts._replace(query="").geturl() != args.post_logout_redirect_uri:
+        raise RuntimeError(f"the logout ended elsewhere: {parts._replace(query='').geturl()}")
+    if params.get("state") != request["state"]:
+        raise RuntimeError("the logout came back without the state Authlib sent")
+    sent = dict(parse_qsl(urlsplit(request["url"]).query))
+    return {
+        "end_session_endpoint": app.load_server_metadata().get("end_session_endpoint"),
+        "sent": sorted(sent),
+        "landed": parts._replace(query="").geturl(),
+        "state_checked": True,
     }
 
 
@@ -124,6 +159,7 @@ def main():
         required=True,
         choices=["client_secret_basic", "private_key_jwt"],
     )
+    f.add_argument("--post-logout-redirect-uri")
     args = parser.parse_args()
     try:
         out = keygen() if args.command == "keygen" else flow(args)

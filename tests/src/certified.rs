@@ -229,10 +229,32 @@ impl AuthlibAgency {
         auth_method: &str,
         credential: (&str, &str),
     ) -> AuthlibAgency {
+        Self::start_with(
+            issuer,
+            client_id,
+            redirect_uri,
+            auth_method,
+            credential,
+            &[],
+        )
+        .await
+    }
+
+    /// [`AuthlibAgency::start`] with more arguments of `authlib-agency.py flow`
+    /// (`--post-logout-redirect-uri URI`).
+    pub async fn start_with(
+        issuer: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        auth_method: &str,
+        credential: (&str, &str),
+        extra: &[&str],
+    ) -> AuthlibAgency {
         let mut child = Command::new(venv_python())
             .args(["authlib-agency.py", "flow", "--issuer", issuer])
             .args(["--client-id", client_id, "--redirect-uri", redirect_uri])
             .args(["--auth-method", auth_method])
+            .args(extra)
             .env(credential.0, credential.1)
             .current_dir(interop_dir())
             .stdin(Stdio::piped())
@@ -255,6 +277,37 @@ impl AuthlibAgency {
             authorization_url: first["authorization_url"].as_str().unwrap().to_owned(),
             child,
             lines,
+        }
+    }
+
+    /// Started with `--post-logout-redirect-uri`: hands Authlib the redirect back
+    /// (`callback`); it signs in and answers with the logout URL it built. [`Self::finish`]
+    /// then takes where the browser landed after the logout.
+    pub async fn logout_url(&mut self, callback: &str) -> Result<String, String> {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin
+            .write_all(format!("{callback}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+        let line = tokio::time::timeout(Duration::from_secs(30), self.lines.next_line())
+            .await
+            .expect("authlib-agency.py did not answer in 30 s")
+            .unwrap();
+        match line {
+            Some(line) => {
+                let v: Value = serde_json::from_str(&line).unwrap();
+                Ok(v["logout_url"].as_str().unwrap().to_owned())
+            }
+            None => {
+                let out = self.child.stderr.take();
+                let mut err = String::new();
+                if let Some(mut e) = out {
+                    use tokio::io::AsyncReadExt;
+                    let _ = e.read_to_string(&mut err).await;
+                }
+                Err(err)
+            }
         }
     }
 

@@ -52,6 +52,10 @@ enum Command {
         /// The demo agency's port on 127.0.0.1.
         #[arg(long, default_value_t = 8081)]
         agency_port: u16,
+        /// A second demo agency (same country, another ministry) on 127.0.0.1, for single
+        /// sign-on between agencies.
+        #[arg(long, default_value_t = 8082)]
+        second_agency_port: u16,
         /// The gateway's admin listener (metrics, operator dashboard) on 127.0.0.1.
         #[arg(long, default_value_t = 8090)]
         admin_port: u16,
@@ -151,12 +155,13 @@ fn main() -> ExitCode {
         Command::Demo {
             port,
             agency_port,
+            second_agency_port,
             admin_port,
             agency_country,
             redirect_uris,
         } => run_demo(
             port,
-            agency_port,
+            (agency_port, second_agency_port),
             admin_port,
             &agency_country,
             redirect_uris,
@@ -364,7 +369,7 @@ fn run_devidp(country: &str, port: u16, alg: &str) -> ExitCode {
 #[cfg(feature = "demo")]
 fn run_demo(
     port: u16,
-    agency_port: u16,
+    (agency_port, second_agency_port): (u16, u16),
     admin_port: u16,
     agency_country: &str,
     redirect_uris: Vec<String>,
@@ -384,6 +389,7 @@ fn run_demo(
     let options = jisr_demo::DemoOptions {
         gateway_port: port,
         agency_port,
+        second_agency_port: Some(second_agency_port),
         admin_port,
         agency_country: country,
         audit_dir: Some(demo_audit_dir()),

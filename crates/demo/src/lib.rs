@@ -19,4 +19,6 @@ pub mod builtin;
 pub mod wiring;
 
 pub use builtin::{builtin_mapping, devidp_upstream};
-pub use wiring::{AGENCY_CLIENT_ID, Demo, DemoOptions, OWN_CLIENT_ID, run, start};
+pub use wiring::{
+    AGENCY_CLIENT_ID, Demo, DemoOptions, OWN_CLIENT_ID, SECOND_AGENCY_CLIENT_ID, run, start,
+};

@@ -24,6 +24,10 @@ use crate::builtin::{alg_for, builtin_mapping, devidp_upstream};
 /// The demo agency's client id.
 pub const AGENCY_CLIENT_ID: &str = "demo-agency";
 
+/// The second demo agency's client id (same country, another sector: single sign-on
+/// between the two where the pair's policy allows it).
+pub const SECOND_AGENCY_CLIENT_ID: &str = "demo-agency-labour";
+
 /// The client id registered for the developer's own OIDC client (see
 /// [`DemoOptions::own_client_redirect_uris`]).
 pub const OWN_CLIENT_ID: &str = "my-oidc-client";
@@ -33,6 +37,9 @@ pub const OWN_CLIENT_ID: &str = "my-oidc-client";
 pub struct DemoOptions {
     pub gateway_port: u16,
     pub agency_port: u16,
+    /// A second demo agency ("Ministry of Labour (demo)", same country) on this port, for
+    /// single sign-on between agencies; `None` runs none. `jisr demo` runs it.
+    pub second_agency_port: Option<u16>,
     /// The gateway's admin listener (metrics, dashboard).
     pub admin_port: u16,
     /// The demo agency's country (destination of the assertions).
@@ -67,6 +74,7 @@ impl Default for DemoOptions {
         DemoOptions {
             gateway_port: 8080,
             agency_port: 8081,
+            second_agency_port: None,
             admin_port: 8090,
             agency_country: Gcc::Bahrain.code(),
             gateway_alg: GatewayAlg::ES256,
@@ -87,6 +95,8 @@ impl Default for DemoOptions {
 pub struct Demo {
     pub gateway_url: String,
     pub agency_url: String,
+    /// The second demo agency, when [`DemoOptions::second_agency_port`] asked for one.
+    pub second_agency_url: Option<String>,
     /// The gateway's admin listener: `/metrics`, `/readyz`, the dashboard.
     pub admin_url: String,
     pub gateway: Arc<Gateway>,
@@ -217,6 +227,14 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
     let gateway_url = format!("http://{}", gateway_listener.local_addr()?);
     let agency_addr: SocketAddr = agency_listener.local_addr()?;
     let agency_url = format!("http://{agency_addr}");
+    let second_listener = match options.second_agency_port {
+        Some(port) => Some(TcpListener::bind(("127.0.0.1", port)).await?),
+        None => None,
+    };
+    let second_agency_url = second_listener
+        .as_ref()
+        .map(|l| l.local_addr().map(|a| format!("http://{a}")))
+        .transpose()?;
     let (stop, stopped) = watch::channel(false);
 
     let mut mapping = builtin_mapping()?;
@@ -280,6 +298,34 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             ..Default::default()
         },
     }];
+    let second_secret = random_token(24);
+    let second_names = ("Ministry of Labour (demo)", "وزارة العمل (تجريبي)");
+    if let Some(url) = &second_agency_url {
+        agency_list.push(Agency {
+            client_id: SECOND_AGENCY_CLIENT_ID.into(),
+            name_en: second_names.0.into(),
+            name_ar: second_names.1.into(),
+            country: agency_country,
+            sector: "labour".into(),
+            redirect_uris: vec![format!("{url}/callback")],
+            auth: AgencyAuth::ClientSecretBasic(Secret::new(second_secret.clone())),
+            id_token_signed_response_alg: None,
+            notice: AgencyNotice {
+                purpose: Some(Purpose {
+                    en: "To check your work permit and register a contract (demo).".into(),
+                    ar: "للتحقق من تصريح العمل وتسجيل عقد (تجريبي).".into(),
+                }),
+                privacy_url: Some(format!("{url}/privacy")),
+            },
+            back_channel: Default::default(),
+            logout: jisr_gateway::config::agencies::logout::AgencyLogout {
+                post_logout_redirect_uris: vec![format!("{url}/")],
+                backchannel_logout_uri: Some(format!("{url}/backchannel-logout")),
+                backchannel_logout_session_required: true,
+                ..Default::default()
+            },
+        });
+    }
     let own_client = (!options.own_client_redirect_uris.is_empty())
         .then(|| (random_token(24), options.own_client_redirect_uris.clone()));
     if let Some((secret, redirect_uris)) = &own_client {
@@ -368,26 +414,57 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             let _ = s.wait_for(|v| *v).await;
         },
     ));
-    let mut s = stopped.clone();
-    tokio::spawn(agency::run(
+    let first = agency::Sibling {
+        name_en: sector_names.0.into(),
+        name_ar: sector_names.1.into(),
+        url: agency_url.clone(),
+    };
+    let second = second_agency_url.as_ref().map(|url| agency::Sibling {
+        name_en: second_names.0.into(),
+        name_ar: second_names.1.into(),
+        url: url.clone(),
+    });
+    let demo_agency =
+        |listener, sibling: &agency::Sibling, client_id: &str, secret: &str, siblings| {
+            let mut s = stopped.clone();
+            tokio::spawn(agency::run(
+                listener,
+                AgencyConfig {
+                    name_en: sibling.name_en.clone(),
+                    name_ar: sibling.name_ar.clone(),
+                    country: agency_country,
+                    issuer: gateway_url.clone(),
+                    client_id: client_id.to_owned(),
+                    client_secret: secret.to_owned(),
+                    base_url: Some(sibling.url.clone()),
+                    acr_values: Some("urn:jisr:loa:substantial".into()),
+                    siblings,
+                },
+                async move {
+                    let _ = s.wait_for(|v| *v).await;
+                },
+            ));
+        };
+    demo_agency(
         agency_listener,
-        AgencyConfig {
-            name_en: sector_names.0.into(),
-            name_ar: sector_names.1.into(),
-            country: agency_country,
-            issuer: gateway_url.clone(),
-            client_id: AGENCY_CLIENT_ID.into(),
-            client_secret: agency_secret.clone(),
-            base_url: Some(agency_url.clone()),
-            acr_values: Some("urn:jisr:loa:substantial".into()),
-        },
-        async move {
-            let _ = s.wait_for(|v| *v).await;
-        },
-    ));
+        &first,
+        AGENCY_CLIENT_ID,
+        &agency_secret,
+        second.iter().cloned().collect(),
+    );
+    if let (Some(listener), Some(second)) = (second_listener, &second) {
+        demo_agency(
+            listener,
+            second,
+            SECOND_AGENCY_CLIENT_ID,
+            &second_secret,
+            vec![first.clone()],
+        );
+    }
     Ok(Demo {
         gateway_url,
         agency_url,
+        second_agency_url,
         admin_url,
         gateway,
         idps,
@@ -416,6 +493,12 @@ pub async fn run(options: DemoOptions) -> std::io::Result<()> {
         "    (Arabic first; English first: {}/?lang=en)",
         demo.agency_url
     );
+    if let Some(url) = &demo.second_agency_url {
+        println!("  A second demo agency:   {url}/");
+        println!(
+            "    (single sign-on from the first where the policy allows it: Saudi citizens at Bahraini agencies)"
+        );
+    }
     println!(
         "  Gateway (OpenID Provider): {}/.well-known/openid-configuration",
         demo.gateway_url

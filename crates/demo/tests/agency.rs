@@ -41,6 +41,7 @@ impl Agency {
             client_secret: SECRET.into(),
             base_url: None,
             acr_values: Some(ACR.into()),
+            siblings: Vec::new(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(agency::run(listener, config, async move {
@@ -206,7 +207,7 @@ async fn rp_response_type_code_signs_in_shows_the_citizen_and_logs_out() {
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(set_cookie.starts_with("jisr_agency_session="));
+    assert!(set_cookie.starts_with(&format!("jisr_agency_{CLIENT}=")));
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
     let authorize = url::Url::parse(location(&response)).unwrap();
     assert!(authorize.as_str().starts_with(&idp.url("/authorize?")));

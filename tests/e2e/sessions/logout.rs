@@ -65,6 +65,8 @@ async fn rp_backchannel_rpinitlogout() {
     assert_eq!(claims["iss"], demo.gateway_url.as_str());
     assert_eq!(claims["aud"], OTHER);
     assert_eq!(claims["sid"], id_claims["sid"]);
+    // `sub` too: the subject the agency knows the citizen by (pairwise for SA→BH here).
+    assert_eq!(claims["sub"], id_claims["sub"]);
     assert!(claims.get("nonce").is_none());
     assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
     let iat = claims["iat"].as_i64().unwrap();
@@ -393,4 +395,143 @@ async fn frontchannel_logout_frames_the_agencies_that_registered_it() {
         fc_claims["sid"].as_str().unwrap()
     );
     assert!(html.contains(&src), "{html}");
+}
+
+/// An agency the citizen declined to share their identity with (after single sign-on, at
+/// its consent page) is not part of the session: the logout tells the agency the citizen
+/// did sign in to, and never the one that received nothing.
+#[tokio::test]
+async fn a_declined_agency_is_not_told_of_the_logout() {
+    let (bcl, received) = receiver().await;
+    let demo = demo_with(vec![
+        other_agency(Some(format!("{bcl}/bcl/{OTHER}"))),
+        Agency {
+            client_id: "signed-in".into(),
+            sector: "signed-in".into(),
+            redirect_uris: vec!["http://127.0.0.1:9/signed-in/callback".into()],
+            logout: AgencyLogout {
+                backchannel_logout_uri: Some(format!("{bcl}/bcl/signed-in")),
+                ..Default::default()
+            },
+            ..other_agency(None)
+        },
+    ])
+    .await;
+    // OM→BH: single sign-on, with consent per agency.
+    let browser = Browser::new();
+    let (_, hint) = first_login(&demo, &browser, "OM").await;
+    let declined = sso_consent(&demo, &browser, OTHER, OTHER_CALLBACK, "deny").await;
+    assert_eq!(declined["error"], "access_denied");
+    let allowed = sso_consent(
+        &demo,
+        &browser,
+        "signed-in",
+        "http://127.0.0.1:9/signed-in/callback",
+        "allow",
+    )
+    .await;
+    assert!(allowed.contains_key("code"));
+
+    let r = browser
+        .post(
+            &format!("{}/logout", demo.gateway_url),
+            &[("id_token_hint", hint.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "the signed-out page");
+    // The agency signed in through single sign-on hears of it (and the demo agency, by
+    // the metric); the declined one never does.
+    assert_eq!(received.wait_for("signed-in", 1).await.len(), 1);
+    let demo_told = format!(
+        "jisr_backchannel_logout_total{{agency=\"{AGENCY_CLIENT_ID}\",outcome=\"delivered\"}} 1"
+    );
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = reqwest::get(format!("{}/metrics", demo.admin_url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(&demo_told) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(metrics.contains(&demo_told), "{metrics}");
+    assert!(received.tokens_for(OTHER).is_empty());
+    assert!(
+        !metrics.contains(&format!(
+            "jisr_backchannel_logout_total{{agency=\"{OTHER}\""
+        )),
+        "no delivery to the declined agency was even tried: {metrics}"
+    );
+}
+
+/// A sign-in at `client` through the browser's session (no national login) whose consent
+/// page the citizen answers with `decision`: the redirect back to the agency, checked.
+async fn sso_consent(
+    demo: &Demo,
+    browser: &Browser,
+    client: &str,
+    callback: &str,
+    decision: &str,
+) -> std::collections::HashMap<String, String> {
+    let req = request_for(demo, client, callback, &[]);
+    let page = browser.get(&req.url).await;
+    assert_eq!(page.status(), 200, "the consent page, no national login");
+    let html = page.text().await.unwrap();
+    let (flow, csrf) = (hidden(&html, "flow"), hidden(&html, "csrf"));
+    let r = browser
+        .post(
+            &format!("{}/consent", demo.gateway_url),
+            &[("flow", &flow), ("csrf", &csrf), ("decision", decision)],
+        )
+        .await;
+    back_to(&location(&r), &req, demo)
+}
+
+/// Another citizen signs in with the same browser: the first citizen's session ends at once
+/// (it would otherwise linger unreachable until its idle end), and its agencies are told.
+#[tokio::test]
+async fn another_citizens_login_in_the_same_browser_ends_the_first_session() {
+    let (bcl, received) = receiver().await;
+    let demo = demo_with(vec![other_agency(Some(format!("{bcl}/bcl/{OTHER}")))]).await;
+    let browser = Browser::new();
+    first_login(&demo, &browser, "SA").await;
+    // Single sign-on into the other agency (SA→BH), which registered its back channel.
+    let req = other_request(&demo, &[]);
+    let q = back_to(&location(&browser.get(&req.url).await), &req, &demo);
+    let tokens = token_as(&demo.gateway_url, OTHER, &q["code"], &req).await;
+    let first = verify_for(&demo, tokens["id_token"].as_str().unwrap(), OTHER, "JWT").await;
+
+    // A Kuwaiti citizen on the same browser (prompt=login: the picker, a national login).
+    let kw = jisr_devidp::citizens(cc("KW"))[0];
+    let req = request(&demo, &[("prompt", "login")]);
+    let back = sign_in(&demo, &browser, &req, "KW", kw.id, "allow").await;
+    assert!(back.starts_with(&req.redirect_uri), "{back}");
+    let got = received.wait_for(OTHER, 1).await;
+    let claims = verify_for(&demo, &got[0], OTHER, "logout+jwt").await;
+    assert_eq!(claims["sid"], first["sid"]);
+    assert_eq!(claims["sub"], first["sub"]);
+    let metrics = reqwest::get(format!("{}/metrics", demo.admin_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("initiator=\"replaced\""),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("jisr_logouts_total"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The Kuwaiti citizen's session does not serve the other agency (KW→BH: no single
+    // sign-on), and the Saudi one is gone: prompt=none hears login_required.
+    let req = other_request(&demo, &[("prompt", "none")]);
+    let q = back_to(&location(&browser.get(&req.url).await), &req, &demo);
+    assert_eq!(q["error"], "login_required");
 }

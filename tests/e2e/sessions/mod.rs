@@ -9,7 +9,9 @@
 //! - `sso`: `sid`, single sign-on, `prompt=none`, sessions across replicas on Redis.
 //! - `logout`: RP-initiated and back-channel logout, the demo agency's sign-out.
 //! - `national`: the national IdP's logout (back-channel and end-session).
+//! - `demo`: the demo's two agencies, single sign-on and sign-out under the shipped policy.
 
+mod demo;
 mod logout;
 mod national;
 mod sso;

@@ -50,6 +50,17 @@ pub struct AgencyConfig {
     pub base_url: Option<String>,
     /// Space-separated `acr_values` to ask for, e.g. `urn:jisr:loa:substantial`.
     pub acr_values: Option<String>,
+    /// The other demo agencies, linked from every page (single sign-on is one click away).
+    pub siblings: Vec<Sibling>,
+}
+
+/// Another demo agency, as the pages link to it.
+#[derive(Clone, Debug)]
+pub struct Sibling {
+    pub name_en: String,
+    pub name_ar: String,
+    /// Its home page's URL, without a trailing slash.
+    pub url: String,
 }
 
 /// What every page shows about the agency itself.
@@ -57,6 +68,7 @@ pub(crate) struct AgencyView {
     pub name_en: String,
     pub name_ar: String,
     pub country: CountryCode,
+    pub siblings: Vec<Sibling>,
 }
 
 /// The shared state of the handlers.
@@ -66,6 +78,9 @@ pub(crate) struct Agency {
     pub sessions: session::Sessions,
     /// Whether the session cookie carries `Secure` (the base URL is https).
     pub secure_cookie: bool,
+    /// The session cookie's name, one per client id: agencies on one host (the demo's
+    /// run on 127.0.0.1, ports apart, and cookies ignore ports) keep their own sessions.
+    pub cookie_name: String,
     pub acr_values: Vec<String>,
     /// Logout: the ID token (and gateway `sid`) of each signed-in session.
     pub logouts: logout::Logouts,
@@ -102,10 +117,12 @@ pub async fn run(
             name_en: config.name_en,
             name_ar: config.name_ar,
             country: config.country,
+            siblings: config.siblings,
         },
         rp,
         sessions: session::Sessions::default(),
         secure_cookie: base_url.starts_with("https://"),
+        cookie_name: session::cookie_name(&config.client_id),
         acr_values: config
             .acr_values
             .as_deref()

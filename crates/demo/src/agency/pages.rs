@@ -68,6 +68,8 @@ struct Frame<'a> {
     dir: &'static str,
     /// The other language: its tag and the switch's label.
     other: (&'static str, &'static str),
+    /// The other demo agencies, linked in the footer.
+    siblings: &'a [super::Sibling],
 }
 
 impl<'a> Frame<'a> {
@@ -88,6 +90,7 @@ impl<'a> Frame<'a> {
             lang: lang.tag(),
             dir,
             other,
+            siblings: &agency.siblings,
         }
     }
 }
@@ -281,6 +284,7 @@ mod tests {
             name_en: "Ministry of Health (demo)".into(),
             name_ar: "وزارة الصحة (تجريبي)".into(),
             country: "BH".parse().unwrap(),
+            siblings: Vec::new(),
         }
     }
 
@@ -327,5 +331,31 @@ mod tests {
             "{en}"
         );
         assert!(en.contains("href=\"/login?lang=en\""), "{en}");
+        assert!(!en.contains("Other demo agencies"), "no siblings, no links");
+    }
+
+    #[tokio::test]
+    async fn every_page_links_the_other_demo_agencies_in_both_languages() {
+        let agency = AgencyView {
+            siblings: vec![super::super::Sibling {
+                name_en: "Ministry of Labour (demo)".into(),
+                name_ar: "وزارة العمل (تجريبي)".into(),
+                url: "http://127.0.0.1:8082".into(),
+            }],
+            ..agency()
+        };
+        let html = text(home(&agency, None, Lang::En)).await;
+        assert!(
+            html.contains(
+                "<a href=\"http://127.0.0.1:8082/?lang=en\" lang=\"en\">Ministry of Labour (demo)</a>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<a href=\"http://127.0.0.1:8082/?lang=ar\" lang=\"ar\">وزارة العمل (تجريبي)</a>"
+            ),
+            "{html}"
+        );
     }
 }

@@ -46,7 +46,8 @@ async fn home(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let person = sid_from(&headers).and_then(|sid| agency.sessions.person(&sid));
+    let person =
+        sid_from(&headers, &agency.cookie_name).and_then(|sid| agency.sessions.person(&sid));
     let lang = serde_urlencoded::from_str::<LoginQuery>(query.as_deref().unwrap_or(""))
         .ok()
         .and_then(|q| q.lang);
@@ -81,7 +82,7 @@ async fn login(
     };
     let sid = agency
         .sessions
-        .add_pending(sid_from(&headers).as_deref(), pending);
+        .add_pending(sid_from(&headers, &agency.cookie_name).as_deref(), pending);
     let Ok(location) = HeaderValue::from_str(url.as_str()) else {
         return AgencyError::Unavailable("the authorization URL is not a valid header".into())
             .page(&agency.view);
@@ -90,7 +91,10 @@ async fn login(
         StatusCode::FOUND,
         [
             (header::LOCATION, location),
-            (header::SET_COOKIE, cookie(Some(&sid), agency.secure_cookie)),
+            (
+                header::SET_COOKIE,
+                cookie(&agency.cookie_name, Some(&sid), agency.secure_cookie),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
     )
@@ -103,7 +107,7 @@ async fn callback(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let sid = sid_from(&headers);
+    let sid = sid_from(&headers, &agency.cookie_name);
     match finish(&agency, sid.as_deref(), query.as_deref().unwrap_or("")).await {
         Ok(new_sid) => (
             StatusCode::SEE_OTHER,
@@ -111,7 +115,7 @@ async fn callback(
                 (header::LOCATION, HeaderValue::from_static("/")),
                 (
                     header::SET_COOKIE,
-                    cookie(Some(&new_sid), agency.secure_cookie),
+                    cookie(&agency.cookie_name, Some(&new_sid), agency.secure_cookie),
                 ),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             ],
@@ -154,7 +158,7 @@ async fn finish(agency: &Agency, sid: Option<&str>, query: &str) -> Result<Strin
 /// gateway's too (RP-Initiated Logout, back to this agency's home page).
 async fn logout(State(agency): State<Arc<Agency>>, headers: HeaderMap) -> Response {
     let mut hint = None;
-    if let Some(sid) = sid_from(&headers) {
+    if let Some(sid) = sid_from(&headers, &agency.cookie_name) {
         agency.sessions.remove(&sid);
         hint = agency.logouts.signed_out(&sid);
     }
@@ -177,7 +181,10 @@ async fn logout(State(agency): State<Arc<Agency>>, headers: HeaderMap) -> Respon
         StatusCode::SEE_OTHER,
         [
             (header::LOCATION, location),
-            (header::SET_COOKIE, cookie(None, agency.secure_cookie)),
+            (
+                header::SET_COOKIE,
+                cookie(&agency.cookie_name, None, agency.secure_cookie),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
     )

@@ -14,7 +14,22 @@ use tokio::time::Instant;
 use super::oidc::Pending;
 use super::person::Person;
 
-pub(crate) const COOKIE: &str = "jisr_agency_session";
+/// The session cookie's name for the agency registered as `client_id`:
+/// `jisr_agency_<client_id>`, any character a cookie name may not hold as `_`.
+pub(crate) fn cookie_name(client_id: &str) -> String {
+    let safe: String = client_id
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("jisr_agency_{safe}")
+}
 /// How long a sign-in may take between `/login` and `/callback`.
 pub(crate) const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long a session lives after its last sign-in activity.
@@ -148,28 +163,28 @@ fn new_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The session id from the request's `Cookie` headers.
-pub(crate) fn sid_from(headers: &HeaderMap) -> Option<String> {
+/// The session id from the request's `Cookie` headers (the cookie `name`).
+pub(crate) fn sid_from(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
 
-/// `Set-Cookie` for session `sid`, or clearing it when `None`.
-pub(crate) fn cookie(sid: Option<&str>, secure: bool) -> HeaderValue {
+/// `Set-Cookie` for session `sid` in the cookie `name`, or clearing it when `None`.
+pub(crate) fn cookie(name: &str, sid: Option<&str>, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let value = match sid {
         Some(sid) => format!(
-            "{COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            "{name}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
             SESSION_TTL.as_secs()
         ),
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     };
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -220,15 +235,26 @@ mod tests {
 
     #[test]
     fn cookie_parsing_and_attributes() {
+        let name = cookie_name("demo-agency");
+        assert_eq!(name, "jisr_agency_demo-agency");
+        assert_eq!(cookie_name("a b;c=d"), "jisr_agency_a_b_c_d");
         let mut h = HeaderMap::new();
         h.append(
             header::COOKIE,
-            HeaderValue::from_static("a=1; jisr_agency_session=abc"),
+            HeaderValue::from_static("a=1; jisr_agency_other=xyz; jisr_agency_demo-agency=abc"),
         );
-        assert_eq!(sid_from(&h).as_deref(), Some("abc"));
-        let set = cookie(Some("abc"), true);
+        assert_eq!(sid_from(&h, &name).as_deref(), Some("abc"));
+        assert_eq!(sid_from(&h, "jisr_agency_other").as_deref(), Some("xyz"));
+        assert_eq!(sid_from(&h, "jisr_agency_third"), None);
+        let set = cookie(&name, Some("abc"), true);
         let set = set.to_str().unwrap();
+        assert!(set.starts_with("jisr_agency_demo-agency=abc;"));
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
-        assert!(cookie(None, false).to_str().unwrap().contains("Max-Age=0"));
+        assert!(
+            cookie(&name, None, false)
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
     }
 }

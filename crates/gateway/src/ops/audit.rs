@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use jisr_audit::{AuditLog, Counters, Entry, LogConfig, SubjectKey};
 
@@ -33,6 +34,10 @@ struct Inner {
     sectors: HashMap<String, String>,
     /// How often the records collected in memory are written (`None`: each at once).
     flush_every: Option<std::time::Duration>,
+    /// Set by the first record after a timed write: a write is due `flush_every` later.
+    /// The flush timer runs only then, so an idle gateway does not wake every `flush_ms`.
+    flush_armed: AtomicBool,
+    flush_wanted: tokio::sync::Notify,
 }
 
 /// The most the records collected between two timed writes may take in memory before one
@@ -86,6 +91,8 @@ impl Audit {
                 subjects,
                 sectors,
                 flush_every: (s.flush_ms > 0).then(|| std::time::Duration::from_millis(s.flush_ms)),
+                flush_armed: AtomicBool::new(false),
+                flush_wanted: tokio::sync::Notify::new(),
             })),
         })
     }
@@ -114,6 +121,10 @@ impl Audit {
             subject: t.subject.as_deref(),
             operator: t.operator.as_deref(),
         });
+        // The first record since the last timed write arms the timer; the rest find it armed.
+        if inner.flush_every.is_some() && !inner.flush_armed.swap(true, Ordering::AcqRel) {
+            inner.flush_wanted.notify_one();
+        }
     }
 
     /// The audit reference for a citizen: an HMAC of their country and normalised national
@@ -152,9 +163,10 @@ impl Audit {
         }
     }
 
-    /// Every `flush_ms`: writes the records collected in memory. Every second: retries held
-    /// records, probes a failing sink, and signs the chain head when `checkpoint_secs`
-    /// passed with records written. On shutdown: a last checkpoint.
+    /// `flush_ms` after the first record collected in memory: writes what was collected (no
+    /// timer runs while nothing waits). Every second: retries held records, probes a
+    /// failing sink, and signs the chain head when `checkpoint_secs` passed with records
+    /// written. On shutdown: what waits is written and a last checkpoint signed.
     pub fn spawn_checkpoints(
         &self,
         clock: Clock,
@@ -163,20 +175,27 @@ impl Audit {
         let Some(inner) = self.inner.clone() else {
             return;
         };
+        if let Some(delay) = inner.flush_every {
+            let inner = inner.clone();
+            let mut shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = inner.flush_wanted.notified() => {}
+                        _ = shutdown.wait_for(|v| *v) => break,
+                    }
+                    tokio::time::sleep(delay).await;
+                    // Disarmed before the write: a record appended from here on arms the
+                    // next one (and is written by this one or the next, never by none).
+                    inner.flush_armed.store(false, Ordering::Release);
+                    inner.log.write_pending();
+                }
+            });
+        }
         tokio::spawn(async move {
-            use tokio::time::{MissedTickBehavior, interval};
-            let mut every = interval(std::time::Duration::from_secs(1));
-            // Without write-behind there is nothing to write between seconds: the timer
-            // then fires once an hour and does nothing.
-            let mut flush = interval(
-                inner
-                    .flush_every
-                    .unwrap_or(std::time::Duration::from_secs(3600)),
-            );
-            flush.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 tokio::select! {
-                    _ = flush.tick() => inner.log.write_pending(),
                     _ = every.tick() => inner.log.tick(clock()),
                     _ = shutdown.wait_for(|v| *v) => break,
                 }

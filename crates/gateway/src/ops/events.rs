@@ -47,7 +47,8 @@ pub enum EventKind {
     /// Single sign-on: the citizen's gateway session signed them in to this agency without a
     /// national login.
     SessionReused,
-    /// A gateway session ended; `reason` says who ended it (`rp_initiated`, `national`).
+    /// A gateway session ended; `reason` says who ended it (`rp_initiated`, `national`, or `replaced`: another
+    /// citizen's login in the same browser).
     LoggedOut,
     /// A back-channel logout token was delivered to an agency or given up on; `reason`
     /// says how it went (`delivered`, `rejected`, `failed`, `timeout`).

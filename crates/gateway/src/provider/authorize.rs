@@ -196,6 +196,7 @@ fn validate<'g>(
         max_age: None,
         prompt_login: false,
         prompt_none: false,
+        joined_session: false,
     };
     trail.flow = Some(flow.id.clone());
     let back = flow.return_to(&gw.issuer);

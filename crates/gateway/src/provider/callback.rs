@@ -73,7 +73,7 @@ pub async fn callback(
 }
 
 async fn complete(
-    gw: &Gateway,
+    gw: &Arc<Gateway>,
     cc: &str,
     headers: &HeaderMap,
     response: AuthorizationResponse,
@@ -218,7 +218,13 @@ async fn complete(
         .and_then(serde_json::Value::as_str)
         .filter(|s| !s.is_empty() && s.len() <= 255)
         .map(str::to_owned);
-    let (handle, session, sid) = session::open(
+    let session::OpenSession {
+        handle,
+        session,
+        sid,
+        joined,
+        replaced,
+    } = session::open(
         gw,
         headers,
         session::Opened {
@@ -237,10 +243,26 @@ async fn complete(
                 auth_time: verified.context.auth_time,
             },
             client_id: &flow.client_id,
+            sub: &mapped.assertion.sub,
         },
     )
     .await
     .map_err(|e| to_agency(e.into()))?;
+    if let Some(old) = replaced {
+        // Another citizen's session in this browser ended: its agencies hear it.
+        gw.record(&Event {
+            reason: Some("replaced"),
+            ..Event::ok(
+                EventKind::LoggedOut,
+                &Trail {
+                    origin: Some(old.origin),
+                    subject: old.subject.clone(),
+                    ..Trail::default()
+                },
+            )
+        });
+        session::backchannel::notify(gw, &old);
+    }
 
     // The grant is stored now (one round trip); with consent pending, only a code carrying
     // the consent approval will redeem it.
@@ -281,6 +303,7 @@ async fn complete(
     flow.subject = trail.subject.clone();
     flow.origin = Some(origin);
     flow.loa = trail.loa;
+    flow.joined_session = joined;
     let idp_name = profile.idp_name.as_str();
     let context = consent::ConsentContext {
         identifier: rule.disclosure(),

@@ -12,6 +12,7 @@ use jisr_mapping::{CrossBorderAssertion, Disclosure, SharedClaim};
 
 use super::country::FlowForm;
 use super::error::{StepError, refuse_to_agency, restart_at};
+use super::session;
 use super::state::{Flow, keys};
 use crate::app::{Gateway, token_key};
 use crate::config::agencies::Agency;
@@ -174,6 +175,9 @@ async fn decision(
                 .delete(&keys::code(&token_key(code)))
                 .await
                 .map_err(unavailable)?;
+            if flow.joined_session {
+                session::leave(gw, headers, &flow.client_id).await;
+            }
             gw.record(&Event::ok(EventKind::ConsentDeclined, trail));
             Err(flow
                 .return_to(&gw.issuer)

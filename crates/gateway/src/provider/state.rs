@@ -16,7 +16,9 @@ use crate::upstream::PendingLogin;
 use jisr_store::{Store, StoreError};
 
 /// A login in progress, sealed in the browser's flow cookie: what the agency asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// (`Default` is for tests and fuzz targets: its `exp` of 0 has long passed, so a default
+/// flow is refused as expired wherever one is opened.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flow {
     /// Random id; forms carry it, so a form is bound to this cookie.
     pub id: String,
@@ -51,6 +53,10 @@ pub struct Flow {
     /// The agency's `prompt=none` (OIDC Core 3.1.2.6): the session answers, or an error.
     #[serde(default)]
     pub prompt_none: bool,
+    /// Set with `code`: the agency joined the browser's session with this sign-in, so a
+    /// declined consent takes it out again.
+    #[serde(default)]
+    pub joined_session: bool,
 }
 
 impl Flow {

@@ -12,7 +12,7 @@ use super::{Event, EventKind, agency};
 struct Logout {
     origin: Country,
     agency: String,
-    /// Who ended the session: `rp_initiated`, `national`.
+    /// Who ended the session: `rp_initiated`, `national`, `replaced`.
     initiator: &'static str,
 }
 

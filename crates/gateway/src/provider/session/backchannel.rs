@@ -10,8 +10,8 @@
 //! the other agencies. Each outcome is an event (metric `jisr_backchannel_logout_total`,
 //! audit record `backchannel_logout`).
 //!
-//! `sub` is not sent: the agency's subject is pairwise and not kept in the session; `sid`
-//! is always sent, so `backchannel_logout_session_required` is always met.
+//! `sid` is always sent, so `backchannel_logout_session_required` is always met, and `sub`
+//! too: the subject the agency's ID tokens carry, kept sealed in the session for this.
 //!
 //! Front-Channel Logout 1.0: [`frontchannel_uris`] lists the agencies' registered
 //! `frontchannel_logout_uri`s with `iss` and `sid`, for the signed-out page's iframes.
@@ -81,6 +81,8 @@ struct LogoutToken<'a> {
     exp: i64,
     jti: String,
     sid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<&'a str>,
     events: serde_json::Value,
 }
 
@@ -125,6 +127,7 @@ pub fn notify(gw: &Arc<Gateway>, session: &Session) {
             exp: now + 120,
             jti: random_token(18),
             sid: &signed_in.sid,
+            sub: signed_in.sub.as_deref(),
             events: json!({ BACKCHANNEL_EVENT: {} }),
         };
         let trail = Trail {

@@ -110,11 +110,14 @@ impl SessionSeals {
     }
 }
 
-/// One agency signed in through the session, with its `sid`.
+/// One agency signed in through the session, with its `sid` and the `sub` its ID tokens
+/// carry (pairwise or national as its pair rule says), both sent in its logout tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub client_id: String,
     pub sid: String,
+    #[serde(default)]
+    pub sub: Option<String>,
 }
 
 /// What the national login established, kept sealed for single sign-on and logout.
@@ -182,16 +185,25 @@ impl Session {
             .min(gw.ttls.session_idle.as_secs() as i64)
     }
 
-    /// Adds `client_id` (with its `sid`) unless already there; returns its `sid`.
-    pub fn sign_in(&mut self, gw: &Gateway, handle: &str, client_id: &str) -> String {
+    /// Adds `client_id` (with its `sid` and the `sub` it is given) unless already there;
+    /// returns its `sid` and whether it joined the session now.
+    pub fn sign_in(
+        &mut self,
+        gw: &Gateway,
+        handle: &str,
+        client_id: &str,
+        sub: &str,
+    ) -> (String, bool) {
         let sid = gw.seals.session.sid(handle, client_id);
-        if !self.agencies.iter().any(|a| a.client_id == client_id) {
+        let joined = !self.agencies.iter().any(|a| a.client_id == client_id);
+        if joined {
             self.agencies.push(SignedIn {
                 client_id: client_id.to_owned(),
                 sid: sid.clone(),
+                sub: Some(sub.to_owned()),
             });
         }
-        sid
+        (sid, joined)
     }
 }
 
@@ -310,18 +322,35 @@ pub struct Opened<'a> {
     pub subject: Option<String>,
     pub national: National,
     pub client_id: &'a str,
+    /// The `sub` the agency's ID token carries.
+    pub sub: &'a str,
+}
+
+/// The browser's session after a national login.
+pub struct OpenSession {
+    pub handle: String,
+    pub session: Session,
+    /// The agency's `sid`.
+    pub sid: String,
+    /// Whether the agency joined the session with this login (it was not signed in to it
+    /// before): a consent declined afterwards takes it out again.
+    pub joined: bool,
+    /// The session this browser held for another citizen (or country), now ended: its
+    /// agencies are to be told.
+    pub replaced: Option<Session>,
 }
 
 /// After a national login: the browser's session, opened (or renewed, keeping the agencies
 /// of the one it replaces when it is the same citizen from the same country), with the
-/// agency signed in. One store write; a read and a delete more only when the browser
-/// already held a session under another handle. Returns the handle, the session and the
-/// agency's `sid`.
+/// agency signed in. A session the browser held for someone else ends: the cookie no longer
+/// reaches it, and it must not linger in the store until its idle end. One store write; a
+/// read and a delete more only when the browser already held a session under another
+/// handle.
 pub async fn open(
     gw: &Gateway,
     headers: &HeaderMap,
     opened: Opened<'_>,
-) -> Result<(String, Session, String), StoreError> {
+) -> Result<OpenSession, StoreError> {
     let now = gw.now();
     let handle = gw
         .seals
@@ -342,22 +371,53 @@ pub async fn open(
         national: opened.national,
         agencies: Vec::new(),
     };
-    if let Some((old_handle, old)) = previous
-        && old.origin == session.origin
-        && old.subject == session.subject
-    {
-        // Same citizen: the agencies signed in before stay reachable by logout.
-        session.agencies = old.agencies;
-        for a in &mut session.agencies {
-            a.sid = gw.seals.session.sid(&handle, &a.client_id);
-        }
-        if old_handle != handle {
+    let mut replaced = None;
+    if let Some((old_handle, old)) = previous {
+        if old.origin == session.origin && old.subject == session.subject {
+            // Same citizen: the agencies signed in before stay reachable by logout.
+            session.agencies = old.agencies;
+            for a in &mut session.agencies {
+                a.sid = gw.seals.session.sid(&handle, &a.client_id);
+            }
+            if old_handle != handle {
+                end(gw, &old_handle).await?;
+            }
+        } else if old_handle != handle {
             end(gw, &old_handle).await?;
+            replaced = Some(old);
         }
     }
-    let sid = session.sign_in(gw, &handle, opened.client_id);
+    let (sid, joined) = session.sign_in(gw, &handle, opened.client_id, opened.sub);
     save(gw, &handle, &session).await?;
-    Ok((handle, session, sid))
+    Ok(OpenSession {
+        handle,
+        session,
+        sid,
+        joined,
+        replaced,
+    })
+}
+
+/// The citizen declined to share their identity with `client_id`, which joined the
+/// browser's session with this sign-in: it leaves the session again, so it is not told of
+/// a logout for a sign-in it never received. Best effort (a store failure leaves it listed,
+/// and it then gets one logout token too many); one read and one write, only on a decline.
+pub async fn leave(gw: &Gateway, headers: &HeaderMap, client_id: &str) {
+    let result = async {
+        let Some((handle, mut session)) = load(gw, headers).await? else {
+            return Ok(());
+        };
+        let before = session.agencies.len();
+        session.agencies.retain(|a| a.client_id != client_id);
+        if session.agencies.len() != before {
+            save(gw, &handle, &session).await?;
+        }
+        Ok::<(), StoreError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "a declining agency could not be taken out of the session");
+    }
 }
 
 #[cfg(test)]

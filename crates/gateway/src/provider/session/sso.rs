@@ -174,7 +174,7 @@ pub async fn attempt(
     }
 
     // Served: the agency joins the session (one write), the grant is stored (one write).
-    let sid = session.sign_in(gw, &handle, &flow.client_id);
+    let (sid, joined) = session.sign_in(gw, &handle, &flow.client_id, &mapped.assertion.sub);
     session.last_used = now;
     let store_failed = |_| {
         back.refuse(
@@ -220,7 +220,7 @@ pub async fn attempt(
             agency,
             flow,
             &session,
-            (grant, code),
+            (grant, code, joined),
             &released,
             rule,
         )
@@ -241,7 +241,7 @@ fn consent_page(
     agency: &Agency,
     flow: &Flow,
     session: &Session,
-    (grant, code): (CodeGrant, String),
+    (grant, code, joined): (CodeGrant, String, bool),
     released: &[jisr_mapping::SharedClaim],
     rule: &jisr_mapping::Rule,
 ) -> Response {
@@ -252,6 +252,7 @@ fn consent_page(
         subject: session.subject.clone(),
         origin: Some(origin),
         loa: Some(grant.assertion.acr),
+        joined_session: joined,
         ..flow.clone()
     };
     let context = consent::ConsentContext {
