@@ -402,9 +402,10 @@ async fn the_demo_prints_working_settings_for_your_own_oidc_client() {
     assert_eq!(body["error"], "invalid_grant", "{body}");
 }
 
-/// Chromium walks the consent page, Back after signing in, and a refused national login's
-/// error page with its button, in Arabic and in English, on a desktop and a phone; the
-/// screenshots go to `target/screenshots/` to be looked at.
+/// Chromium walks the consent page, Back after signing in, the logout confirmation and the
+/// signed-out page, and a refused national login's error page with its button, in Arabic
+/// and in English, on a desktop and a phone; the screenshots go to `target/screenshots/` to
+/// be looked at.
 #[tokio::test]
 async fn chromium_walks_the_consent_expired_and_error_pages_in_both_languages() {
     use crate::interop::{CHROMIUM, node, require_chromium, require_node_modules};
@@ -464,6 +465,27 @@ async fn chromium_walks_the_consent_expired_and_error_pages_in_both_languages() 
                 "{page} {lang}: {out:#}"
             );
         }
+
+        // The logout confirmation (no hint: the citizen is asked) and the signed-out page,
+        // in the agency's language.
+        let out = run("logout").await;
+        for page in ["confirm", "signed_out"] {
+            assert_eq!(out[page]["lang"], lang, "{page}: {out:#}");
+            assert_eq!(out[page]["dir"], dir, "{page}: {out:#}");
+            assert_eq!(
+                out[page]["shots"]["phone_overflow_px"], 0,
+                "{page} {lang}: {out:#}"
+            );
+        }
+        let signed_out = out["signed_out"]["text"].as_str().unwrap();
+        assert!(
+            signed_out.contains(if lang == "ar" {
+                "تم تسجيل خروجك"
+            } else {
+                "signed out"
+            }),
+            "{signed_out}"
+        );
 
         sa.set_faults(jisr_devidp::Faults {
             wrong_signature: true,

@@ -5,13 +5,16 @@
 //   --flow consent: picker → national IdP → the consent page (screenshot) → share → the
 //     agency; then Back, which replays the national IdP's answer: the "expired" page with its
 //     "Start again at <agency>" button (screenshot).
+//   --flow logout: as consent up to the agency, then the gateway's logout without a hint in
+//     the agency's language (`ui_locales`): the confirmation page (screenshot), "Sign out",
+//     the signed-out page (screenshot).
 //   --flow error: the national IdP's ID token is refused (the test sets the fault): the
 //     error page (screenshot), then its "Return to <agency>" button, which must land at the
 //     agency's redirect URI with error, state and iss.
 //
 // Usage (run by tests/e2e/edges_citizen.rs):
 //   node citizen-pages.mjs --agency URL --gateway URL --country SA --lang ar|en \
-//     --flow consent|error --screenshots DIR [--chromium /usr/bin/chromium]
+//     --flow consent|logout|error --screenshots DIR [--chromium /usr/bin/chromium]
 // Prints one JSON object; on failure prints {"error": ...} to stderr and exits 1.
 
 import { mkdir } from 'node:fs/promises';
@@ -120,6 +123,19 @@ async function main() {
     if (new URL(page.url()).origin !== gateway) fail(`Back did not return to the gateway: ${page.url()}`);
     out.expired = await look(page);
     out.expired.shots = await shoot(page, `expired-${lang}`);
+  } else if (args.flow === 'logout') {
+    await clickTo(page, 'button[name="decision"][value="allow"]', (u) => u.origin === agency, 'consent');
+    await page.goto(`${gateway}/logout?ui_locales=${lang}`, { waitUntil: 'load' });
+    out.confirm = await look(page);
+    out.confirm.shots = await shoot(page, `logout-confirm-${lang}`);
+    await clickTo(
+      page,
+      'button[name="decision"][value="logout"]',
+      (u) => u.pathname === '/logout/confirm',
+      'logout confirmation',
+    );
+    out.signed_out = await look(page);
+    out.signed_out.shots = await shoot(page, `signed-out-${lang}`);
   } else if (args.flow === 'error') {
     out.error = await look(page);
     out.error.shots = await shoot(page, `error-${lang}`);
