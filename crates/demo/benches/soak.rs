@@ -15,8 +15,10 @@
 //! [--fraction 0.5] [--sample-secs 60] [--workers 32]` (Redis at `REDIS_URL`, default
 //! `redis://127.0.0.1:6379`). Exits non-zero if any login failed.
 //!
-//! Token exchange (RFC 8693) is not in the gateway yet: when it is, [`iteration`] is where each
-//! soak iteration also exchanges a national ID token, so the soak covers both paths.
+//! Each iteration is a complete login followed by a token exchange (RFC 8693): a national ID
+//! token minted at the same origin's development IdP (its real authorize and token
+//! endpoints) is exchanged at the gateway's `/token` by a second Bahraini agency registered
+//! for it, so the soak covers both paths and the replay records the exchange leaves in Redis.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a failed unwrap is a failed run
 
 use std::io::Write;
@@ -24,8 +26,15 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use jisr_demo::DemoOptions;
+use jisr_gateway::app::Gateway;
 use jisr_gateway::config::StoreSettings;
+use jisr_gateway::config::gateway::session::SessionConfig;
+use jisr_gateway::config::agencies::{Agency, AgencyAuth, BackChannel, Secret};
+use jisr_gateway::upstream::config::ClientAuth;
+use jisr_mapping::{CountryCode, Gcc, Policy};
 use jisr_store::{EncryptionKey, RedisConfig, RedisStore};
 use tokio::sync::Semaphore;
 
@@ -125,15 +134,170 @@ fn redis_keys(url: &str, prefix: &str, delete: bool) -> redis::RedisResult<usize
     }
 }
 
-/// What one soak iteration does: a complete login (and, once the gateway has it, a token
-/// exchange of a national ID token).
+/// The agency that exchanges national ID tokens in the soak (Bahrain, another sector than
+/// the demo agency's), `client_secret_basic`.
+const EXCHANGER: &str = "soak-exchange-agency";
+const EXCHANGER_SECRET: &str = "soak-exchange-secret-0123456789abcdef";
+const LEGAL_BASIS: &str = "gcc-soak-2026";
+const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+
+/// The exchanging agency: for every origin, national ID tokens issued to the gateway's own
+/// client at that IdP (`jisr`), which is what the soak can mint without another client.
+fn exchanger() -> Agency {
+    Agency {
+        client_id: EXCHANGER.into(),
+        name_en: "Soak exchange agency".into(),
+        name_ar: "جهة اختبار التبادل".into(),
+        country: Gcc::Bahrain.code(),
+        sector: "border".into(),
+        redirect_uris: vec!["http://127.0.0.1:9/soak/callback".into()],
+        auth: AgencyAuth::ClientSecretBasic(Secret::new(EXCHANGER_SECRET)),
+        id_token_signed_response_alg: None,
+        notice: Default::default(),
+        logout: Default::default(),
+        back_channel: BackChannel {
+            exchange_audiences: Gcc::ALL
+                .iter()
+                .map(|g| (g.code(), vec!["jisr".to_owned()]))
+                .collect(),
+            legal_basis: Some(LEGAL_BASIS.into()),
+            introspection_for: Vec::new(),
+        },
+    }
+}
+
+/// The shipped policy with the soak's legal basis accepted for exchange wherever a pair is
+/// allowed (every allowed rule of it asks for consent).
+fn policy() -> Policy {
+    let shipped = include_str!("../../../config/policy.toml");
+    let text = shipped.replace(
+        "\nconsent = true\n",
+        &format!("\nconsent = true\nexchange_legal_bases = [\"{LEGAL_BASIS}\"]\n"),
+    );
+    Policy::from_toml("policy.toml", &text).expect("the soak's policy")
+}
+
+/// What minting a national ID token at each origin's IdP takes, and where to exchange it.
+struct Exchange {
+    gateway: Arc<Gateway>,
+    token_url: String,
+    idp_token: HashMap<CountryCode, String>,
+}
+
+impl Exchange {
+    fn new(demo: &jisr_demo::Demo) -> Self {
+        Exchange {
+            gateway: demo.gateway.clone(),
+            token_url: format!("{}/token", demo.gateway_url),
+            idp_token: demo
+                .idps
+                .iter()
+                .map(|(c, idp)| (*c, idp.url("/token")))
+                .collect(),
+        }
+    }
+
+    /// A fresh national ID token of `target` (a real login at its IdP: authorize with a
+    /// `login_hint`, then the code at its token endpoint), exchanged at the gateway.
+    async fn run(&self, client: &reqwest::Client, target: &Target) -> Result<(), String> {
+        let up = self
+            .gateway
+            .upstreams
+            .get(target.country)
+            .ok_or("no upstream")?;
+        // An ID token alone cannot be mapped where the profile needs userinfo (the gateway
+        // refuses such an exchange, as documented): nothing to exchange for that origin.
+        if up.config.userinfo || jisr_devidp::claims::oauth2_only(target.country) {
+            return Ok(());
+        }
+        let strongest = jisr_devidp::claims::acr_values(target.country)
+            .last()
+            .copied();
+        let (url, pending) = up
+            .begin(strongest, Some("en"))
+            .map_err(|e| format!("exchange: begin: {e}"))?;
+        let r = client
+            .get(format!("{url}&login_hint={}", target.citizen))
+            .send()
+            .await
+            .map_err(|e| format!("exchange: IdP authorize: {e}"))?;
+        let code = r
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| url::Url::parse(l).ok())
+            .and_then(|l| {
+                l.query_pairs()
+                    .find(|(k, _)| k == "code")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .ok_or("exchange: no code from the IdP")?;
+        let ClientAuth::SecretBasic(secret) = &up.config.client_auth else {
+            return Err("the demo's IdPs use client_secret_basic".into());
+        };
+        let minted: serde_json::Value = client
+            .post(&self.idp_token[&target.country])
+            .basic_auth(&up.config.client_id, Some(secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", &up.config.redirect_uri),
+                ("code_verifier", &pending.pkce_verifier),
+            ])
+            .send()
+            .await
+            .map_err(|e| format!("exchange: IdP token: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("exchange: IdP token body: {e}"))?;
+        let national = minted["id_token"]
+            .as_str()
+            .ok_or("exchange: no national ID token")?;
+        let r = client
+            .post(&self.token_url)
+            .basic_auth(EXCHANGER, Some(EXCHANGER_SECRET))
+            .form(&[
+                ("grant_type", GRANT),
+                ("subject_token", national),
+                ("subject_token_type", ID_TOKEN),
+            ])
+            .send()
+            .await
+            .map_err(|e| format!("exchange: {e}"))?;
+        let status = r.status();
+        let body: serde_json::Value = r
+            .json()
+            .await
+            .map_err(|e| format!("exchange: body: {e}"))?;
+        if status != 200 || body["access_token"].as_str().is_none() {
+            return Err(format!(
+                "exchange: {status} {}: {}",
+                body["error"], body["error_description"]
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the workers share: the demo's login side and its exchange side.
+struct Soak {
+    site: Site,
+    exchange: Exchange,
+}
+
+/// What one soak iteration does: a complete login, then a token exchange of a national ID
+/// token of the same citizen where the origin's profile maps from the ID token alone (SA,
+/// KW, QA: Oman's names come from userinfo, and UAE PASS issues no ID token).
 async fn iteration(
     browser: &reqwest::Client,
     agency: &reqwest::Client,
     site: &Site,
+    exchange: &Exchange,
     target: &Target,
 ) -> Result<(), String> {
-    login(browser, agency, site, target).await.map(|_| ())
+    login(browser, agency, site, target).await?;
+    exchange.run(agency, target).await
 }
 
 #[derive(Default)]
@@ -151,7 +315,7 @@ struct Counters {
 fn spawn_workers(
     rt: &tokio::runtime::Runtime,
     workers: usize,
-    site: &Arc<Site>,
+    site: &Arc<Soak>,
     targets: &Arc<Vec<Target>>,
     permits: &Arc<Semaphore>,
     counters: &Arc<Counters>,
@@ -171,7 +335,7 @@ fn spawn_workers(
                     let i = counters.started.fetch_add(1, Ordering::Relaxed);
                     let target = &targets[i % targets.len()];
                     let t = Instant::now();
-                    match iteration(&browser, &agency, &site, target).await {
+                    match iteration(&browser, &agency, &site.site, &site.exchange, target).await {
                         Ok(()) => {
                             counters.latencies.lock().unwrap().push(t.elapsed());
                             counters.done.fetch_add(1, Ordering::Relaxed);
@@ -200,7 +364,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 /// Runs as fast as 8 workers go for `secs`; returns logins/s.
 fn capacity(
     rt: &tokio::runtime::Runtime,
-    site: &Arc<Site>,
+    site: &Arc<Soak>,
     targets: &Arc<Vec<Target>>,
     secs: u64,
 ) -> (f64, usize) {
@@ -245,17 +409,29 @@ fn main() {
             store_settings: Some(StoreSettings::Redis(config)),
             audit_dir: Some(audit_dir.clone()),
             gateway_runtime: Some(gateway_rt.handle().clone()),
+            extra_agencies: vec![exchanger()],
+            policy: Some(policy()),
+            // Sessions end after a minute unused (the shortest `[session]` allows): with
+            // every national token and access token gone after 5 minutes, the state in Redis
+            // is flat from then on rather than after the default 30-minute idle end.
+            session: SessionConfig {
+                idle_secs: 60,
+                absolute_secs: 300,
+            },
             ..DemoOptions::default()
         }))
         .expect("demo starts");
-    let site = Arc::new(Site::new(&demo));
+    let site = Arc::new(Soak {
+        site: Site::new(&demo),
+        exchange: Exchange::new(&demo),
+    });
     let targets = Arc::new(targets(DemoOptions::default().agency_country));
 
     let (capacity, capacity_errors) = capacity(&driver_rt, &site, &targets, args.capacity_secs);
     let rate = args.rate.unwrap_or(capacity * args.fraction).max(0.1);
     println!(
-        "jisr soak: Redis store (prefix {prefix}), {} cores; capacity {capacity:.0} logins/s \
-         ({} s, 8 workers, {capacity_errors} errors); soak at {rate:.0} logins/s for {} min, \
+        "jisr soak: Redis store (prefix {prefix}), {} cores; capacity {capacity:.0} iterations/s \
+         ({} s, 8 workers, {capacity_errors} errors); soak at {rate:.0} iterations/s (login + exchange) for {} min, \
          {} workers, a sample every {} s",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         args.capacity_secs,
@@ -293,7 +469,7 @@ fn main() {
 
     println!();
     println!(
-        "| minute | VmRSS MiB | open fds | Redis keys | logins | errors | p50 ms | p99 ms | missed starts |"
+        "| minute | VmRSS MiB | open fds | Redis keys | iterations | errors | p50 ms | p99 ms | missed starts |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let start = Instant::now();
@@ -344,7 +520,7 @@ fn main() {
     let errors = counters.errors.load(Ordering::Relaxed);
     println!();
     println!(
-        "{done} logins in {:.1} min ({:.1}/s, target {rate:.1}/s), {errors} errors, {} missed \
+        "{done} iterations (login + exchange) in {:.1} min ({:.1}/s, target {rate:.1}/s), {errors} errors, {} missed \
          starts; {deleted} keys removed under {prefix}",
         elapsed / 60.0,
         done as f64 / elapsed,

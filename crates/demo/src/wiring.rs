@@ -67,6 +67,8 @@ pub struct DemoOptions {
     /// `end_session_endpoint` returning to the gateway's `/logout/return`, and logout
     /// tokens sent to the gateway's `/backchannel-logout/<cc>`. `jisr demo` turns it on.
     pub national_logout: bool,
+    /// The gateway's `[session]` lifetimes (the soak shortens them).
+    pub session: jisr_gateway::config::gateway::session::SessionConfig,
 }
 
 impl Default for DemoOptions {
@@ -87,6 +89,7 @@ impl Default for DemoOptions {
             audit_dir: None,
             own_client_redirect_uris: Vec::new(),
             national_logout: false,
+            session: Default::default(),
         }
     }
 }
@@ -385,7 +388,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             .as_deref()
             .map(crate::audit::settings)
             .transpose()?,
-        session: Default::default(),
+        session: options.session,
     };
     let store: Arc<dyn Store> = options
         .store

@@ -52,6 +52,31 @@ pub fn targets(agency: CountryCode) -> Vec<Target> {
         .collect()
 }
 
+/// A browser's cookie jar that never keeps the gateway's session cookie: every login is the
+/// citizen's first in their browser, as when each citizen uses their own. (Kept, a worker's
+/// next login would end the previous citizen's session, or sign in by single sign-on where
+/// the pair allows it, skipping the national login this driver walks.)
+#[derive(Default)]
+struct NoSession(reqwest::cookie::Jar);
+
+impl reqwest::cookie::CookieStore for NoSession {
+    fn set_cookies(
+        &self,
+        headers: &mut dyn Iterator<Item = &reqwest::header::HeaderValue>,
+        url: &url::Url,
+    ) {
+        let mut kept = headers.filter(|h| {
+            let h = h.as_bytes();
+            !h.starts_with(b"jisr_session=") && !h.starts_with(b"__Host-jisr_session=")
+        });
+        self.0.set_cookies(&mut kept, url);
+    }
+
+    fn cookies(&self, url: &url::Url) -> Option<reqwest::header::HeaderValue> {
+        self.0.cookies(url)
+    }
+}
+
 /// What the workers need to know about the running demo.
 pub struct Site {
     pub gateway: String,
@@ -224,8 +249,13 @@ pub async fn login(
 }
 
 pub fn client(cookies: bool) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(cookies)
+    let builder = reqwest::Client::builder();
+    let builder = if cookies {
+        builder.cookie_provider(std::sync::Arc::new(NoSession::default()))
+    } else {
+        builder
+    };
+    builder
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
