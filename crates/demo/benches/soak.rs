@@ -31,8 +31,8 @@ use std::collections::HashMap;
 use jisr_demo::DemoOptions;
 use jisr_gateway::app::Gateway;
 use jisr_gateway::config::StoreSettings;
-use jisr_gateway::config::gateway::session::SessionConfig;
 use jisr_gateway::config::agencies::{Agency, AgencyAuth, BackChannel, Secret};
+use jisr_gateway::config::gateway::session::SessionConfig;
 use jisr_gateway::upstream::config::ClientAuth;
 use jisr_mapping::{CountryCode, Gcc, Policy};
 use jisr_store::{EncryptionKey, RedisConfig, RedisStore};
@@ -266,10 +266,7 @@ impl Exchange {
             .await
             .map_err(|e| format!("exchange: {e}"))?;
         let status = r.status();
-        let body: serde_json::Value = r
-            .json()
-            .await
-            .map_err(|e| format!("exchange: body: {e}"))?;
+        let body: serde_json::Value = r.json().await.map_err(|e| format!("exchange: body: {e}"))?;
         if status != 200 || body["access_token"].as_str().is_none() {
             return Err(format!(
                 "exchange: {status} {}: {}",

@@ -19,11 +19,18 @@ use crate::state::{App, random_token};
 /// The back-channel logout event.
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
+/// Sessions kept for logout; beyond it the oldest tenth goes.
+const MAX_SESSIONS: usize = 10_000;
+
 /// A new session's `sid` for `sub` signed in to `client_id`, when the IdP does logout.
 pub(crate) fn open_session(app: &App, sub: &str, client_id: &str) -> Option<String> {
     app.logout.as_ref()?;
     let sid = random_token().ok()?;
     let mut sessions = app.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    // A development IdP keeps the newest sessions only: a long-running demo must not grow.
+    if sessions.len() >= MAX_SESSIONS {
+        sessions.drain(..MAX_SESSIONS / 10);
+    }
     sessions.push((sid.clone(), sub.to_owned(), client_id.to_owned()));
     Some(sid)
 }

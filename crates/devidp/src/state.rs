@@ -67,10 +67,17 @@ pub(crate) struct Flows {
     tokens: HashMap<String, TokenGrant>,
     /// Client assertion `jti`s seen, with their `exp`, so replays are refused until expiry.
     jtis: HashMap<String, i64>,
+    /// When expired entries were last dropped: at most once a second, so a busy IdP does not
+    /// scan every live code and token on each new one (lookups check expiry themselves).
+    pruned_at: i64,
 }
 
 impl Flows {
     fn prune(&mut self, now: i64) {
+        if now == self.pruned_at {
+            return;
+        }
+        self.pruned_at = now;
         self.codes.retain(|_, g| g.expires_at > now);
         self.tokens.retain(|_, g| g.expires_at > now);
         self.jtis.retain(|_, exp| *exp >= now);

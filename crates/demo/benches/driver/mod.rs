@@ -55,9 +55,12 @@ pub fn targets(agency: CountryCode) -> Vec<Target> {
 /// A browser's cookie jar that never keeps the gateway's session cookie: every login is the
 /// citizen's first in their browser, as when each citizen uses their own. (Kept, a worker's
 /// next login would end the previous citizen's session, or sign in by single sign-on where
-/// the pair allows it, skipping the national login this driver walks.)
+/// the pair allows it, skipping the national login this driver walks.) A cookie the server
+/// deletes (`Max-Age=0`) is dropped from the jar, as browsers do: reqwest's own jar keeps
+/// each one marked expired, so a long run's jar (a new flow cookie per login) grew without
+/// bound and was the soak's memory growth.
 #[derive(Default)]
-struct NoSession(reqwest::cookie::Jar);
+struct NoSession(std::sync::Mutex<cookie_store::CookieStore>);
 
 impl reqwest::cookie::CookieStore for NoSession {
     fn set_cookies(
@@ -65,15 +68,39 @@ impl reqwest::cookie::CookieStore for NoSession {
         headers: &mut dyn Iterator<Item = &reqwest::header::HeaderValue>,
         url: &url::Url,
     ) {
-        let mut kept = headers.filter(|h| {
-            let h = h.as_bytes();
-            !h.starts_with(b"jisr_session=") && !h.starts_with(b"__Host-jisr_session=")
-        });
-        self.0.set_cookies(&mut kept, url);
+        let mut store = self.0.lock().unwrap();
+        for header in headers {
+            let Ok(text) = std::str::from_utf8(header.as_bytes()) else {
+                continue;
+            };
+            let Ok(cookie) = cookie_store::RawCookie::parse(text.to_owned()) else {
+                continue;
+            };
+            if cookie.name() == "jisr_session" || cookie.name() == "__Host-jisr_session" {
+                continue;
+            }
+            if cookie
+                .max_age()
+                .is_some_and(|a| a.is_zero() || a.is_negative())
+            {
+                let host = url.host_str().unwrap_or_default();
+                store.remove(host, cookie.path().unwrap_or("/"), cookie.name());
+            } else {
+                let _ = store.insert_raw(&cookie, url);
+            }
+        }
     }
 
     fn cookies(&self, url: &url::Url) -> Option<reqwest::header::HeaderValue> {
-        self.0.cookies(url)
+        let store = self.0.lock().unwrap();
+        let value = store
+            .get_request_values(url)
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        (!value.is_empty())
+            .then(|| reqwest::header::HeaderValue::from_str(&value).ok())
+            .flatten()
     }
 }
 
