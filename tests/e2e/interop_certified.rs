@@ -69,6 +69,17 @@ fn foreign_request(url: &str, redirect_uri: &str) -> Request {
     }
 }
 
+/// Whether Apache httpd and mod_auth_openidc are installed (under CI they must be).
+fn mod_auth_openidc_available() -> bool {
+    available(
+        "Apache httpd (Debian apache2)",
+        std::path::Path::new(APACHE),
+    ) && available(
+        "mod_auth_openidc (Debian libapache2-mod-auth-openidc)",
+        std::path::Path::new(MOD_AUTH_OPENIDC),
+    )
+}
+
 /// Verifies an ID token with the JWKS of the gateway at `issuer`, for `client_id`.
 async fn verify_at(issuer: &str, client_id: &str, token: &str) -> Value {
     let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{issuer}/jwks"))
@@ -423,13 +434,7 @@ async fn authlib_agency_client_secret_basic() {
 /// claims; its info hook shows the ID token and userinfo it holds.
 #[tokio::test]
 async fn mod_auth_openidc_agency() {
-    if !available(
-        "Apache httpd (Debian apache2)",
-        std::path::Path::new(APACHE),
-    ) || !available(
-        "mod_auth_openidc (Debian libapache2-mod-auth-openidc)",
-        std::path::Path::new(MOD_AUTH_OPENIDC),
-    ) {
+    if !mod_auth_openidc_available() {
         return;
     }
     let port = ModAuthOpenidc::free_port().await;
@@ -516,13 +521,7 @@ async fn mod_auth_openidc_agency() {
 /// mod_auth_openidc does with it, and prints its answer.
 #[tokio::test]
 async fn mod_auth_openidc_agency_told_of_a_declined_consent() {
-    if !available(
-        "Apache httpd (Debian apache2)",
-        std::path::Path::new(APACHE),
-    ) || !available(
-        "mod_auth_openidc (Debian libapache2-mod-auth-openidc)",
-        std::path::Path::new(MOD_AUTH_OPENIDC),
-    ) {
+    if !mod_auth_openidc_available() {
         return;
     }
     let port = ModAuthOpenidc::free_port().await;
@@ -568,13 +567,7 @@ async fn mod_auth_openidc_agency_told_of_a_declined_consent() {
 /// mod_auth_openidc as an agency that registered its back channel
 /// (`<redirect_uri>?logout=backchannel`) and a post-logout page.
 async fn mod_auth_openidc_with_logout() -> Option<(Demo, ModAuthOpenidc, Browser, String)> {
-    if !available(
-        "Apache httpd (Debian apache2)",
-        std::path::Path::new(APACHE),
-    ) || !available(
-        "mod_auth_openidc (Debian libapache2-mod-auth-openidc)",
-        std::path::Path::new(MOD_AUTH_OPENIDC),
-    ) {
+    if !mod_auth_openidc_available() {
         return None;
     }
     let port = ModAuthOpenidc::free_port().await;
@@ -678,19 +671,11 @@ async fn mod_auth_openidc_agency_hears_the_back_channel_logout() {
 
     let delivered =
         "jisr_backchannel_logout_total{agency=\"mod-auth-openidc\",outcome=\"delivered\"} 1";
-    let mut metrics = String::new();
-    for _ in 0..100 {
-        metrics = reqwest::get(format!("{}/metrics", demo.admin_url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if metrics.contains("jisr_backchannel_logout_total{agency=\"mod-auth-openidc\"") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let metrics = jisr_e2e::scrape_until(
+        &demo.admin_url,
+        "jisr_backchannel_logout_total{agency=\"mod-auth-openidc\"",
+    )
+    .await;
     assert!(
         metrics.contains(delivered),
         "mod_auth_openidc refused the logout token:\n{}\n{}",

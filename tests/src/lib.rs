@@ -47,3 +47,23 @@ pub fn now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+/// The admin listener's `/metrics` at `admin_url`, scraped every 50 ms until it contains
+/// `needle` (at most 5 s): events counted off the request path (back-channel deliveries)
+/// show up a moment after the response. Returns the last scrape either way.
+pub async fn scrape_until(admin_url: &str, needle: &str) -> String {
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = reqwest::get(format!("{admin_url}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(needle) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    metrics
+}

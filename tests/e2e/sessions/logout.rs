@@ -79,19 +79,7 @@ async fn rp_backchannel_rpinitlogout() {
     // Counted, by agency and outcome (the delivery's event follows its POST).
     let expected =
         format!("jisr_backchannel_logout_total{{agency=\"{OTHER}\",outcome=\"delivered\"}} 1");
-    let mut metrics = String::new();
-    for _ in 0..100 {
-        metrics = reqwest::get(format!("{}/metrics", demo.admin_url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if metrics.contains(&expected) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let metrics = jisr_e2e::scrape_until(&demo.admin_url, &expected).await;
     assert!(metrics.contains(&expected), "{metrics}");
     assert!(metrics.contains("jisr_logouts_total{"), "{metrics}");
 }
@@ -445,19 +433,7 @@ async fn a_declined_agency_is_not_told_of_the_logout() {
     let demo_told = format!(
         "jisr_backchannel_logout_total{{agency=\"{AGENCY_CLIENT_ID}\",outcome=\"delivered\"}} 1"
     );
-    let mut metrics = String::new();
-    for _ in 0..100 {
-        metrics = reqwest::get(format!("{}/metrics", demo.admin_url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if metrics.contains(&demo_told) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let metrics = jisr_e2e::scrape_until(&demo.admin_url, &demo_told).await;
     assert!(metrics.contains(&demo_told), "{metrics}");
     assert!(received.tokens_for(OTHER).is_empty());
     assert!(
