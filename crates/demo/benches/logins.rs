@@ -19,6 +19,10 @@
 //! The gateway writes its audit log (to a temporary directory, removed at the end) and counts
 //! its metrics, as in production.
 //!
+//! What the operators' features cost: `benches/ops-off.patch` switches them off for a second
+//! build, compared with `--no-audit` (docs/performance.md, "The same code with the operators'
+//! features switched off").
+//!
 //! `--scrape-ms N` (N > 0) also has an operator's tools read the admin listener every N ms
 //! during the measured run (`/metrics` and `/readyz`, as Prometheus and a load balancer
 //! would), to show what watching the gateway costs the logins.
