@@ -16,6 +16,14 @@
 //!
 //! `cargo bench -p jisr-demo --bench exchange [-- --exchanges 4000 --workers 16 --redis]`
 //!
+//! After the table, what stands in the way of the raw limit, measured the same way: a trivial
+//! request (`GET /jwks`) and an exchange refused before any signature work (a malformed
+//! `subject_token`: HTTP, client authentication, form parsing, the error), so the ceiling that
+//! HTTP alone leaves is in the same run. Then bad input under load: SA's valid exchanges
+//! measured again while 64 workers flood the gateway with SA tokens naming unknown `kid`s
+//! (JWKS fetches counted), and while QA's IdP hangs (every answer 5 s late) and QA tokens with
+//! unknown `kid`s keep sending the gateway to it.
+//!
 //! `--redis`: the gateway's store (and so the replay check) on the shared Redis
 //! (`REDIS_URL`, default `redis://127.0.0.1:6379`) under a random key prefix, removed at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
@@ -360,6 +368,138 @@ async fn load(token_url: String, tokens: Arc<Vec<String>>, workers: usize) -> Ru
     run
 }
 
+/// Answers to a stream of bad requests: count by HTTP status (0: no answer), and the slowest.
+#[derive(Default)]
+struct Flood {
+    by_status: std::collections::BTreeMap<u16, usize>,
+    slowest: Duration,
+}
+
+impl Flood {
+    fn summary(&self) -> String {
+        let answers: Vec<String> = self
+            .by_status
+            .iter()
+            .map(|(status, n)| format!("{n} × {status}"))
+            .collect();
+        format!(
+            "{} (slowest answer {:.1} s)",
+            answers.join(", "),
+            self.slowest.as_secs_f64()
+        )
+    }
+}
+
+/// `workers` clients send token exchanges with `tokens` (in turn, again and again) until `stop`.
+async fn flood(
+    token_url: String,
+    tokens: Arc<Vec<String>>,
+    workers: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Flood {
+    let next = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let (url, tokens, next, stop) = (
+                token_url.clone(),
+                tokens.clone(),
+                next.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .pool_max_idle_per_host(1)
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap();
+                let mut flood = Flood::default();
+                while !stop.load(Ordering::Relaxed) {
+                    let token = &tokens[next.fetch_add(1, Ordering::Relaxed) % tokens.len()];
+                    let started = Instant::now();
+                    let status = client
+                        .post(&url)
+                        .basic_auth(AGENCY, Some(SECRET))
+                        .form(&[
+                            ("grant_type", GRANT),
+                            ("subject_token", token.as_str()),
+                            ("subject_token_type", ID_TOKEN),
+                        ])
+                        .send()
+                        .await
+                        .map_or(0, |r| r.status().as_u16());
+                    flood.slowest = flood.slowest.max(started.elapsed());
+                    *flood.by_status.entry(status).or_default() += 1;
+                }
+                flood
+            })
+        })
+        .collect();
+    let mut all = Flood::default();
+    for task in tasks {
+        let one = task.await.unwrap();
+        all.slowest = all.slowest.max(one.slowest);
+        for (status, n) in one.by_status {
+            *all.by_status.entry(status).or_default() += n;
+        }
+    }
+    all
+}
+
+/// `token` with its header's `kid` replaced: a kid the issuer never published.
+fn with_unknown_kid(token: &str, i: usize) -> String {
+    let (header, rest) = token.split_once('.').unwrap();
+    let mut header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"] = json!(format!("flood-{i}"));
+    format!(
+        "{}.{rest}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap())
+    )
+}
+
+/// `n` requests made by `request` (a fresh one each time), 16 at a time on keep-alive
+/// clients: requests per second and the gateway's CPU per request.
+fn floor(
+    driver_rt: &tokio::runtime::Runtime,
+    n: usize,
+    request: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync + 'static,
+) -> (f64, f64) {
+    let request = Arc::new(request);
+    let run = |count: usize| {
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        driver_rt.block_on(async {
+            let tasks: Vec<_> = (0..16)
+                .map(|_| {
+                    let (next, request) = (next.clone(), request.clone());
+                    tokio::spawn(async move {
+                        let client = reqwest::Client::builder()
+                            .pool_max_idle_per_host(1)
+                            .build()
+                            .unwrap();
+                        while next.fetch_add(1, Ordering::Relaxed) < count {
+                            let response = request(&client).send().await.unwrap();
+                            let _ = response.bytes().await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+        });
+        started.elapsed()
+    };
+    run(n / 10);
+    let cpu0 = cpu_by_role();
+    let wall = run(n);
+    let cpu1 = cpu_by_role();
+    (
+        n as f64 / wall.as_secs_f64(),
+        (cpu1[GATEWAY_THREADS] - cpu0[GATEWAY_THREADS]) as f64 / 1000.0 / n as f64,
+    )
+}
+
 /// Raw costs on this thread, µs: RS256 and ES256 verification of a national token's signing
 /// input, the gateway's ES256 signature of an assertion's claims through `SigningKeys::sign`,
 /// and the ES256 signature alone.
@@ -518,6 +658,80 @@ fn main() {
             raw.gateway_sign,
         );
     }
+    println!();
+    println!("What HTTP alone costs, same driver, same run:");
+    println!();
+    println!("| request | requests/s | gateway CPU per request |");
+    println!("|---|---|---|");
+    let jwks_url = format!("{}/jwks", demo.gateway_url);
+    let (rate, cpu) = floor(&driver_rt, args.exchanges, move |c| c.get(&jwks_url));
+    println!("| `GET /jwks` | {rate:.0} | {cpu:.0} µs |");
+    let url = token_url.clone();
+    let (rate, cpu) = floor(&driver_rt, args.exchanges, move |c| {
+        c.post(&url).basic_auth(AGENCY, Some(SECRET)).form(&[
+            ("grant_type", GRANT),
+            ("subject_token", "not.a.token"),
+            ("subject_token_type", ID_TOKEN),
+        ])
+    });
+    println!(
+        "| exchange refused before verification (malformed `subject_token`) | {rate:.0} | {cpu:.0} µs |"
+    );
+
+    println!();
+    println!("Bad input under load: SA's valid exchanges while …");
+    println!();
+    println!(
+        "| while | valid SA exchanges/s | gateway CPU per valid exchange | bad requests answered | JWKS fetches (flood start to last answer) |"
+    );
+    println!("|---|---|---|---|---|");
+    let sa = demo.gateway.upstreams.get(cc("SA")).unwrap();
+    let qa = demo.gateway.upstreams.get(cc("QA")).unwrap();
+    for case in [
+        "nothing else",
+        "unknown-kid flood (SA)",
+        "QA's IdP hangs, QA unknown-kid tokens",
+    ] {
+        let valid = Arc::new(driver_rt.block_on(mint(demo.clone(), "SA", args.exchanges)));
+        let bad_country = if case.starts_with("QA") { "QA" } else { "SA" };
+        let bad: Vec<String> = driver_rt
+            .block_on(mint(demo.clone(), bad_country, 64))
+            .iter()
+            .enumerate()
+            .map(|(i, t)| with_unknown_kid(t, i))
+            .collect();
+        let idp = demo.idp(cc("QA")).unwrap();
+        let healthy = idp.faults();
+        if case.starts_with("QA") {
+            let mut faults = healthy.clone();
+            faults.slow_ms = 5000;
+            idp.set_faults(faults);
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let fetches0 = sa.jwks().fetch_count() + qa.jwks().fetch_count();
+        let flooding = (case != "nothing else")
+            .then(|| driver_rt.spawn(flood(token_url.clone(), Arc::new(bad), 64, stop.clone())));
+        std::thread::sleep(Duration::from_millis(500));
+        let cpu0 = cpu_by_role();
+        let run = driver_rt.block_on(load(token_url.clone(), valid, args.workers));
+        let cpu1 = cpu_by_role();
+        stop.store(true, Ordering::Relaxed);
+        let answered = flooding.map_or_else(
+            || "—".to_owned(),
+            |f| driver_rt.block_on(f).unwrap().summary(),
+        );
+        let fetches = sa.jwks().fetch_count() + qa.jwks().fetch_count() - fetches0;
+        idp.set_faults(healthy);
+        assert_eq!(run.failed, 0, "valid exchanges refused during: {case}");
+        let n = run.ok as f64;
+        println!(
+            "| {case} | {:.0} (in {:.2} s) | {:.0} µs | {answered} | {fetches} |",
+            n / run.wall.as_secs_f64(),
+            run.wall.as_secs_f64(),
+            (cpu1[GATEWAY_THREADS] - cpu0[GATEWAY_THREADS]) as f64 / 1000.0 / n,
+        );
+    }
+
     drop(demo);
     if args.redis {
         purge_redis(&redis_url, &prefix);
