@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
@@ -101,6 +103,11 @@ pub struct Key {
     pub alg: Option<Algorithm>,
     pub family: Family,
     pub decoding: DecodingKey,
+    /// The key parsed once by aws-lc-rs for each algorithm it may verify (its declared `alg`,
+    /// or every algorithm of its family): a signature check is then the arithmetic alone,
+    /// where jsonwebtoken rebuilds the key from the JWK's numbers on every call (for RSA, its
+    /// Montgomery context; for EC, the point and its curve check).
+    verifiers: Vec<(Algorithm, ParsedPublicKey)>,
     /// The key's public parameters, to tell a replaced key from the same key.
     fingerprint: String,
 }
@@ -119,6 +126,58 @@ impl Key {
     /// Whether this key may verify a token with `alg`: family, declared alg and use.
     pub fn fits(&self, alg: Algorithm) -> bool {
         self.family.fits(alg) && self.alg.is_none_or(|a| a == alg)
+    }
+
+    /// Whether `signature` (the JWS's raw signature bytes) signs `message` under this key
+    /// with `alg`. False for an algorithm the key does not fit.
+    pub fn verifies(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.verifiers
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .is_some_and(|(_, key)| key.verify_sig(message, signature).is_ok())
+    }
+}
+
+/// aws-lc-rs's verification algorithm for a JWS `alg` (RFC 7518 3.1; ECDSA signatures are
+/// the fixed-width `r || s`).
+fn verification(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
+    use Algorithm::*;
+    Some(match alg {
+        RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+        EdDSA => &signature::ED25519,
+        _ => return None,
+    })
+}
+
+/// The public key as aws-lc-rs reads it: X.509 SubjectPublicKeyInfo for RSA (from `n` and
+/// `e`), the uncompressed point for EC, the 32 bytes for Ed25519.
+fn public_key_bytes(jwk: &Jwk) -> Option<Vec<u8>> {
+    let decode = |b64: &str| URL_SAFE_NO_PAD.decode(b64.as_bytes()).ok();
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(p) => {
+            let components = aws_lc_rs::rsa::PublicKeyComponents {
+                n: decode(&p.n)?,
+                e: decode(&p.e)?,
+            };
+            Some(components.as_der().ok()?.as_ref().to_vec())
+        }
+        AlgorithmParameters::EllipticCurve(p) => {
+            let (x, y) = (decode(&p.x)?, decode(&p.y)?);
+            let width = if p.curve == EllipticCurve::P256 { 32 } else { 48 };
+            if x.len() != width || y.len() != width {
+                return None;
+            }
+            Some([&[4u8][..], &x, &y].concat())
+        }
+        AlgorithmParameters::OctetKeyPair(p) => decode(&p.x).filter(|x| x.len() == 32),
+        _ => None,
     }
 }
 
@@ -433,11 +492,23 @@ fn usable(jwk: &Jwk) -> Result<Key, KeyRefusal> {
         return Err(KeyRefusal::AlgMismatch);
     }
     let decoding = DecodingKey::from_jwk(jwk).map_err(|_| KeyRefusal::Malformed)?;
+    let bytes = public_key_bytes(jwk).ok_or(KeyRefusal::Malformed)?;
+    let verifiers = alg::ACCEPTED
+        .into_iter()
+        .filter(|a| family.fits(*a) && alg.is_none_or(|declared| declared == *a))
+        .map(|a| {
+            let algorithm = verification(a).ok_or(KeyRefusal::Unsupported)?;
+            ParsedPublicKey::new(algorithm, &bytes)
+                .map(|key| (a, key))
+                .map_err(|_| KeyRefusal::Malformed)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Key {
         kid: jwk.common.key_id.clone(),
         alg,
         family,
         decoding,
+        verifiers,
         fingerprint,
     })
 }
@@ -524,5 +595,67 @@ mod tests {
                 .unwrap_err(),
             "JWKS has no `keys` array"
         );
+    }
+
+    /// Each key is parsed once per algorithm it may verify, and verifies exactly those: an
+    /// RSA key without `alg` both PKCS#1 v1.5 and PSS, one declaring RS256 only that; EC and
+    /// Ed25519 keys their one algorithm. A changed message or signature is refused.
+    #[test]
+    fn parsed_keys_verify_their_algorithms_and_nothing_else() {
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::rsa::{KeySize, PublicKeyComponents};
+        use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+        let rng = SystemRandom::new();
+        let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+        let message = b"header.claims";
+
+        let rsa = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let parts = PublicKeyComponents::<Vec<u8>>::from(rsa.public_key());
+        let rsa_sig = |padding: &'static dyn aws_lc_rs::signature::RsaEncoding| {
+            let mut sig = vec![0u8; rsa.public_modulus_len()];
+            rsa.sign(padding, &rng, message, &mut sig).unwrap();
+            sig
+        };
+        let (pkcs1, pss) = (
+            rsa_sig(&signature::RSA_PKCS1_SHA256),
+            rsa_sig(&signature::RSA_PSS_SHA256),
+        );
+        let ec = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let point = ec.public_key().as_ref();
+        let ec_sig = ec.sign(&rng, message).unwrap().as_ref().to_vec();
+        let ed = Ed25519KeyPair::generate().unwrap();
+        let ed_sig = ed.sign(message).as_ref().to_vec();
+
+        let jwks = json!({"keys": [
+            {"kty": "RSA", "kid": "rsa", "n": b64(&parts.n), "e": b64(&parts.e)},
+            {"kty": "RSA", "kid": "rs256", "n": b64(&parts.n), "e": b64(&parts.e), "alg": "RS256"},
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..])},
+            {"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": b64(ed.public_key().as_ref())},
+        ]});
+        let (keys, refused) = parse_key_set(&jwks).unwrap();
+        assert!(refused.is_empty(), "{refused:?}");
+        let key = |kid: &str| keys.iter().find(|k| k.kid.as_deref() == Some(kid)).unwrap();
+        use Algorithm::*;
+        assert!(key("rsa").verifies(RS256, message, &pkcs1));
+        assert!(key("rsa").verifies(PS256, message, &pss));
+        assert!(!key("rsa").verifies(PS256, message, &pkcs1));
+        assert!(!key("rsa").verifies(RS384, message, &pkcs1));
+        assert!(key("rs256").verifies(RS256, message, &pkcs1));
+        assert!(!key("rs256").verifies(PS256, message, &pss)); // declared RS256 only
+        assert!(key("ec").verifies(ES256, message, &ec_sig));
+        assert!(!key("ec").verifies(ES384, message, &ec_sig));
+        assert!(key("ed").verifies(EdDSA, message, &ed_sig));
+        assert!(!key("ed").verifies(ES256, message, &ec_sig));
+        let mut flipped = ec_sig.clone();
+        flipped[10] ^= 1;
+        assert!(!key("ec").verifies(ES256, message, &flipped));
+        assert!(!key("rsa").verifies(RS256, b"header.claimz", &pkcs1));
+        assert!(!key("ed").verifies(EdDSA, b"header.claimz", &ed_sig));
+        // A point off the curve is refused when the set is read, not at verification.
+        let off = json!({"keys": [{"kty": "EC", "kid": "off", "crv": "P-256",
+            "x": b64(&[1u8; 32]), "y": b64(&[2u8; 32])}]});
+        let (keys, refused) = parse_key_set(&off).unwrap();
+        assert!(keys.is_empty());
+        assert_eq!(refused[0].why, KeyRefusal::Malformed);
     }
 }
