@@ -170,7 +170,11 @@ fn public_key_bytes(jwk: &Jwk) -> Option<Vec<u8>> {
         }
         AlgorithmParameters::EllipticCurve(p) => {
             let (x, y) = (decode(&p.x)?, decode(&p.y)?);
-            let width = if p.curve == EllipticCurve::P256 { 32 } else { 48 };
+            let width = if p.curve == EllipticCurve::P256 {
+                32
+            } else {
+                48
+            };
             if x.len() != width || y.len() != width {
                 return None;
             }
