@@ -41,7 +41,7 @@ async fn serve_speaks_https_with_the_configured_certificate() {
     fs::write(
         d.join("gateway.toml"),
         format!(
-            "pairwise_key = {{ env = \"PAIRWISE\" }}\n[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\ntls = {{ cert_file = \"tls.crt\", key_file = \"tls.key\" }}\n[store]\nkind = \"memory\"\n[keys]\nfiles = [\"{}\"]\n",
+            "pairwise_key = {{ env = \"PAIRWISE\" }}\n[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\ntls = {{ cert_file = \"tls.crt\", key_file = \"tls.key\" }}\ndrain_secs = 0\n[store]\nkind = \"memory\"\n[keys]\nfiles = [\"{}\"]\n",
             key_file.display()
         ),
     )

@@ -1256,3 +1256,147 @@ fn audit_find_and_verify_with_the_gateway_config() {
     );
     assert!(stdout(&out).ends_with("intact\n"));
 }
+
+/// `jisr serve` on SIGTERM: `/readyz` answers 503 (`draining`) while the listener still
+/// serves, then the listener closes, a request in flight (its body still arriving) is
+/// answered, the audit log is closed with a signed checkpoint over every record, and the
+/// process exits 0.
+#[test]
+fn serve_drains_finishes_in_flight_requests_and_exits_0_on_sigterm() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (signing, _) = config_with_audit(d);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let toml = fs::read_to_string(d.join("gateway.toml"))
+        .unwrap()
+        .replace(
+            "listen = \"127.0.0.1:9\"\npublic_url = \"http://127.0.0.1:9\"",
+            &format!(
+                "listen = \"{addr}\"\npublic_url = \"http://{addr}\"\ndrain_secs = 2\nshutdown_timeout_secs = 10"
+            ),
+        )
+        .replace("[audit]\n", "[audit]\nreplica = \"gw-1\"\n");
+    assert!(toml.contains("drain_secs = 2"), "{toml}");
+    fs::write(d.join("gateway.toml"), toml).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jisr"))
+        .args(["serve", "--config"])
+        .arg(d)
+        .env("PAIRWISE", "hex:".to_owned() + &"ab".repeat(32))
+        .env("SA_SECRET", "sa-client-secret")
+        .env("AGENCY_SECRET", "an agency secret of at least 32 bytes!")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let get = |path: &str| -> Option<String> {
+        let mut stream = TcpStream::connect(addr).ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        Some(response)
+    };
+    let started = Instant::now();
+    while get("/healthz").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "serve never answered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ready = get("/readyz").unwrap();
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+
+    // A token request whose body is still arriving when the shutdown begins.
+    let body = "grant_type=authorization_code&code=none";
+    let mut in_flight = TcpStream::connect(addr).unwrap();
+    write!(
+        in_flight,
+        "POST /token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: Basic YmgtdGVzdDp3cm9uZw==\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    in_flight.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let signalled = Instant::now();
+    // During the drain: still serving, but not ready.
+    std::thread::sleep(Duration::from_millis(300));
+    let draining = get("/readyz").expect("still serving while draining");
+    assert!(
+        draining.starts_with("HTTP/1.1 503") && draining.contains(r#""draining":true"#),
+        "{draining}"
+    );
+    // After the drain: no new connections.
+    while signalled.elapsed() < Duration::from_millis(2600) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(get("/healthz").is_none(), "still accepting after the drain");
+    // The request in flight is answered.
+    in_flight.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("invalid_client"), "{answer}");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(exit.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("SIGTERM"), "{stderr}");
+
+    // Every record, the refusal of the request in flight among them, is under a signature.
+    let files = jisr_audit::log::replica_files(&d.join("audit"), "gw-1").unwrap();
+    let text: String = files
+        .iter()
+        .map(|f| fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(text.contains("\"refused\""), "{text}");
+    let public = d.join("audit-public.pem");
+    fs::write(
+        &public,
+        jisr_audit::SigningKey::from_pkcs8(&signing)
+            .unwrap()
+            .public()
+            .to_pem(),
+    )
+    .unwrap();
+    let out = jisr()
+        .args(["audit", "verify", "--public-key"])
+        .arg(&public)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).ends_with("intact\n"), "{}", stdout(&out));
+}

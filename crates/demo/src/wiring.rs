@@ -371,6 +371,8 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             listen: gateway_listener.local_addr()?,
             public_url: gateway_url.parse().map_err(std::io::Error::other)?,
             tls: None,
+            drain: std::time::Duration::ZERO,
+            shutdown_timeout: std::time::Duration::from_secs(5),
         },
         tls: None,
         store: options.store_settings.unwrap_or(StoreSettings::Memory {

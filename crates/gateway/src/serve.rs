@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use jisr_mapping::ConfigProblem;
 use jisr_store::{MemoryStore, RedisStore, Store, StoreError};
@@ -32,11 +31,16 @@ pub fn open_store(settings: &StoreSettings) -> Result<Arc<dyn Store>, StoreError
 }
 
 /// Loads the configuration, starts discovery for every country in the background and serves
-/// until Ctrl-C.
+/// until SIGTERM or Ctrl-C, then shuts down gracefully (see [`serve_until`]).
 pub async fn serve(path: &Path, vars: Vec<(String, String)>) -> Result<(), ServeError> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        let signal = tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(signal, "shutdown requested");
         let _ = stop.send(true);
     });
     serve_until(path, vars, stopped).await
@@ -44,6 +48,12 @@ pub async fn serve(path: &Path, vars: Vec<(String, String)>) -> Result<(), Serve
 
 /// [`serve`] until `shutdown` turns true: plain HTTP, or HTTPS with rustls when
 /// `server.tls` names a certificate chain and key (PEM).
+///
+/// Shutting down: `/readyz` answers 503 at once (`"draining": true`) while both listeners
+/// still serve, for `server.drain_secs`, so a load balancer stops sending new requests; then
+/// the listeners stop accepting, requests in flight get up to `server.shutdown_timeout_secs`
+/// to finish (connections still busy after that are closed), the audit log is flushed and
+/// its chain head signed, and this returns `Ok`.
 pub async fn serve_until(
     path: &Path,
     vars: Vec<(String, String)>,
@@ -61,11 +71,34 @@ pub async fn serve_until(
         }
     }
     let listen = config.server.listen;
+    let (drain, bound) = (config.server.drain, config.server.shutdown_timeout);
     let tls = config.tls.clone();
     let store = open_store(&config.store).map_err(|e| ServeError::Start(e.to_string()))?;
     let gw = Gateway::from_config(config, store, system_clock())
         .map_err(|e| ServeError::Start(e.to_string()))?;
     let gw = Arc::new(gw);
+    // Shutdown in two steps: readiness off at once, the listeners closed `drain` later.
+    let (close, closed) = tokio::sync::watch::channel(false);
+    {
+        let (gw, mut shutdown) = (gw.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if shutdown.wait_for(|v| *v).await.is_err() {
+                return;
+            }
+            gw.ops
+                .draining
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(
+                drain_secs = drain.as_secs(),
+                "shutting down: /readyz answers 503 while the load balancer drains this replica"
+            );
+            tokio::time::sleep(drain).await;
+            let _ = close.send(true);
+        });
+    }
+    let when_closed = |mut closed: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = closed.wait_for(|v| *v).await;
+    };
     gw.upstreams.spawn_discovery(shutdown.clone());
     gw.ops
         .audit
@@ -73,47 +106,62 @@ pub async fn serve_until(
     if let Some(admin) = &gw.admin {
         let listener = TcpListener::bind(admin.listen).await?;
         tracing::info!(listen = %admin.listen, "jisr admin listener (metrics, dashboard)");
-        let mut stopped = shutdown.clone();
-        tokio::spawn(crate::ops::admin::run(listener, gw.clone(), async move {
-            let _ = stopped.wait_for(|v| *v).await;
-        }));
+        tokio::spawn(crate::ops::admin::run(
+            listener,
+            gw.clone(),
+            when_closed(closed.clone()),
+        ));
     } else {
         tracing::warn!("no [admin] section: no metrics or dashboard listener");
     }
     tracing::info!(issuer = %gw.issuer, %listen, tls = tls.is_some(), "jisr gateway listening");
     let (audit, clock) = (gw.ops.audit.clone(), gw.clock.clone());
-    let mut stopped = shutdown.clone();
-    let stopped = async move {
-        let _ = stopped.wait_for(|v| *v).await;
+    let stopped = when_closed(closed.clone());
+    let serving = async move {
+        match tls {
+            None => {
+                let listener = TcpListener::bind(listen).await?;
+                crate::http::run(listener, gw, stopped).await?;
+            }
+            Some(tls) => {
+                // One TLS stack: rustls with aws-lc-rs (a second install is harmless).
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+                let rustls =
+                    axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert_chain, tls.key)
+                        .await
+                        .map_err(|e| {
+                            ServeError::Start(format!(
+                                "server.tls: cannot load the certificate or key: {e}"
+                            ))
+                        })?;
+                let handle = axum_server::Handle::new();
+                let h = handle.clone();
+                tokio::spawn(async move {
+                    stopped.await;
+                    h.graceful_shutdown(Some(bound));
+                });
+                axum_server::bind_rustls(listen, rustls)
+                    .handle(handle)
+                    .serve(crate::http::router(gw).into_make_service())
+                    .await?;
+            }
+        }
+        Ok::<(), ServeError>(())
     };
-    match tls {
-        None => {
-            let listener = TcpListener::bind(listen).await?;
-            crate::http::run(listener, gw, stopped).await?;
-        }
-        Some(tls) => {
-            // One TLS stack: rustls with aws-lc-rs (a second install is harmless).
-            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert_chain, tls.key)
-                .await
-                .map_err(|e| {
-                    ServeError::Start(format!(
-                        "server.tls: cannot load the certificate or key: {e}"
-                    ))
-                })?;
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                stopped.await;
-                h.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            axum_server::bind_rustls(listen, rustls)
-                .handle(handle)
-                .serve(crate::http::router(gw).into_make_service())
-                .await?;
-        }
+    // Requests in flight when the listener closes get `bound` to finish.
+    let deadline = async move {
+        when_closed(closed).await;
+        tokio::time::sleep(bound).await;
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = deadline => tracing::warn!(
+            shutdown_timeout_secs = bound.as_secs(),
+            "requests still in flight when the shutdown timeout passed: their connections are closed"
+        ),
     }
-    // Signs the chain head before the process exits.
+    // Flushes the audit log and signs the chain head before the process exits.
     audit.close(clock());
+    tracing::info!("shut down");
     Ok(())
 }

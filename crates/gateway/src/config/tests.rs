@@ -356,6 +356,8 @@ fn a_config_made_in_code_builds_a_gateway() {
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: "http://127.0.0.1:8080".parse().unwrap(),
             tls: None,
+            drain: std::time::Duration::ZERO,
+            shutdown_timeout: std::time::Duration::from_secs(5),
         },
         tls: None,
         store: StoreSettings::Memory { max_entries: 16 },

@@ -15,7 +15,8 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: 200 when the store answers and the signing keys are loaded, else 503.
+/// `GET /readyz`: 200 when the store answers and the signing keys are loaded and the replica
+/// is not shutting down, else 503.
 /// Each national IdP is listed as `ok`, `degraded` or `down` (see
 /// [`crate::upstream::UpstreamState`]); a country that is down never makes the gateway
 /// unready, since the other countries keep working.
@@ -36,9 +37,11 @@ pub async fn readyz(State(gw): State<Arc<Gateway>>) -> Response {
         }
         idps.insert(c.to_string(), entry);
     }
-    let ready = store && keys;
+    let draining = gw.ops.draining.load(std::sync::atomic::Ordering::Relaxed);
+    let ready = store && keys && !draining;
     let body = json!({
         "ready": ready,
+        "draining": draining,
         "store": store,
         "signing_keys": keys,
         "national_idps": idps,

@@ -24,6 +24,9 @@ pub struct Ops {
     pub fleet: fleet::FleetFeed,
     /// Operator sign-in state (the operator IdP client, built on first use).
     pub dashboard: dashboard::Dashboard,
+    /// Set when the replica is shutting down: `/readyz` answers 503 so the load balancer
+    /// drains it while it still serves (`server.drain_secs`).
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl Ops {

@@ -63,7 +63,18 @@ pub struct ServerConfig {
     pub public_url: Url,
     /// Certificate and key for TLS terminated by the gateway itself; `None` behind an ingress.
     pub tls: Option<TlsConfig>,
+    /// On SIGTERM, how long `/readyz` answers 503 while the listener still serves, so the
+    /// load balancer stops sending new requests first (`drain_secs`, default 5).
+    pub drain: std::time::Duration,
+    /// Then, how long requests in flight may take to finish before their connections are
+    /// closed (`shutdown_timeout_secs`, default 20).
+    pub shutdown_timeout: std::time::Duration,
 }
+
+/// `server.drain_secs` unless set.
+pub const DEFAULT_DRAIN_SECS: u64 = 5;
+/// `server.shutdown_timeout_secs` unless set.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 20;
 
 impl ServerConfig {
     /// The issuer identifier: `public_url` without a trailing `/` (`https://jisr.example`).

@@ -155,7 +155,17 @@ fn every_problem_names_its_key() {
         (
             "[keys]",
             "[server.extra]\n[keys]",
-            "server.extra: unknown field `extra`, expected one of `listen`, `public_url`, `tls`",
+            "server.extra: unknown field `extra`, expected one of `listen`, `public_url`, `tls`, `drain_secs`, `shutdown_timeout_secs`",
+        ),
+        (
+            "public_url = \"https://jisr.example\"",
+            "public_url = \"https://jisr.example\"\ndrain_secs = 301",
+            "server.drain_secs: must be at most 300 (seconds)",
+        ),
+        (
+            "public_url = \"https://jisr.example\"",
+            "public_url = \"https://jisr.example\"\nshutdown_timeout_secs = 0",
+            "server.shutdown_timeout_secs: must be between 1 and 600 (seconds)",
         ),
         (
             "[keys]",

@@ -42,6 +42,10 @@ struct RawServer {
     public_url: String,
     #[serde(default)]
     tls: Option<TlsConfig>,
+    #[serde(default)]
+    drain_secs: Option<u64>,
+    #[serde(default)]
+    shutdown_timeout_secs: Option<u64>,
 }
 
 fn default_listen() -> String {
@@ -107,6 +111,20 @@ pub(super) fn validate(
     let public_url = check_public_url(&raw.server.public_url)
         .map_err(|e| bad("server.public_url", e))
         .ok();
+    let drain_secs = raw.server.drain_secs.unwrap_or(super::DEFAULT_DRAIN_SECS);
+    if drain_secs > 300 {
+        bad("server.drain_secs", "must be at most 300 (seconds)".into());
+    }
+    let shutdown_timeout_secs = raw
+        .server
+        .shutdown_timeout_secs
+        .unwrap_or(super::DEFAULT_SHUTDOWN_TIMEOUT_SECS);
+    if !(1..=600).contains(&shutdown_timeout_secs) {
+        bad(
+            "server.shutdown_timeout_secs",
+            "must be between 1 and 600 (seconds)".into(),
+        );
+    }
 
     let store = match raw.store.kind {
         StoreKind::Memory => {
@@ -254,6 +272,8 @@ pub(super) fn validate(
                     cert_file: base_dir.join(t.cert_file),
                     key_file: base_dir.join(t.key_file),
                 }),
+                drain: std::time::Duration::from_secs(drain_secs),
+                shutdown_timeout: std::time::Duration::from_secs(shutdown_timeout_secs),
             },
             store,
             keys: KeysConfig {
