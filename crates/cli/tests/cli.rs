@@ -610,11 +610,39 @@ fn keys_generate_writes_a_private_key_named_by_kid() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `jisr serve --config d` with the secrets the test configurations name, stderr piped.
+fn spawn_serve(d: &Path) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("jisr"))
+        .args(["serve", "--config"])
+        .arg(d)
+        .env("PAIRWISE", "hex:".to_owned() + &"ab".repeat(32))
+        .env("SA_SECRET", "sa-client-secret")
+        .env("AGENCY_SECRET", "an agency secret of at least 32 bytes!")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// `GET path` over a fresh connection (`Connection: close`): the raw response, or `None`
+/// when nothing accepts or answers.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
 /// `jisr serve` from a configuration directory: keys from files, secrets from env and files,
 /// the in-memory store; it serves discovery and the JWKS of the key it was given.
 #[test]
 fn serve_runs_from_a_config_directory() {
-    use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     fs::create_dir_all(d.join("countries")).unwrap();
@@ -664,27 +692,8 @@ fn serve_runs_from_a_config_directory() {
         ),
     )
     .unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jisr"))
-        .args(["serve", "--config"])
-        .arg(d)
-        .env("PAIRWISE", "hex:".to_owned() + &"ab".repeat(32))
-        .env("SA_SECRET", "sa-client-secret")
-        .env("AGENCY_SECRET", "an agency secret of at least 32 bytes!")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let get = |path: &str| -> Option<String> {
-        let mut stream = std::net::TcpStream::connect(addr).ok()?;
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        Some(response)
-    };
+    let mut child = spawn_serve(d);
+    let get = |path: &str| http_get(addr, path);
     let mut discovery = None;
     for _ in 0..100 {
         if let Some(r) = get("/.well-known/openid-configuration") {
@@ -822,12 +831,7 @@ fn audit_keygen_verify_and_stats() {
     assert!(stdout(&out).starts_with("-----BEGIN PUBLIC KEY-----"));
 
     let files = audit_log(&tmp.path().join("log"), &fs::read(&key).unwrap(), 11);
-    let out = jisr()
-        .args(["audit", "verify", "--public-key"])
-        .arg(&public)
-        .args(&files)
-        .output()
-        .unwrap();
+    let out = audit_verify(&public, &files);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -837,12 +841,7 @@ fn audit_keygen_verify_and_stats() {
     let text = fs::read_to_string(&files[0]).unwrap();
     let lines: Vec<&str> = text.lines().filter(|l| !l.contains("\"seq\":2,")).collect();
     fs::write(&files[0], lines.join("\n") + "\n").unwrap();
-    let out = jisr()
-        .args(["audit", "verify", "--public-key"])
-        .arg(&public)
-        .args(&files)
-        .output()
-        .unwrap();
+    let out = audit_verify(&public, &files);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains(&format!(
@@ -1055,6 +1054,16 @@ fn audit_verify_fails_on_records_the_gateway_dropped_unless_allowed() {
 }
 
 /// Runs `cmd` with `input` on its standard input.
+/// `jisr audit verify --public-key public files…`.
+fn audit_verify(public: &Path, files: &[PathBuf]) -> std::process::Output {
+    jisr()
+        .args(["audit", "verify", "--public-key"])
+        .arg(public)
+        .args(files)
+        .output()
+        .unwrap()
+}
+
 fn with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
     cmd.write_stdin(input).output().unwrap()
 }
@@ -1284,27 +1293,8 @@ fn serve_drains_finishes_in_flight_requests_and_exits_0_on_sigterm() {
         .replace("[audit]\n", "[audit]\nreplica = \"gw-1\"\n");
     assert!(toml.contains("drain_secs = 2"), "{toml}");
     fs::write(d.join("gateway.toml"), toml).unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jisr"))
-        .args(["serve", "--config"])
-        .arg(d)
-        .env("PAIRWISE", "hex:".to_owned() + &"ab".repeat(32))
-        .env("SA_SECRET", "sa-client-secret")
-        .env("AGENCY_SECRET", "an agency secret of at least 32 bytes!")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let get = |path: &str| -> Option<String> {
-        let mut stream = TcpStream::connect(addr).ok()?;
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        Some(response)
-    };
+    let mut child = spawn_serve(d);
+    let get = |path: &str| http_get(addr, path);
     let started = Instant::now();
     while get("/healthz").is_none() {
         assert!(
@@ -1391,12 +1381,7 @@ fn serve_drains_finishes_in_flight_requests_and_exits_0_on_sigterm() {
             .to_pem(),
     )
     .unwrap();
-    let out = jisr()
-        .args(["audit", "verify", "--public-key"])
-        .arg(&public)
-        .args(&files)
-        .output()
-        .unwrap();
+    let out = audit_verify(&public, &files);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).ends_with("intact\n"), "{}", stdout(&out));
 }

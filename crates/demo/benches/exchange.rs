@@ -298,6 +298,15 @@ fn purge_redis(url: &str, prefix: &str) {
     }
 }
 
+/// The agency's token exchange request for `subject_token` (a national ID token).
+fn exchange(client: &reqwest::Client, url: &str, subject_token: &str) -> reqwest::RequestBuilder {
+    client.post(url).basic_auth(AGENCY, Some(SECRET)).form(&[
+        ("grant_type", GRANT),
+        ("subject_token", subject_token),
+        ("subject_token_type", ID_TOKEN),
+    ])
+}
+
 struct Run {
     ok: usize,
     failed: usize,
@@ -321,17 +330,7 @@ async fn load(token_url: String, tokens: Arc<Vec<String>>, workers: usize) -> Ru
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(token) = tokens.get(i) else { break };
-                    let response = client
-                        .post(&url)
-                        .basic_auth(AGENCY, Some(SECRET))
-                        .form(&[
-                            ("grant_type", GRANT),
-                            ("subject_token", token.as_str()),
-                            ("subject_token_type", ID_TOKEN),
-                        ])
-                        .send()
-                        .await
-                        .unwrap();
+                    let response = exchange(&client, &url, token).send().await.unwrap();
                     let status = response.status().as_u16();
                     let body: Value = response.json().await.unwrap_or(Value::Null);
                     if status == 200 {
@@ -416,14 +415,7 @@ async fn flood(
                 while !stop.load(Ordering::Relaxed) {
                     let token = &tokens[next.fetch_add(1, Ordering::Relaxed) % tokens.len()];
                     let started = Instant::now();
-                    let status = client
-                        .post(&url)
-                        .basic_auth(AGENCY, Some(SECRET))
-                        .form(&[
-                            ("grant_type", GRANT),
-                            ("subject_token", token.as_str()),
-                            ("subject_token_type", ID_TOKEN),
-                        ])
+                    let status = exchange(&client, &url, token)
                         .send()
                         .await
                         .map_or(0, |r| r.status().as_u16());
@@ -668,11 +660,7 @@ fn main() {
     println!("| `GET /jwks` | {rate:.0} | {cpu:.0} µs |");
     let url = token_url.clone();
     let (rate, cpu) = floor(&driver_rt, args.exchanges, move |c| {
-        c.post(&url).basic_auth(AGENCY, Some(SECRET)).form(&[
-            ("grant_type", GRANT),
-            ("subject_token", "not.a.token"),
-            ("subject_token_type", ID_TOKEN),
-        ])
+        exchange(c, &url, "not.a.token")
     });
     println!(
         "| exchange refused before verification (malformed `subject_token`) | {rate:.0} | {cpu:.0} µs |"
