@@ -71,6 +71,7 @@ pub async fn serve_until(
         }
     }
     let listen = config.server.listen;
+    let tls_files = config.server.tls.clone();
     let (drain, bound) = (config.server.drain, config.server.shutdown_timeout);
     let tls = config.tls.clone();
     let store = open_store(&config.store).map_err(|e| ServeError::Start(e.to_string()))?;
@@ -117,6 +118,7 @@ pub async fn serve_until(
     tracing::info!(issuer = %gw.issuer, %listen, tls = tls.is_some(), "jisr gateway listening");
     let (audit, clock) = (gw.ops.audit.clone(), gw.clock.clone());
     let stopped = when_closed(closed.clone());
+    let reloads_closed = closed.clone();
     let serving = async move {
         match tls {
             None => {
@@ -134,6 +136,9 @@ pub async fn serve_until(
                                 "server.tls: cannot load the certificate or key: {e}"
                             ))
                         })?;
+                if let Some(files) = tls_files {
+                    tokio::spawn(reload_tls(rustls.clone(), files, reloads_closed));
+                }
                 let handle = axum_server::Handle::new();
                 let h = handle.clone();
                 tokio::spawn(async move {
@@ -164,4 +169,58 @@ pub async fn serve_until(
     audit.close(clock());
     tracing::info!("shut down");
     Ok(())
+}
+
+/// How often the certificate and key files are looked at for a renewal.
+pub const TLS_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Watches `server.tls`'s certificate and key files (size and modification time, every
+/// [`TLS_RELOAD_EVERY`]) and loads a renewed pair for new handshakes; connections already
+/// open keep theirs. A pair that does not load (half written, a key that is not the
+/// certificate's, not PEM) is logged and the pair in use stays; the next change is tried
+/// again. Ends when the listener closes.
+async fn reload_tls(
+    rustls: axum_server::tls_rustls::RustlsConfig,
+    files: crate::config::gateway::TlsConfig,
+    mut closed: tokio::sync::watch::Receiver<bool>,
+) {
+    let stamp = |path: &Path| {
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+    };
+    let stamps = || (stamp(&files.cert_file), stamp(&files.key_file));
+    let mut seen = stamps();
+    loop {
+        tokio::select! {
+            _ = closed.wait_for(|v| *v) => return,
+            () = tokio::time::sleep(TLS_RELOAD_EVERY) => {}
+        }
+        let now = stamps();
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let read = |path: &Path| {
+            crate::config::secret::read_material(path)
+                .map_err(crate::config::secret::SecretError::message)
+        };
+        let loaded = match (read(&files.cert_file), read(&files.key_file)) {
+            (Ok(cert), Ok(key)) => rustls
+                .reload_from_pem(cert, key)
+                .await
+                .map_err(|e| e.to_string()),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        match loaded {
+            Ok(()) => tracing::info!(
+                cert_file = %files.cert_file.display(),
+                "server.tls: the renewed certificate is served to new connections"
+            ),
+            Err(error) => tracing::warn!(
+                %error,
+                "server.tls: the changed certificate or key does not load; the previous pair is still served"
+            ),
+        }
+    }
 }
