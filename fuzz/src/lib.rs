@@ -199,6 +199,8 @@ pub static GATEWAY: LazyLock<Arc<Gateway>> = LazyLock::new(|| {
                 .parse()
                 .unwrap_or_else(|_| unreachable!("fixed URL")),
             tls: None,
+            drain: std::time::Duration::ZERO,
+            shutdown_timeout: std::time::Duration::from_secs(1),
         },
         tls: None,
         store: StoreSettings::Memory {
