@@ -215,6 +215,7 @@ pub static GATEWAY: LazyLock<Arc<Gateway>> = LazyLock::new(|| {
         admin: None,
         audit: None,
         session: Default::default(),
+        rate_limits: Default::default(),
     };
     let _in = RUNTIME.enter();
     let gateway =

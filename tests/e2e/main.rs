@@ -25,6 +25,8 @@
 //!   single use on one replica and across two on Redis.
 //! - `back_channel`: introspection (RFC 7662), revocation (RFC 7009), discovery, and every
 //!   JWT attack class of the upstream tests sent through token exchange.
+//! - `rate_limits`: 429 for a flooding address or agency while others sign in, trusted
+//!   proxies, and one limit for the fleet on Redis.
 //! - `sessions`: single sign-on between agencies, `prompt=none`, RP-initiated, back-channel
 //!   and national logout, sessions across replicas.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
@@ -41,6 +43,7 @@ mod interop;
 mod interop_certified;
 mod metrics;
 mod privacy;
+mod rate_limits;
 mod replicas;
 mod tls;
 mod upstream;

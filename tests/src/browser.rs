@@ -24,6 +24,21 @@ impl Browser {
         }
     }
 
+    /// A browser behind a load balancer that names it `X-Forwarded-For: address` (the
+    /// gateway believes it only from a proxy in `[rate_limits] trusted_proxies`).
+    pub fn forwarded_for(address: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().unwrap());
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
+                .build()
+                .unwrap(),
+        }
+    }
+
     pub async fn get(&self, url: &str) -> reqwest::Response {
         self.http.get(url).send().await.unwrap()
     }

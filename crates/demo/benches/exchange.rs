@@ -587,6 +587,9 @@ fn main() {
             extra_agencies: vec![agency()],
             policy: Some(policy()),
             store,
+            // Limits on, as in production, but far above what one load driver on one
+            // address sends: every request is counted and none refused.
+            rate_limits: jisr_demo::bench_rate_limits(),
             gateway_runtime: Some(gateway_rt.handle().clone()),
             ..DemoOptions::default()
         }))

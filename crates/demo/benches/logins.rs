@@ -463,6 +463,9 @@ fn main() {
             agency_port: 0,
             admin_port: 0,
             audit_dir: args.audit.then(|| audit_dir.clone()),
+            // Limits on, as in production, but far above what one load driver on one
+            // address sends: every request is counted and none refused.
+            rate_limits: jisr_demo::bench_rate_limits(),
             gateway_runtime: Some(gateway_rt.handle().clone()),
             ..DemoOptions::default()
         }))

@@ -405,6 +405,9 @@ fn main() {
             store: Some(store),
             store_settings: Some(StoreSettings::Redis(config)),
             audit_dir: Some(audit_dir.clone()),
+            // Limits on, as in production, but far above what one load driver on one
+            // address sends: every request is counted and none refused.
+            rate_limits: jisr_demo::bench_rate_limits(),
             gateway_runtime: Some(gateway_rt.handle().clone()),
             extra_agencies: vec![exchanger()],
             policy: Some(policy()),

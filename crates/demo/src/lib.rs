@@ -20,5 +20,6 @@ pub mod wiring;
 
 pub use builtin::{builtin_mapping, devidp_upstream};
 pub use wiring::{
-    AGENCY_CLIENT_ID, Demo, DemoOptions, OWN_CLIENT_ID, SECOND_AGENCY_CLIENT_ID, run, start,
+    AGENCY_CLIENT_ID, Demo, DemoOptions, OWN_CLIENT_ID, SECOND_AGENCY_CLIENT_ID, bench_rate_limits,
+    run, start,
 };

@@ -69,6 +69,29 @@ pub struct DemoOptions {
     pub national_logout: bool,
     /// The gateway's `[session]` lifetimes (the soak shortens them).
     pub session: jisr_gateway::config::gateway::session::SessionConfig,
+    /// The gateway's `[rate_limits]` (the load benchmarks turn them off).
+    pub rate_limits: jisr_gateway::config::gateway::rate::RateLimitConfig,
+}
+
+/// Rate limits for load benchmarks: on, as in production, so every request is counted, but
+/// at 10 million per minute per address and per agency, far above one load driver's rate.
+pub fn bench_rate_limits() -> jisr_gateway::config::gateway::rate::RateLimitConfig {
+    use jisr_gateway::config::gateway::rate::{RateLimitConfig, RouteLimits};
+    let high = RouteLimits {
+        per_address: 10_000_000,
+        per_client: 10_000_000,
+    };
+    RateLimitConfig {
+        authorize: high,
+        token: high,
+        introspect: high,
+        userinfo: high,
+        pages: RouteLimits {
+            per_client: 0,
+            ..high
+        },
+        ..RateLimitConfig::default()
+    }
 }
 
 impl Default for DemoOptions {
@@ -90,6 +113,7 @@ impl Default for DemoOptions {
             own_client_redirect_uris: Vec::new(),
             national_logout: false,
             session: Default::default(),
+            rate_limits: Default::default(),
         }
     }
 }
@@ -391,6 +415,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<Demo> {
             .map(crate::audit::settings)
             .transpose()?,
         session: options.session,
+        rate_limits: options.rate_limits.clone(),
     };
     let store: Arc<dyn Store> = options
         .store

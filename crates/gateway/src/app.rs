@@ -74,6 +74,8 @@ pub struct Gateway {
     pub admin: Option<crate::config::gateway::admin::AdminSettings>,
     /// Back-channel logout deliveries to agencies (off the request path).
     pub logout: crate::provider::session::backchannel::Sender,
+    /// Requests per window per source address and per agency.
+    pub rate: crate::http::rate::RateLimits,
 }
 
 /// The sealing and approval keys, derived from the shared secret so every replica agrees.
@@ -248,12 +250,24 @@ impl Gateway {
         let store = crate::ops::metrics::store::MeteredStore::wrap(store, metrics.store.clone());
         // Dashboard aggregates live where the flow state lives: this replica's memory, or
         // the Redis every replica shares.
-        let fleet: Arc<dyn jisr_store::fleet::Fleet> = match &config.store {
+        // So do the fleet-wide rate-limit counters (none in memory: each replica counts alone).
+        let shared = match &config.store {
             crate::config::StoreSettings::Redis(redis) => {
-                Arc::new(jisr_store::RedisStore::new(redis.clone())?)
+                Some(Arc::new(jisr_store::RedisStore::new(redis.clone())?))
             }
-            _ => Arc::new(jisr_store::fleet::MemoryFleet::default()),
+            _ => None,
         };
+        let fleet: Arc<dyn jisr_store::fleet::Fleet> = match &shared {
+            Some(redis) => redis.clone(),
+            None => Arc::new(jisr_store::fleet::MemoryFleet::default()),
+        };
+        let counters = shared.map(|redis| redis as Arc<dyn jisr_store::windows::WindowCounters>);
+        let rate = crate::http::rate::RateLimits::new(
+            &config.rate_limits,
+            counters,
+            clock.clone(),
+            metrics.rate.clone(),
+        );
         let gateway = Gateway {
             issuer,
             upstreams,
@@ -280,6 +294,7 @@ impl Gateway {
             },
             admin: config.admin,
             logout: crate::provider::session::backchannel::Sender::default(),
+            rate,
         };
         // Inside a runtime (serve, the demo): the fleet task starts now, so suspensions are
         // read before the first login; elsewhere it starts with the first event.

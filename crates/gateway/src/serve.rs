@@ -147,7 +147,10 @@ pub async fn serve_until(
                 });
                 axum_server::bind_rustls(listen, rustls)
                     .handle(handle)
-                    .serve(crate::http::router(gw).into_make_service())
+                    .serve(
+                        crate::http::router(gw)
+                            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                    )
                     .await?;
             }
         }

@@ -11,6 +11,8 @@
 //!   commands, per-operation timeout, reconnection, AEAD encryption of values at rest.
 //! - [`fleet`]: the dashboard's fleet aggregates ([`fleet::Fleet`]): per-minute pair counters,
 //!   latest events, suspensions; [`fleet::MemoryFleet`] per replica, `RedisStore` fleet-wide.
+//! - [`windows`]: fixed-window counters every replica adds to ([`windows::WindowCounters`]),
+//!   for rate limits shared across replicas; implemented by `RedisStore`.
 //! - [`seal`]: the one AES-256-GCM [`seal::Sealer`] (version byte, random nonce, context as
 //!   associated data), used for Redis values and by the gateway for its cookie and tokens.
 #![forbid(unsafe_code)]
@@ -23,6 +25,7 @@ mod redis_store;
 pub mod seal;
 mod store;
 mod typed;
+pub mod windows;
 
 pub use error::StoreError;
 pub use limits::{MAX_KEY_LEN, MAX_TTL, MAX_VALUE_LEN};

@@ -193,6 +193,7 @@ impl Loaded {
                 admin,
                 audit,
                 session: gateway.session,
+                rate_limits: gateway.rate_limits.clone(),
             }),
             // Every part that did not load reported why; this guards the invariant.
             _ if self.problems.is_empty() => Err(vec![invalid(

@@ -70,6 +70,8 @@ pub struct Config {
     pub audit: Option<gateway::audit::AuditSettings>,
     /// The single sign-on session's lifetimes (`[session]`).
     pub session: gateway::session::SessionConfig,
+    /// Requests per window per source address and per agency (`[rate_limits]`).
+    pub rate_limits: gateway::rate::RateLimitConfig,
 }
 
 impl Config {

@@ -370,6 +370,7 @@ fn a_config_made_in_code_builds_a_gateway() {
         admin: None,
         audit: None,
         session: Default::default(),
+        rate_limits: Default::default(),
     };
     let store = crate::serve::open_store(&config.store).unwrap();
     let gw = Gateway::from_config(config, store, Arc::new(|| 1_700_000_000)).unwrap();

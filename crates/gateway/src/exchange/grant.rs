@@ -120,6 +120,7 @@ async fn exchange(
             client_assertion: &form.client_assertion,
             client_assertion_type: &form.client_assertion_type,
         },
+        crate::http::rate::Route::Token,
     )
     .await?;
     trail.client_id = Some(agency.client_id.clone());

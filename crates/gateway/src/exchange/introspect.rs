@@ -65,7 +65,13 @@ pub async fn caller<'a>(
     super::require_form(headers)?;
     let form: BackChannelForm =
         params::parse_with_long(body, MAX_FORM, &["token", "client_assertion"])?;
-    let agency = super::authenticate(gw, headers, form.credentials()).await?;
+    let agency = super::authenticate(
+        gw,
+        headers,
+        form.credentials(),
+        crate::http::rate::Route::Introspect,
+    )
+    .await?;
     Ok((agency, form))
 }
 

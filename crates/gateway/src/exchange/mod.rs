@@ -53,6 +53,7 @@ pub async fn authenticate<'a>(
     gw: &'a Gateway,
     headers: &HeaderMap,
     credentials: ClientCredentials<'_>,
+    route: crate::http::rate::Route,
 ) -> Result<&'a Agency, TokenError> {
     let form = TokenForm {
         grant_type: None,
@@ -64,7 +65,7 @@ pub async fn authenticate<'a>(
         client_assertion: credentials.client_assertion.clone(),
         client_assertion_type: credentials.client_assertion_type.clone(),
     };
-    crate::provider::client_auth::authenticate(gw, headers, &form).await
+    crate::provider::client_auth::authenticate(gw, headers, &form, route).await
 }
 
 /// The response of a back-channel call: its answer, or its refusal, recorded against

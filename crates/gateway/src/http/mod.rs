@@ -9,6 +9,7 @@
 pub mod authorization;
 pub mod cookie;
 pub mod params;
+pub mod rate;
 pub mod reject;
 pub mod response;
 
@@ -93,6 +94,11 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/introspect", post(crate::exchange::introspect::introspect))
         .route("/revoke", post(crate::exchange::revoke::revoke))
         .fallback(not_found)
+        // Per source address, before the handler; per agency, in the handlers.
+        .layer(axum::middleware::from_fn_with_state(
+            gw.clone(),
+            rate::by_address,
+        ))
         .with_state(gw);
     let hsts = https.then(|| {
         SetResponseHeaderLayer::overriding(
@@ -144,9 +150,12 @@ pub async fn run(
     gw: Arc<Gateway>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(gw))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(gw).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn css() -> Response {

@@ -291,6 +291,21 @@ pub enum Reject {
         challenge: &'static str,
         reason: Option<&'static str>,
     },
+    /// Over a rate limit: 429 with `Retry-After` (see [`super::rate`]); counted under
+    /// `rate_limited`.
+    Limited {
+        limited: super::rate::Limited,
+        lang: Lang,
+    },
+}
+
+impl From<super::rate::Limited> for Reject {
+    fn from(limited: super::rate::Limited) -> Reject {
+        Reject::Limited {
+            limited,
+            lang: Lang::default(),
+        }
+    }
 }
 
 impl Reject {
@@ -347,7 +362,7 @@ impl Reject {
             Reject::Page { back, .. } => back
                 .as_ref()
                 .is_some_and(|b| matches!(b.to, BackTo::Refuse(_))),
-            Reject::Json { .. } | Reject::Challenge { .. } => false,
+            Reject::Json { .. } | Reject::Challenge { .. } | Reject::Limited { .. } => false,
         }
     }
 
@@ -367,6 +382,7 @@ impl Reject {
             | Reject::Page { reason, .. }
             | Reject::Json { reason, .. }
             | Reject::Challenge { reason, .. } => *reason = Some(why),
+            Reject::Limited { .. } => {}
         }
         self
     }
@@ -378,6 +394,7 @@ impl Reject {
             | Reject::Page { error, .. }
             | Reject::Json { error, .. } => *error,
             Reject::Challenge { .. } => OAuthError::InvalidRequest,
+            Reject::Limited { .. } => OAuthError::TemporarilyUnavailable,
         }
     }
 
@@ -390,12 +407,13 @@ impl Reject {
             | Reject::Page { reason, .. }
             | Reject::Json { reason, .. }
             | Reject::Challenge { reason, .. } => reason.unwrap_or_else(|| self.error().code()),
+            Reject::Limited { .. } => super::rate::REASON,
         }
     }
 
     /// The same refusal with its page (if it is one) leading in `lang`.
     pub fn lang(mut self, lang: Lang) -> Self {
-        if let Reject::Page { lang: l, .. } = &mut self {
+        if let Reject::Page { lang: l, .. } | Reject::Limited { lang: l, .. } = &mut self {
             *l = lang;
         }
         self
@@ -522,6 +540,7 @@ impl IntoResponse for Reject {
                 }
                 response
             }
+            Reject::Limited { limited, lang } => limited.response(lang),
             Reject::Challenge { challenge, .. } => {
                 let mut response = StatusCode::UNAUTHORIZED.into_response();
                 no_store(&mut response);

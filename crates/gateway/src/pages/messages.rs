@@ -89,6 +89,12 @@ pub const NOT_FOUND: Text = Text {
     ar: "هذه الصفحة غير موجودة. إذا كنت تسجّل الدخول إلى خدمة، يرجى البدء من جديد من موقعها.",
 };
 
+/// Over a rate limit (429): too many requests from this address or for this service.
+pub const RATE_LIMITED: Text = Text {
+    en: "Too many requests have come from your network in a short time. Please wait a minute and try again.",
+    ar: "وصل عدد كبير من الطلبات من شبكتك خلال وقت قصير. يرجى الانتظار دقيقة ثم المحاولة مرة أخرى.",
+};
+
 // ---------------------------------------------------------------- sign-out
 
 pub const LOGOUT_CONFIRM_TITLE: Text = Text {

@@ -169,6 +169,8 @@ fn validate<'g>(
         .agencies
         .get(&client_id)
         .ok_or(UntrustedRequest::UnknownClient)?;
+    gw.rate
+        .client(crate::http::rate::Route::Authorize, &agency.client_id)?;
     let redirect_uri = params
         .redirect_uri
         .ok_or(UntrustedRequest::RedirectUriMissing)?;

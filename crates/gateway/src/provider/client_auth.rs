@@ -27,8 +27,21 @@ fn invalid_client(why: &str, basic: bool) -> TokenError {
     }
 }
 
-/// Authenticates the client with exactly the method it registered.
+/// Authenticates the client with exactly the method it registered, then counts the request
+/// against the agency's rate limit for `route` (so only an authenticated agency spends its
+/// own allowance).
 pub async fn authenticate<'a>(
+    gw: &'a Gateway,
+    headers: &HeaderMap,
+    form: &TokenForm,
+    route: crate::http::rate::Route,
+) -> Result<&'a Agency, TokenError> {
+    let agency = authenticated(gw, headers, form).await?;
+    gw.rate.client(route, &agency.client_id)?;
+    Ok(agency)
+}
+
+async fn authenticated<'a>(
     gw: &'a Gateway,
     headers: &HeaderMap,
     form: &TokenForm,

@@ -263,6 +263,8 @@ pub enum TokenError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Server(&'static str),
+    #[error("{0}")]
+    RateLimited(#[from] crate::http::rate::Limited),
 }
 
 impl From<ParamError> for TokenError {
@@ -281,6 +283,7 @@ impl TokenError {
             TokenError::InvalidGrant(_) => "grant_invalid",
             TokenError::Store(_) => "store_unavailable",
             TokenError::Server(_) => "server_error",
+            TokenError::RateLimited(_) => crate::http::rate::REASON,
         }
     }
 }
@@ -325,6 +328,7 @@ impl From<TokenError> for Reject {
                 OAuthError::ServerError,
                 description,
             ),
+            TokenError::RateLimited(limited) => return limited.into(),
         };
         reject.because(reason)
     }
@@ -345,6 +349,8 @@ pub enum BearerError {
     Revoked,
     #[error("the state store is unavailable; retry later")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    RateLimited(#[from] crate::http::rate::Limited),
 }
 
 impl BearerError {
@@ -356,6 +362,7 @@ impl BearerError {
             BearerError::Invalid => "bearer_invalid",
             BearerError::Revoked => "bearer_revoked",
             BearerError::Store(_) => "store_unavailable",
+            BearerError::RateLimited(_) => crate::http::rate::REASON,
         }
     }
 }
@@ -365,6 +372,7 @@ impl From<BearerError> for Reject {
         let description = e.to_string();
         let why = e.reason();
         let (status, error, challenge) = match &e {
+            BearerError::RateLimited(limited) => return (*limited).into(),
             // RFC 6750 3.1: no credentials at all get the challenge without an error code.
             BearerError::Missing => {
                 return Reject::Challenge {

@@ -66,7 +66,8 @@ async fn exchange(
         ));
     }
     let form: TokenForm = params::parse(body, MAX_FORM)?;
-    let agency = client_auth::authenticate(gw, headers, &form).await?;
+    let agency =
+        client_auth::authenticate(gw, headers, &form, crate::http::rate::Route::Token).await?;
     trail.client_id = Some(agency.client_id.clone());
     trail.destination = Some(agency.country);
 

@@ -103,6 +103,8 @@ async fn claims(
         .filter(|t: &AccessToken| t.exp > gw.now())
         .ok_or(BearerError::Invalid)?;
     *trail = grant.trail();
+    gw.rate
+        .client(crate::http::rate::Route::Userinfo, &grant.client_id)?;
     let live = gw.store.get(&keys::live_grant(&grant.grant)).await?;
     if live.as_deref() != Some(grant.client_id.as_bytes()) {
         return Err(BearerError::Revoked);

@@ -130,3 +130,42 @@ impl Fleet for RedisStore {
         "redis"
     }
 }
+
+/// One pipeline: `INCRBY` then `PEXPIRE … NX` per counter (Redis 7), so a counter gets its
+/// TTL when created and keeps it; no MULTI, so the counters may live in different cluster
+/// slots. Between the two commands a counter has no TTL only if `INCRBY` just created it, and
+/// the `PEXPIRE` that follows gives it one.
+#[async_trait]
+impl crate::windows::WindowCounters for RedisStore {
+    async fn add_all(
+        &self,
+        adds: &[(String, u64)],
+        ttl: std::time::Duration,
+    ) -> Result<Vec<u64>, StoreError> {
+        if adds.is_empty() {
+            return Ok(Vec::new());
+        }
+        if adds.len() > crate::windows::MAX_BATCH {
+            return Err(StoreError::InvalidKey {
+                reason: "more than 10000 counters in one call",
+            });
+        }
+        crate::limits::check_ttl(ttl)?;
+        for (key, _) in adds {
+            crate::limits::check_key(key)?;
+        }
+        self.count_op();
+        let ms = crate::limits::ttl_millis(ttl);
+        let mut pipe = redis::pipe();
+        for (key, n) in adds {
+            let full = self.full_key(key);
+            pipe.cmd("INCRBY").arg(&full).arg(*n);
+            pipe.cmd("PEXPIRE").arg(&full).arg(ms).arg("NX").ignore();
+        }
+        let totals: Vec<i64> = self.query_pipe(&pipe).await?;
+        totals
+            .into_iter()
+            .map(|n| u64::try_from(n).map_err(|_| StoreError::corrupt("negative counter")))
+            .collect()
+    }
+}

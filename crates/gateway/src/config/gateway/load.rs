@@ -12,7 +12,7 @@ use super::validate::{RawGateway, validate};
 use crate::config::files;
 
 /// The sections of `gateway.toml`; a `JISR_` variable is an override only under one of them.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 10] = [
     "server",
     "store",
     "keys",
@@ -21,6 +21,8 @@ const SECTIONS: [&str; 8] = [
     "tokens",
     "admin",
     "audit",
+    "session",
+    "rate_limits",
 ];
 
 // ---- Loading -------------------------------------------------------------------------------

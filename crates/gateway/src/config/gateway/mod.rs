@@ -17,6 +17,7 @@ pub mod admin;
 pub mod audit;
 mod load;
 pub mod material;
+pub mod rate;
 pub mod session;
 mod validate;
 
@@ -50,6 +51,8 @@ pub struct GatewayConfig {
     pub audit: Option<audit::AuditConfig>,
     /// The single sign-on session's lifetimes (`[session]`).
     pub session: session::SessionConfig,
+    /// Requests per window per source address and per agency (`[rate_limits]`).
+    pub rate_limits: rate::RateLimitConfig,
     file: PathBuf,
     base_dir: PathBuf,
 }

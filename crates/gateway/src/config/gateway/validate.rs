@@ -32,6 +32,8 @@ pub(super) struct RawGateway {
     audit: Option<super::audit::RawAudit>,
     #[serde(default)]
     session: super::session::SessionConfig,
+    #[serde(default)]
+    rate_limits: super::rate::RateLimitConfig,
 }
 
 #[derive(Deserialize)]
@@ -255,6 +257,9 @@ pub(super) fn validate(
     for (key, problem) in raw.session.problems() {
         bad(key, problem);
     }
+    for (key, problem) in raw.rate_limits.problems() {
+        bad(key, problem);
+    }
 
     let admin = raw
         .admin
@@ -292,6 +297,7 @@ pub(super) fn validate(
             admin,
             audit,
             session: raw.session,
+            rate_limits: raw.rate_limits,
             file: file.to_owned(),
             base_dir: base_dir.to_owned(),
         }),

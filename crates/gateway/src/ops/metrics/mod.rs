@@ -12,6 +12,7 @@
 
 pub mod http;
 pub mod labels;
+pub mod rate;
 pub mod session;
 pub mod store;
 pub mod upstream;
@@ -85,6 +86,8 @@ pub struct Metrics {
     back_channel: Family<labels::BackChannelCall, Counter>,
     /// Single sign-on, logouts, back-channel logout deliveries.
     session: session::SessionMetrics,
+    /// Requests refused over a rate limit; shared with the limiter.
+    pub rate: Arc<rate::RateMetrics>,
 }
 
 /// How one country's national IdP has answered lately, for the dashboard.
@@ -118,6 +121,7 @@ impl Default for Metrics {
             store: Arc::default(),
             http: Arc::default(),
             session: session::SessionMetrics::default(),
+            rate: Arc::default(),
             registry: Registry::default(),
             exchanges: Family::default(),
             back_channel: Family::default(),
@@ -214,6 +218,7 @@ impl Default for Metrics {
             m.back_channel.clone(),
         );
         m.session.register(&mut r);
+        m.rate.register(&mut r);
         let by_event = EventKind::ALL
             .iter()
             .map(|kind| {
