@@ -536,3 +536,110 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
         .collect();
     Lang::from_ui_locales(Some(&languages.join(" ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(trusted: &[&str], authorize: u32) -> RateLimits {
+        let config = RateLimitConfig {
+            trusted_proxies: trusted.iter().map(|t| t.parse().unwrap()).collect(),
+            authorize: RouteLimits {
+                per_address: authorize,
+                per_client: 2,
+            },
+            ..RateLimitConfig::default()
+        };
+        RateLimits::new(&config, None, Arc::new(|| 1_000_000), Arc::default())
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_address_counted_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let r = limits(&["10.0.0.0/8"], 5);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "192.0.2.1, 198.51.100.2, 10.1.1.1".parse().unwrap(),
+        );
+        // From the proxy: the rightmost entry that is not a proxy itself.
+        assert_eq!(
+            r.source(ip("10.0.0.5"), &headers),
+            AddressKey(ip("198.51.100.2"))
+        );
+        // From anyone else: the header is ignored.
+        assert_eq!(
+            r.source(ip("203.0.113.7"), &headers),
+            AddressKey(ip("203.0.113.7"))
+        );
+        // Garbage in the chain: the proxy itself is counted, never a made-up key.
+        headers.insert("x-forwarded-for", "192.0.2.1, not-an-ip".parse().unwrap());
+        assert_eq!(
+            r.source(ip("10.0.0.5"), &headers),
+            AddressKey(ip("10.0.0.5"))
+        );
+        // No header from the proxy: the proxy.
+        assert_eq!(
+            r.source(ip("10.0.0.5"), &HeaderMap::new()),
+            AddressKey(ip("10.0.0.5"))
+        );
+    }
+
+    #[test]
+    fn ipv6_is_counted_by_its_64_and_mapped_ipv4_as_ipv4() {
+        assert_eq!(
+            AddressKey::of(ip("2001:db8:1:2:aaaa::1")),
+            AddressKey::of(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(
+            AddressKey::of(ip("2001:db8:1:2::1")),
+            AddressKey::of(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(
+            AddressKey::of(ip("::ffff:192.0.2.1")),
+            AddressKey(ip("192.0.2.1"))
+        );
+    }
+
+    #[test]
+    fn each_key_has_its_own_allowance_and_off_means_off() {
+        let r = limits(&[], 3);
+        let a = AddressKey::of(ip("192.0.2.1"));
+        let b = AddressKey::of(ip("192.0.2.2"));
+        for _ in 0..3 {
+            assert_eq!(r.address(Route::Authorize, a), Ok(()));
+        }
+        let limited = r.address(Route::Authorize, a).unwrap_err();
+        assert_eq!((limited.route, limited.by), (Route::Authorize, By::Address));
+        assert!((1..=60).contains(&limited.retry_after), "{limited:?}");
+        assert_eq!(r.address(Route::Authorize, b), Ok(()));
+        // Another group, another allowance.
+        assert_eq!(r.address(Route::Pages, a), Ok(()));
+        assert_eq!(r.client(Route::Authorize, "x"), Ok(()));
+        assert_eq!(r.client(Route::Authorize, "x"), Ok(()));
+        assert!(r.client(Route::Authorize, "x").is_err());
+        assert_eq!(r.client(Route::Authorize, "y"), Ok(()));
+        // `pages` has no per-client limit.
+        for _ in 0..100 {
+            assert_eq!(r.client(Route::Pages, "x"), Ok(()));
+        }
+        let off = RateLimits::off();
+        for _ in 0..10_000 {
+            assert_eq!(off.address(Route::Authorize, a), Ok(()));
+        }
+    }
+
+    #[test]
+    fn routes_are_grouped_by_path() {
+        assert_eq!(Route::of_path("/authorize"), Some(Route::Authorize));
+        assert_eq!(Route::of_path("/revoke"), Some(Route::Introspect));
+        assert_eq!(Route::of_path("/callback/SA"), Some(Route::Pages));
+        assert_eq!(Route::of_path("/logout/confirm"), Some(Route::Pages));
+        assert_eq!(Route::of_path("/jwks"), None);
+        assert_eq!(Route::of_path("/backchannel-logout/SA"), None);
+        assert_eq!(Route::of_path("/readyz"), None);
+    }
+}

@@ -5,15 +5,12 @@
 use serde::{Deserialize, Serialize};
 
 /// The limits of one group of routes, in requests per window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RouteLimits {
     /// From one source address (IPv6: one /64), registered agency or not.
-    #[serde(default)]
     pub per_address: u32,
     /// For one registered agency (its `client_id`, authenticated where the route
     /// authenticates it).
-    #[serde(default)]
     pub per_client: u32,
 }
 
@@ -26,9 +23,10 @@ impl RouteLimits {
     }
 }
 
-/// The whole section.
+/// The whole section. A value left out keeps its default, also inside a group: setting
+/// `token.per_client` alone keeps `token.per_address` at its default.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "RawRateLimits")]
 pub struct RateLimitConfig {
     /// `false` turns every limit off (a load test; never in production).
     pub enabled: bool,
@@ -63,6 +61,51 @@ impl Default for RateLimitConfig {
             introspect: RouteLimits::new(6000, 12000),
             userinfo: RouteLimits::new(3000, 6000),
             pages: RouteLimits::new(1800, 0),
+        }
+    }
+}
+
+/// `[rate_limits]` as written: every value optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimits {
+    enabled: Option<bool>,
+    window_secs: Option<u64>,
+    trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    authorize: Option<RawRouteLimits>,
+    token: Option<RawRouteLimits>,
+    introspect: Option<RawRouteLimits>,
+    userinfo: Option<RawRouteLimits>,
+    pages: Option<RawRouteLimits>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouteLimits {
+    per_address: Option<u32>,
+    per_client: Option<u32>,
+}
+
+fn over(default: RouteLimits, raw: Option<RawRouteLimits>) -> RouteLimits {
+    let Some(raw) = raw else { return default };
+    RouteLimits {
+        per_address: raw.per_address.unwrap_or(default.per_address),
+        per_client: raw.per_client.unwrap_or(default.per_client),
+    }
+}
+
+impl From<RawRateLimits> for RateLimitConfig {
+    fn from(raw: RawRateLimits) -> Self {
+        let d = RateLimitConfig::default();
+        RateLimitConfig {
+            enabled: raw.enabled.unwrap_or(d.enabled),
+            window_secs: raw.window_secs.unwrap_or(d.window_secs),
+            trusted_proxies: raw.trusted_proxies.unwrap_or(d.trusted_proxies),
+            authorize: over(d.authorize, raw.authorize),
+            token: over(d.token, raw.token),
+            introspect: over(d.introspect, raw.introspect),
+            userinfo: over(d.userinfo, raw.userinfo),
+            pages: over(d.pages, raw.pages),
         }
     }
 }

@@ -555,3 +555,48 @@ fn rsa_key_files_sign_rs256_when_keys_algs_says_so() {
         "{problems:#?}"
     );
 }
+
+#[test]
+fn rate_limits_load_from_the_file_and_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{BASE}[rate_limits]\nwindow_secs = 30\ntrusted_proxies = [\"10.0.0.0/8\", \"fd00::/8\"]\nauthorize = {{ per_address = 50, per_client = 500 }}\n"
+    );
+    let env = [("JISR_RATE_LIMITS__TOKEN__PER_CLIENT", "7")];
+    let cfg = GatewayConfig::load_with(&write(dir.path(), &text), env).unwrap();
+    let r = &cfg.rate_limits;
+    assert!(r.enabled);
+    assert_eq!(r.window_secs, 30);
+    assert_eq!(r.trusted_proxies.len(), 2);
+    assert!(r.trusted_proxies[0].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
+    assert_eq!((r.authorize.per_address, r.authorize.per_client), (50, 500));
+    // What is left out keeps its default, also inside a group given in part.
+    assert_eq!((r.token.per_address, r.token.per_client), (3000, 7));
+    assert_eq!(r.pages, rate::RateLimitConfig::default().pages);
+
+    let bad = problems(
+        "[store]",
+        "[rate_limits]\nwindow_secs = 0\ntrusted_proxies = [\"10.0.0.0/33\"]\n[store]",
+        &NO_ENV,
+    );
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(bad[0].contains("rate_limits.trusted_proxies"), "{bad:?}");
+    assert_eq!(
+        problems(
+            "[store]",
+            "[rate_limits]\nwindow_secs = 0\n[store]",
+            &NO_ENV
+        ),
+        ["rate_limits.window_secs: must be between 1 and 3600 seconds"]
+    );
+    assert_eq!(
+        problems(
+            "[store]",
+            "[rate_limits]\npages = { per_client = 3 }\n[store]",
+            &NO_ENV
+        ),
+        [
+            "rate_limits.pages.per_client: must be 0: the citizen's pages are limited per address only"
+        ]
+    );
+}
