@@ -133,6 +133,7 @@ pub fn idp_config(require_typ: Option<&str>) -> UpstreamConfig {
             jwks_uri: None,
             iss_parameter_supported: true,
         }),
+        tls: None,
     }
 }
 

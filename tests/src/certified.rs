@@ -165,6 +165,7 @@ pub async fn gateway_with_national_idp(
                     jsonwebtoken::Algorithm::RS256,
                 ],
                 endpoints: None,
+                tls: None,
                 ..upstream.clone()
             };
         }

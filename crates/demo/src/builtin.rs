@@ -90,6 +90,7 @@ pub fn devidp_upstream(
             jwks_uri: None,
             iss_parameter_supported: false,
         }),
+        tls: None,
     }
 }
 

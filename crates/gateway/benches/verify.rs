@@ -61,6 +61,7 @@ async fn case(name: &'static str, alg: SigningAlg) -> Case {
         jwks: JwksSettings::default(),
         redirect_uri: redirect.into(),
         endpoints: None,
+        tls: None,
     };
     let upstreams = Upstreams::new(vec![config]).unwrap();
     let up = upstreams.get("SA".parse().unwrap()).unwrap().clone();

@@ -60,6 +60,26 @@ pub struct IdpSection {
     /// Fixed endpoints instead of discovery.
     #[serde(default)]
     pub endpoints: Option<StaticEndpoints>,
+    /// How the gateway's calls to this IdP are secured (roots, client certificate).
+    #[serde(default)]
+    pub tls: Option<IdpTlsSection>,
+}
+
+/// `[idp.tls]`: whom the gateway trusts for this IdP's server certificate, and the client
+/// certificate it presents (mutual TLS) where the IdP requires one. Files are PEM, relative
+/// to the country file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpTlsSection {
+    /// Trust only these roots for this IdP (instead of the system's).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The gateway's client certificate chain for this IdP (leaf first).
+    #[serde(default)]
+    pub client_cert_file: Option<std::path::PathBuf>,
+    /// Its private key (PKCS#8, SEC1 or PKCS#1).
+    #[serde(default)]
+    pub client_key_file: Option<std::path::PathBuf>,
 }
 
 fn sixty() -> u64 {
@@ -163,6 +183,10 @@ impl IdpSection {
             .map(|a| parse_alg(a))
             .collect::<Result<_, _>>()
             .map_err(|e| bad("algorithms", e))?;
+        let tls = match &self.tls {
+            Some(t) => Some(resolve_tls(t, &base, file)?),
+            None => None,
+        };
         Ok(UpstreamConfig {
             country,
             issuer: self.issuer.clone(),
@@ -178,8 +202,87 @@ impl IdpSection {
             jwks: self.jwks,
             redirect_uri,
             endpoints: self.endpoints.clone(),
+            tls,
         })
     }
+}
+
+/// Reads `[idp.tls]`'s files and checks that they load (a client with them is built), so a
+/// wrong file is refused at start, naming its setting.
+fn resolve_tls(
+    t: &IdpTlsSection,
+    base: &Path,
+    file: &Path,
+) -> Result<crate::upstream::config::UpstreamTls, ConfigProblem> {
+    let read = |key: &str, path: &std::path::PathBuf| {
+        let path = base.join(path);
+        read_material(&path)
+            .map(|pem| (path, pem))
+            .map_err(|e| e.problem(file, &format!("idp.tls.{key}")))
+    };
+    let bad = |key: &str, msg: String| invalid(file, &format!("idp.tls.{key}"), msg);
+    let roots = match &t.ca_file {
+        Some(ca) => {
+            let (path, pem) = read("ca_file", ca)?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                bad(
+                    "ca_file",
+                    format!("{} is not PEM certificates: {e}", path.display()),
+                )
+            })?;
+            if certs.is_empty() {
+                return Err(bad(
+                    "ca_file",
+                    format!("{} holds no certificate", path.display()),
+                ));
+            }
+            Some(pem)
+        }
+        None => None,
+    };
+    let identity = match (&t.client_cert_file, &t.client_key_file) {
+        (Some(cert), Some(key)) => {
+            let (_, mut pem) = read("client_cert_file", cert)?;
+            let (key_path, key_pem) = read("client_key_file", key)?;
+            pem.push(b'\n');
+            pem.extend_from_slice(&key_pem);
+            reqwest::Identity::from_pem(&pem).map_err(|e| {
+                bad(
+                    "client_key_file",
+                    format!(
+                        "{} with the certificate does not make a client identity: {e}",
+                        key_path.display()
+                    ),
+                )
+            })?;
+            Some(pem)
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(bad(
+                "client_key_file",
+                "client_cert_file needs its private key".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(bad(
+                "client_cert_file",
+                "client_key_file needs its certificate".into(),
+            ));
+        }
+    };
+    let tls = crate::upstream::config::UpstreamTls { roots, identity };
+    crate::upstream::http::HttpClient::with_tls(Duration::from_secs(5), Some(&tls)).map_err(
+        |e| {
+            let key = if tls.identity.is_some() {
+                "client_key_file"
+            } else {
+                "ca_file"
+            };
+            bad(key, format!("the TLS settings do not load: {e}"))
+        },
+    )?;
+    Ok(tls)
 }
 
 #[cfg(test)]

@@ -146,6 +146,27 @@ pub struct UpstreamConfig {
     pub redirect_uri: String,
     /// Fixed endpoints; `None` means discovery.
     pub endpoints: Option<StaticEndpoints>,
+    /// Roots and client certificate for this IdP; `None`: the system's roots, no client
+    /// certificate.
+    pub tls: Option<UpstreamTls>,
+}
+
+/// `[idp.tls]` with its files read (PEM).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// Trusted roots for this IdP, instead of the system's.
+    pub roots: Option<Vec<u8>>,
+    /// The client certificate chain followed by its private key.
+    pub identity: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for UpstreamTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamTls")
+            .field("roots", &self.roots.as_ref().map(|_| "<pem>"))
+            .field("identity", &self.identity.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Parses an asymmetric JWS algorithm name; symmetric (HS*) and `none` are refused.

@@ -55,13 +55,33 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client with `timeout` for each whole request (connect, send, read).
     pub fn new(timeout: Duration) -> Result<Self, UpstreamError> {
-        let inner = reqwest::Client::builder()
+        Self::with_tls(timeout, None)
+    }
+
+    /// [`HttpClient::new`] trusting only `tls.roots` (when given) and presenting
+    /// `tls.identity` (when given). TLS 1.2 and 1.3 only, in every case.
+    pub fn with_tls(
+        timeout: Duration,
+        tls: Option<&super::config::UpstreamTls>,
+    ) -> Result<Self, UpstreamError> {
+        let fail =
+            |e: reqwest::Error| UpstreamError::Http(format!("cannot build HTTP client: {e}"));
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .timeout(timeout)
-            .user_agent(concat!("jisr/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| UpstreamError::Http(format!("cannot build HTTP client: {e}")))?;
+            .tls_version_min(reqwest::tls::Version::TLS_1_2)
+            .user_agent(concat!("jisr/", env!("CARGO_PKG_VERSION")));
+        if let Some(tls) = tls {
+            if let Some(roots) = &tls.roots {
+                builder = builder
+                    .tls_certs_only(reqwest::Certificate::from_pem_bundle(roots).map_err(fail)?);
+            }
+            if let Some(identity) = &tls.identity {
+                builder = builder.identity(reqwest::Identity::from_pem(identity).map_err(fail)?);
+            }
+        }
+        let inner = builder.build().map_err(fail)?;
         Ok(HttpClient {
             inner,
             timeout,
@@ -194,13 +214,35 @@ fn transport(what: &'static str, e: &reqwest::Error) -> (UpstreamError, CallOutc
         CallOutcome::Transport
     };
     let kind = if e.is_timeout() {
-        "timed out"
+        "timed out".to_owned()
+    } else if let Some(tls) = tls_error(e) {
+        // The certificate's fault, not the network's: say which (no personal data here).
+        format!("TLS handshake failed ({tls}; see idp.tls)")
     } else if e.is_connect() {
-        "connection failed"
+        "connection failed".to_owned()
     } else if e.is_body() || e.is_decode() {
-        "body could not be read"
+        "body could not be read".to_owned()
     } else {
-        "request failed"
+        "request failed".to_owned()
     };
     (UpstreamError::Http(format!("{what}: {kind}")), outcome)
+}
+
+/// The rustls error under a failed request, if the handshake is what failed. hyper and
+/// tokio-rustls wrap it in `io::Error`s, whose `source()` skips the wrapped error itself, so
+/// those are opened with `get_ref`.
+fn tls_error(e: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        next = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }

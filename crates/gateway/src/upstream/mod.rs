@@ -107,7 +107,8 @@ impl Upstream {
         metrics: Arc<UpstreamMetrics>,
     ) -> Result<Self, UpstreamError> {
         metrics.register(config.country);
-        let http = HttpClient::new(config.timeout)?.metered(config.country, metrics.clone());
+        let http = HttpClient::with_tls(config.timeout, config.tls.as_ref())?
+            .metered(config.country, metrics.clone());
         let jwks = JwksCache::new(http.clone(), config.jwks);
         let fixed = config.endpoints.as_ref().map(|e| {
             if let Some(uri) = &e.jwks_uri {
