@@ -29,6 +29,20 @@ pub struct RedisConfig {
     pub timeout: Duration,
     /// Key that encrypts every value at rest.
     pub encryption_key: EncryptionKey,
+    /// Redis Sentinel: the master of `service` as the Sentinels name it, followed through
+    /// failovers. `url` then gives only the scheme (TLS or not), credentials and database of
+    /// the master; its host is not used.
+    pub sentinel: Option<SentinelSettings>,
+}
+
+/// `[store] sentinel_service` and `sentinels`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentinelSettings {
+    /// The master's name in the Sentinels' configuration (`sentinel monitor <name> …`).
+    pub service: String,
+    /// The Sentinels, as `redis://host:port` (or `rediss://`, with credentials if they
+    /// need them).
+    pub nodes: Vec<String>,
 }
 
 impl RedisConfig {
@@ -39,6 +53,7 @@ impl RedisConfig {
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             encryption_key,
+            sentinel: None,
         }
     }
 
@@ -55,8 +70,78 @@ impl RedisConfig {
                 reason: "prefix must be at most 128 bytes".into(),
             });
         }
+        if let Some(sentinel) = &self.sentinel {
+            sentinel
+                .validate()
+                .map_err(|(key, problem)| StoreError::Config {
+                    reason: format!("{key}: {problem}"),
+                })?;
+        }
         Ok(())
     }
+}
+
+impl SentinelSettings {
+    /// The service name and every Sentinel URL; a problem comes with the setting it is in
+    /// (`store.sentinels[1]`).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let name_ok = !self.service.is_empty()
+            && self.service.len() <= 128
+            && self
+                .service
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !name_ok {
+            return Err((
+                "store.sentinel_service".into(),
+                "must be 1 to 128 letters, digits, '-', '_' or '.'".into(),
+            ));
+        }
+        if self.nodes.is_empty() {
+            return Err((
+                "store.sentinels".into(),
+                "must list at least one Sentinel".into(),
+            ));
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            validate_url(node).map_err(|e| (format!("store.sentinels[{i}]"), e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The Sentinel client for `sentinel`: the master is reached with `config.url`'s scheme,
+/// credentials and database.
+pub(super) fn sentinel_source(
+    config: &RedisConfig,
+    sentinel: &SentinelSettings,
+) -> Result<super::Source, StoreError> {
+    use redis::IntoConnectionInfo;
+    use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+    let bad = |what: &str, e: redis::RedisError| StoreError::Config {
+        reason: format!("{what} ({})", e.category()),
+    };
+    let master = config
+        .url
+        .as_str()
+        .into_connection_info()
+        .map_err(|e| bad("invalid store.url", e))?;
+    let mut node = SentinelNodeConnectionInfo::default()
+        .set_redis_connection_info(master.redis_settings().clone());
+    if matches!(master.addr(), redis::ConnectionAddr::TcpTls { .. }) {
+        node = node.set_tls_mode(redis::TlsMode::Secure);
+    }
+    let client = SentinelClient::build(
+        sentinel.nodes.iter().map(String::as_str).collect(),
+        sentinel.service.as_str(),
+        Some(node),
+        SentinelServerType::Master,
+    )
+    .map_err(|e| bad("invalid store.sentinels", e))?;
+    Ok(super::Source::Sentinel {
+        client: tokio::sync::Mutex::new(client),
+        service: sentinel.service.clone(),
+    })
 }
 
 impl fmt::Debug for RedisConfig {
@@ -66,6 +151,15 @@ impl fmt::Debug for RedisConfig {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("encryption_key", &self.encryption_key)
+            .field(
+                "sentinel",
+                &self.sentinel.as_ref().map(|s| {
+                    (
+                        &s.service,
+                        s.nodes.iter().map(|n| redact_url(n)).collect::<Vec<_>>(),
+                    )
+                }),
+            )
             .finish()
     }
 }

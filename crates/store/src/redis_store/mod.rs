@@ -15,7 +15,7 @@ use tokio::time::error::Elapsed;
 
 pub use config::{
     DEFAULT_PREFIX, DEFAULT_TIMEOUT, ENCRYPTION_KEY_LEN, EncryptionKey, MAX_TIMEOUT, RedisConfig,
-    validate_encryption_key, validate_url,
+    SentinelSettings, validate_encryption_key, validate_url,
 };
 
 use crate::limits::{check_key, check_ttl, check_value, ttl_millis};
@@ -48,8 +48,9 @@ const REBUILD_INTERVAL: Duration = Duration::from_secs(2);
 /// AES-256-GCM bound to their full Redis key; rate-limit counters are stored in clear (they
 /// are integers with no personal data, and Redis must be able to increment them).
 pub struct RedisStore {
-    client: redis::Client,
-    manager: RwLock<ConnectionManager>,
+    source: Source,
+    /// `None` until a Sentinel names the master (and again after a failover is suspected).
+    manager: RwLock<Option<ConnectionManager>>,
     prefix: String,
     timeout: Duration,
     sealer: Sealer,
@@ -60,6 +61,17 @@ pub struct RedisStore {
     bytes_written: AtomicU64,
     consecutive_failures: AtomicU64,
     last_rebuild: Mutex<Instant>,
+}
+
+/// Where the connection goes: one node, or the master the Sentinels name.
+enum Source {
+    Direct(redis::Client),
+    /// Asked for the master when there is no connection yet and after repeated failures (a
+    /// failover): one resolution at a time.
+    Sentinel {
+        client: tokio::sync::Mutex<redis::sentinel::SentinelClient>,
+        service: String,
+    },
 }
 
 impl RedisStore {
@@ -77,9 +89,15 @@ impl RedisStore {
         let client = redis::Client::open(config.url.as_str()).map_err(|e| StoreError::Config {
             reason: format!("invalid Redis URL ({})", e.category()),
         })?;
-        let manager = build_manager(&client, config.timeout)?;
+        let (source, manager) = match &config.sentinel {
+            None => {
+                let manager = build_manager(&client, config.timeout)?;
+                (Source::Direct(client), Some(manager))
+            }
+            Some(sentinel) => (config::sentinel_source(&config, sentinel)?, None),
+        };
         Ok(Self {
-            client,
+            source,
             manager: RwLock::new(manager),
             prefix: config.prefix,
             timeout: config.timeout,
@@ -118,11 +136,51 @@ impl RedisStore {
         full
     }
 
-    fn connection(&self) -> ConnectionManager {
-        self.manager
+    /// The connection: the one in use, or with Sentinel a new one to the master they name.
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        if let Some(manager) = self
+            .manager
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+        {
+            return Ok(manager);
+        }
+        let Source::Sentinel { client, service } = &self.source else {
+            return Err(StoreError::unavailable("no Redis connection"));
+        };
+        let mut sentinel = client.lock().await;
+        // Another operation may have asked while this one waited.
+        if let Some(manager) = self
+            .manager
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Ok(manager);
+        }
+        let master = tokio::time::timeout(self.timeout, sentinel.async_get_client())
+            .await
+            .map_err(|_| {
+                StoreError::unavailable(format!(
+                    "no Sentinel named the master of store.sentinel_service \"{service}\" within {:?}",
+                    self.timeout
+                ))
+            })?
+            .map_err(|e| {
+                StoreError::unavailable(format!(
+                    "no Sentinel named a master for store.sentinel_service \"{service}\" ({})",
+                    e.detail().unwrap_or(e.category())
+                ))
+            })?;
+        let manager = build_manager(&master, self.timeout)?;
+        tracing::info!(
+            service = %service,
+            master = %master.get_connection_info().addr(),
+            "redis store: connected to the master named by Sentinel"
+        );
+        *self.manager.write().unwrap_or_else(|e| e.into_inner()) = Some(manager.clone());
+        Ok(manager)
     }
 
     /// Sends one command, bounded by the timeout, counting it as one round trip.
@@ -132,12 +190,14 @@ impl RedisStore {
     }
 
     /// Sends one command within the timeout and counts it; the caller settles the outcome.
-    async fn send<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<RedisResult<T>, Elapsed> {
+    async fn send<T: FromRedisValue>(&self, cmd: &Cmd) -> Sent<T> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.bytes_written
             .fetch_add(cmd.get_packed_command().len() as u64, Ordering::Relaxed);
-        let mut conn = self.connection();
-        tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut conn)).await
+        let mut conn = self.connection().await.map_err(Unsent::Store)?;
+        tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut conn))
+            .await
+            .map_err(Unsent::Elapsed)
     }
 
     /// Sends one pipeline within the timeout, counting it as one round trip.
@@ -145,18 +205,23 @@ impl RedisStore {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.bytes_written
             .fetch_add(pipe.get_packed_pipeline().len() as u64, Ordering::Relaxed);
-        let mut conn = self.connection();
-        let outcome = tokio::time::timeout(self.timeout, pipe.query_async::<T>(&mut conn)).await;
+        let outcome = match self.connection().await {
+            Ok(mut conn) => tokio::time::timeout(self.timeout, pipe.query_async::<T>(&mut conn))
+                .await
+                .map_err(Unsent::Elapsed),
+            Err(e) => Err(Unsent::Store(e)),
+        };
         self.settle(outcome)
     }
 
     /// Turns a sent command's outcome into the store's error vocabulary and tracks outages.
-    fn settle<T>(&self, outcome: Result<RedisResult<T>, Elapsed>) -> Result<T, StoreError> {
+    fn settle<T>(&self, outcome: Sent<T>) -> Result<T, StoreError> {
         let result = match outcome {
-            Err(_) => Err(StoreError::unavailable(format!(
+            Err(Unsent::Elapsed(_)) => Err(StoreError::unavailable(format!(
                 "no answer from Redis within {:?}",
                 self.timeout
             ))),
+            Err(Unsent::Store(e)) => Err(e),
             Ok(result) => result.map_err(map_error),
         };
         self.observe(&result);
@@ -185,9 +250,18 @@ impl RedisStore {
             return;
         }
         *last = Instant::now();
-        if let Ok(manager) = build_manager(&self.client, self.timeout) {
-            *self.manager.write().unwrap_or_else(|e| e.into_inner()) = manager;
-            tracing::info!(url = %self.redacted_url, "rebuilt redis connection manager");
+        match &self.source {
+            Source::Direct(client) => {
+                if let Ok(manager) = build_manager(client, self.timeout) {
+                    *self.manager.write().unwrap_or_else(|e| e.into_inner()) = Some(manager);
+                    tracing::info!(url = %self.redacted_url, "rebuilt redis connection manager");
+                }
+            }
+            // Perhaps a failover: the next operation asks the Sentinels for the master.
+            Source::Sentinel { service, .. } => {
+                *self.manager.write().unwrap_or_else(|e| e.into_inner()) = None;
+                tracing::info!(%service, "redis store: asking Sentinel for the master again");
+            }
         }
     }
 
@@ -209,6 +283,14 @@ impl RedisStore {
     fn count_op(&self) {
         self.operations.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// What [`RedisStore::send`] gives back: Redis' answer, or why nothing was sent or answered.
+type Sent<T> = Result<RedisResult<T>, Unsent>;
+
+enum Unsent {
+    Elapsed(Elapsed),
+    Store(StoreError),
 }
 
 fn build_manager(

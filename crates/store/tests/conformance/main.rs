@@ -1,12 +1,14 @@
 //! Conformance tests for `jisr-store`, one binary: the shared suite run against both
 //! backends (`suite` + `harness`), Redis-only properties such as encryption at rest
-//! (`redis_only`), and outage/recovery against a private `redis-server` (`fault`).
+//! (`redis_only`), outage/recovery against a private `redis-server` (`fault`), and the suite
+//! plus a failover on a private Redis Sentinel setup (`sentinel`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 mod fault;
 mod fleet;
 mod harness;
 mod redis_only;
+mod sentinel;
 mod suite;
 
 /// Expands the shared suite for one backend. `timed` is the test attribute for tests that wait

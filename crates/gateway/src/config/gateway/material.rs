@@ -84,6 +84,7 @@ impl GatewayConfig {
                     url,
                     prefix,
                     timeout_ms,
+                    sentinel,
                     ..
                 },
                 Some(bytes),
@@ -92,6 +93,7 @@ impl GatewayConfig {
                     let mut redis = RedisConfig::new(url.clone(), key);
                     redis.prefix = prefix.clone();
                     redis.timeout = Duration::from_millis(*timeout_ms);
+                    redis.sentinel = sentinel.clone();
                     StoreSettings::Redis(redis)
                 })
                 .map_err(|e| problems.push(self.invalid("store.encryption_key", e.to_string())))

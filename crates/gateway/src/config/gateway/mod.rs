@@ -111,6 +111,8 @@ pub enum StoreConfig {
         prefix: String,
         timeout_ms: u64,
         encryption_key: SecretSource,
+        /// Redis Sentinel (`sentinel_service`, `sentinels`); `None`: `url` is the node.
+        sentinel: Option<jisr_store::SentinelSettings>,
     },
 }
 
@@ -126,12 +128,25 @@ impl fmt::Debug for StoreConfig {
                 prefix,
                 timeout_ms,
                 encryption_key,
+                sentinel,
             } => f
                 .debug_struct("Redis")
                 .field("url", &validate::redact_url(url))
                 .field("prefix", prefix)
                 .field("timeout_ms", timeout_ms)
                 .field("encryption_key", encryption_key)
+                .field(
+                    "sentinel",
+                    &sentinel.as_ref().map(|s| {
+                        (
+                            &s.service,
+                            s.nodes
+                                .iter()
+                                .map(|n| validate::redact_url(n))
+                                .collect::<Vec<_>>(),
+                        )
+                    }),
+                )
                 .finish(),
         }
     }

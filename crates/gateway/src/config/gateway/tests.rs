@@ -51,7 +51,7 @@ fn shipped_gateway_config_loads() {
     assert!(cfg.server.hsts());
     assert!(matches!(
         &cfg.store,
-        StoreConfig::Redis { url, prefix, timeout_ms: 1000, encryption_key: SecretSource::Env(v) }
+        StoreConfig::Redis { url, prefix, timeout_ms: 1000, encryption_key: SecretSource::Env(v), sentinel: None }
             if url.starts_with("rediss://") && prefix == "jisr:" && v == "JISR_STORE_ENCRYPTION_KEY"
     ));
     assert_eq!(cfg.keys.files, [dir.join("keys/signing-2025-06.pem")]);
@@ -598,5 +598,47 @@ fn rate_limits_load_from_the_file_and_the_environment() {
         [
             "rate_limits.pages.per_client: must be 0: the citizen's pages are limited per address only"
         ]
+    );
+}
+
+#[test]
+fn redis_sentinel_is_configured_in_store_and_checked() {
+    let redis = "[store]\nkind = \"redis\"\nurl = \"redis://:pw@ignored/2\"\nencryption_key = { env = \"K\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let text = BASE.replace(
+        "[store]\nkind = \"memory\"\n",
+        &format!("{redis}sentinel_service = \"jisr\"\nsentinels = [\"redis://10.0.0.1:26379\", \"redis://10.0.0.2:26379\"]\n"),
+    );
+    let cfg = GatewayConfig::load_with(&write(dir.path(), &text), NO_ENV).unwrap();
+    let StoreConfig::Redis { sentinel, .. } = &cfg.store else {
+        panic!("{:?}", cfg.store)
+    };
+    let sentinel = sentinel.as_ref().unwrap();
+    assert_eq!(sentinel.service, "jisr");
+    assert_eq!(sentinel.nodes.len(), 2);
+    assert!(!format!("{cfg:?}").contains(":pw@"));
+
+    let with = |extra: &str| {
+        problems(
+            "[store]\nkind = \"memory\"\n",
+            &format!("{redis}{extra}"),
+            &NO_ENV,
+        )
+    };
+    assert_eq!(
+        with("sentinel_service = \"jisr\"\n"),
+        ["store.sentinels: required with store.sentinel_service"]
+    );
+    assert_eq!(
+        with("sentinels = [\"redis://a:26379\"]\n"),
+        ["store.sentinel_service: required with store.sentinels"]
+    );
+    let bad =
+        with("sentinel_service = \"jisr\"\nsentinels = [\"redis://a:26379\", \"http://b\"]\n");
+    assert_eq!(bad.len(), 1);
+    assert!(bad[0].starts_with("store.sentinels[1]: "), "{bad:?}");
+    assert_eq!(
+        with("sentinel_service = \"my master\"\nsentinels = [\"redis://a:26379\"]\n"),
+        ["store.sentinel_service: must be 1 to 128 letters, digits, '-', '_' or '.'"]
     );
 }

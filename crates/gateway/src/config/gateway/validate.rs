@@ -71,6 +71,9 @@ struct RawStore {
     prefix: Option<String>,
     timeout_ms: Option<u64>,
     encryption_key: Option<SecretSource>,
+    /// Redis Sentinel: the master's service name, and the Sentinels.
+    sentinel_service: Option<String>,
+    sentinels: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -177,12 +180,40 @@ pub(super) fn validate(
                     format!("must be between 1 and {max_ms}"),
                 );
             }
+            let sentinel = match (raw.store.sentinel_service, raw.store.sentinels) {
+                (None, None) => None,
+                (Some(service), Some(nodes)) => {
+                    let sentinel = jisr_store::SentinelSettings { service, nodes };
+                    match sentinel.validate() {
+                        Ok(()) => Some(sentinel),
+                        Err((key, problem)) => {
+                            bad(&key, problem);
+                            None
+                        }
+                    }
+                }
+                (Some(_), None) => {
+                    bad(
+                        "store.sentinels",
+                        "required with store.sentinel_service".into(),
+                    );
+                    None
+                }
+                (None, Some(_)) => {
+                    bad(
+                        "store.sentinel_service",
+                        "required with store.sentinels".into(),
+                    );
+                    None
+                }
+            };
             match raw.store.encryption_key {
                 Some(key) => Some(StoreConfig::Redis {
                     url,
                     prefix,
                     timeout_ms,
                     encryption_key: key.under(base_dir),
+                    sentinel,
                 }),
                 None => {
                     bad(
