@@ -136,14 +136,17 @@ impl RedisStore {
         full
     }
 
-    /// The connection: the one in use, or with Sentinel a new one to the master they name.
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        if let Some(manager) = self
-            .manager
+    /// The connection in use, if there is one.
+    fn current(&self) -> Option<ConnectionManager> {
+        self.manager
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-        {
+    }
+
+    /// The connection: the one in use, or with Sentinel a new one to the master they name.
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        if let Some(manager) = self.current() {
             return Ok(manager);
         }
         let Source::Sentinel { client, service } = &self.source else {
@@ -151,12 +154,7 @@ impl RedisStore {
         };
         let mut sentinel = client.lock().await;
         // Another operation may have asked while this one waited.
-        if let Some(manager) = self
-            .manager
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
+        if let Some(manager) = self.current() {
             return Ok(manager);
         }
         let master = tokio::time::timeout(self.timeout, sentinel.async_get_client())
