@@ -32,7 +32,7 @@ pub use limits::{MAX_KEY_LEN, MAX_TTL, MAX_VALUE_LEN};
 pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore};
 pub use redis_store::{
     DEFAULT_PREFIX, DEFAULT_TIMEOUT, ENCRYPTION_KEY_LEN, EncryptionKey, MAX_TIMEOUT, RedisConfig,
-    RedisStore, SentinelSettings, validate_encryption_key, validate_url,
+    RedisStore, SentinelSettings, check_cluster, validate_encryption_key, validate_url,
 };
 pub use store::{Store, StoreStats};
 pub use typed::StoreExt;

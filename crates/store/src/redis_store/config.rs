@@ -33,6 +33,9 @@ pub struct RedisConfig {
     /// failovers. `url` then gives only the scheme (TLS or not), credentials and database of
     /// the master; its host is not used.
     pub sentinel: Option<SentinelSettings>,
+    /// Redis Cluster: some of its nodes (`redis://host:port`), from which the others and the
+    /// slots are learnt. `url` then gives only the scheme, username and password.
+    pub cluster: Option<Vec<String>>,
 }
 
 /// `[store] sentinel_service` and `sentinels`.
@@ -54,6 +57,7 @@ impl RedisConfig {
             timeout: DEFAULT_TIMEOUT,
             encryption_key,
             sentinel: None,
+            cluster: None,
         }
     }
 
@@ -69,6 +73,13 @@ impl RedisConfig {
             return Err(StoreError::Config {
                 reason: "prefix must be at most 128 bytes".into(),
             });
+        }
+        if let Some(nodes) = &self.cluster {
+            check_cluster(nodes, self.sentinel.is_some(), &self.prefix).map_err(
+                |(key, problem)| StoreError::Config {
+                    reason: format!("{key}: {problem}"),
+                },
+            )?;
         }
         if let Some(sentinel) = &self.sentinel {
             sentinel
@@ -108,6 +119,71 @@ impl SentinelSettings {
         }
         Ok(())
     }
+}
+
+/// `store.cluster_nodes`: at least one node, each a Redis URL; not with Sentinel; a prefix
+/// without `{`/`}` (the store's hash tags must be the first in every key).
+pub fn check_cluster(
+    nodes: &[String],
+    with_sentinel: bool,
+    prefix: &str,
+) -> Result<(), (String, String)> {
+    if with_sentinel {
+        return Err((
+            "store.cluster_nodes".into(),
+            "Redis Cluster and Sentinel exclude each other: name one".into(),
+        ));
+    }
+    if nodes.is_empty() {
+        return Err((
+            "store.cluster_nodes".into(),
+            "must list at least one node".into(),
+        ));
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        validate_url(node).map_err(|e| (format!("store.cluster_nodes[{i}]"), e))?;
+    }
+    if prefix.contains(['{', '}']) {
+        return Err((
+            "store.prefix".into(),
+            "must not contain { or } with Redis Cluster (they would change the keys' slots)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The cluster client for `nodes`, with `config.url`'s credentials and the store's timeout.
+pub(super) fn cluster_source(
+    config: &RedisConfig,
+    nodes: &[String],
+) -> Result<super::Source, StoreError> {
+    use redis::IntoConnectionInfo;
+    let bad = |what: &str, e: redis::RedisError| StoreError::Config {
+        reason: format!("{what} ({})", e.category()),
+    };
+    let url = config
+        .url
+        .as_str()
+        .into_connection_info()
+        .map_err(|e| bad("invalid store.url", e))?;
+    let settings = url.redis_settings();
+    let mut builder = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+        .connection_timeout(config.timeout)
+        .response_timeout(config.timeout)
+        .retries(2);
+    if let Some(user) = settings.username() {
+        builder = builder.username(user);
+    }
+    if let Some(password) = settings.password() {
+        builder = builder.password(password);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| bad("invalid store.cluster_nodes", e))?;
+    Ok(super::Source::Cluster {
+        client,
+        connecting: tokio::sync::Mutex::new(()),
+    })
 }
 
 /// The Sentinel client for `sentinel`: the master is reached with `config.url`'s scheme,
@@ -151,6 +227,13 @@ impl fmt::Debug for RedisConfig {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("encryption_key", &self.encryption_key)
+            .field(
+                "cluster",
+                &self
+                    .cluster
+                    .as_ref()
+                    .map(|n| n.iter().map(|n| redact_url(n)).collect::<Vec<_>>()),
+            )
             .field(
                 "sentinel",
                 &self.sentinel.as_ref().map(|s| {

@@ -1,7 +1,8 @@
 //! [`Fleet`] on Redis: the dashboard's aggregates shared by every replica. One hash per
-//! minute (`fleet:m:<minute>`, HINCRBY per cell, expiring after [`KEEP_MINUTES`]), one capped
-//! list of the latest events (`fleet:events`, LPUSH + LTRIM), one set of suspensions
-//! (`fleet:suspended`). A batch is one pipeline (one round trip). Stored in clear like the
+//! minute (`{fleet}:m:<minute>`, HINCRBY per cell, expiring after [`KEEP_MINUTES`]), one capped
+//! list of the latest events (`{fleet}:events`, LPUSH + LTRIM), one set of suspensions
+//! (`{fleet}:suspended`). A batch is one pipeline (one round trip). The `{fleet}` hash tag keeps
+//! every key in one Redis Cluster slot, so a batch's pipeline goes to one node. Stored in clear like the
 //! rate-limit counters: country codes, agency ids and fixed codes, no personal data.
 
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use crate::fleet::{
 
 impl RedisStore {
     fn minute_key(&self, minute: i64) -> String {
-        self.full_key(&format!("fleet:m:{minute}"))
+        self.full_key(&format!("{{fleet}}:m:{minute}"))
     }
 }
 
@@ -43,7 +44,7 @@ impl Fleet for RedisStore {
                 reason: e.to_string(),
             })?;
             pipe.cmd("LPUSH")
-                .arg(self.full_key("fleet:events"))
+                .arg(self.full_key("{fleet}:events"))
                 .arg(json)
                 .ignore();
         }
@@ -54,7 +55,7 @@ impl Fleet for RedisStore {
                 .ignore();
         }
         pipe.cmd("LTRIM")
-            .arg(self.full_key("fleet:events"))
+            .arg(self.full_key("{fleet}:events"))
             .arg(0)
             .arg(MAX_EVENTS - 1)
             .ignore();
@@ -90,7 +91,7 @@ impl Fleet for RedisStore {
         let raw: Vec<String> = self
             .query(
                 redis::cmd("LRANGE")
-                    .arg(self.full_key("fleet:events"))
+                    .arg(self.full_key("{fleet}:events"))
                     .arg(0)
                     .arg(n - 1),
             )
@@ -106,7 +107,7 @@ impl Fleet for RedisStore {
         let verb = if on { "SADD" } else { "SREM" };
         self.query::<u64>(
             redis::cmd(verb)
-                .arg(self.full_key("fleet:suspended"))
+                .arg(self.full_key("{fleet}:suspended"))
                 .arg(what.member()),
         )
         .await
@@ -116,7 +117,7 @@ impl Fleet for RedisStore {
     async fn suspended(&self) -> Result<Vec<Suspension>, StoreError> {
         self.count_op();
         let members: Vec<String> = self
-            .query(redis::cmd("SMEMBERS").arg(self.full_key("fleet:suspended")))
+            .query(redis::cmd("SMEMBERS").arg(self.full_key("{fleet}:suspended")))
             .await?;
         let mut all: Vec<Suspension> = members
             .iter()
@@ -158,7 +159,8 @@ impl crate::windows::WindowCounters for RedisStore {
         let ms = crate::limits::ttl_millis(ttl);
         let mut pipe = redis::pipe();
         for (key, n) in adds {
-            let full = self.full_key(key);
+            // One hash tag for every counter: one Cluster slot, so the pipeline has one node.
+            let full = self.full_key(&format!("{{w}}:{key}"));
             pipe.cmd("INCRBY").arg(&full).arg(*n);
             pipe.cmd("PEXPIRE").arg(&full).arg(ms).arg("NX").ignore();
         }

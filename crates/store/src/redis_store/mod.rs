@@ -15,7 +15,7 @@ use tokio::time::error::Elapsed;
 
 pub use config::{
     DEFAULT_PREFIX, DEFAULT_TIMEOUT, ENCRYPTION_KEY_LEN, EncryptionKey, MAX_TIMEOUT, RedisConfig,
-    SentinelSettings, validate_encryption_key, validate_url,
+    SentinelSettings, check_cluster, validate_encryption_key, validate_url,
 };
 
 use crate::limits::{check_key, check_ttl, check_value, ttl_millis};
@@ -49,8 +49,9 @@ const REBUILD_INTERVAL: Duration = Duration::from_secs(2);
 /// are integers with no personal data, and Redis must be able to increment them).
 pub struct RedisStore {
     source: Source,
-    /// `None` until a Sentinel names the master (and again after a failover is suspected).
-    manager: RwLock<Option<ConnectionManager>>,
+    /// `None` until a Sentinel names the master or the cluster's slots are read (and again
+    /// after a failover is suspected).
+    manager: RwLock<Option<Conn>>,
     prefix: String,
     timeout: Duration,
     sealer: Sealer,
@@ -72,6 +73,47 @@ enum Source {
         client: tokio::sync::Mutex<redis::sentinel::SentinelClient>,
         service: String,
     },
+    /// Redis Cluster: commands go to the node of their key's slot (MOVED and ASK followed).
+    Cluster {
+        client: redis::cluster::ClusterClient,
+        /// One connection attempt at a time.
+        connecting: tokio::sync::Mutex<()>,
+    },
+}
+
+/// A connection to one node (reconnecting) or to a cluster.
+#[derive(Clone)]
+enum Conn {
+    Node(ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> redis::RedisFuture<'a, Value> {
+        match self {
+            Conn::Node(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Node(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Node(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
 }
 
 impl RedisStore {
@@ -89,12 +131,13 @@ impl RedisStore {
         let client = redis::Client::open(config.url.as_str()).map_err(|e| StoreError::Config {
             reason: format!("invalid Redis URL ({})", e.category()),
         })?;
-        let (source, manager) = match &config.sentinel {
-            None => {
+        let (source, manager) = match (&config.sentinel, &config.cluster) {
+            (Some(sentinel), _) => (config::sentinel_source(&config, sentinel)?, None),
+            (None, Some(nodes)) => (config::cluster_source(&config, nodes)?, None),
+            (None, None) => {
                 let manager = build_manager(&client, config.timeout)?;
-                (Source::Direct(client), Some(manager))
+                (Source::Direct(client), Some(Conn::Node(manager)))
             }
-            Some(sentinel) => (config::sentinel_source(&config, sentinel)?, None),
         };
         Ok(Self {
             source,
@@ -137,20 +180,45 @@ impl RedisStore {
     }
 
     /// The connection in use, if there is one.
-    fn current(&self) -> Option<ConnectionManager> {
+    fn current(&self) -> Option<Conn> {
         self.manager
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    /// The connection: the one in use, or with Sentinel a new one to the master they name.
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+    /// The connection: the one in use, or with Sentinel a new one to the master they name,
+    /// or with Cluster a new one to the cluster.
+    async fn connection(&self) -> Result<Conn, StoreError> {
         if let Some(manager) = self.current() {
             return Ok(manager);
         }
-        let Source::Sentinel { client, service } = &self.source else {
-            return Err(StoreError::unavailable("no Redis connection"));
+        let (client, service) = match &self.source {
+            Source::Sentinel { client, service } => (client, service),
+            Source::Cluster { client, connecting } => {
+                let _one = connecting.lock().await;
+                if let Some(conn) = self.current() {
+                    return Ok(conn);
+                }
+                let conn = tokio::time::timeout(self.timeout, client.get_async_connection())
+                    .await
+                    .map_err(|_| {
+                        StoreError::unavailable(format!(
+                            "no answer from the nodes of store.cluster_nodes within {:?}",
+                            self.timeout
+                        ))
+                    })?
+                    .map_err(|e| {
+                        StoreError::unavailable(format!(
+                            "cannot reach the cluster of store.cluster_nodes ({})",
+                            e.detail().unwrap_or(e.category())
+                        ))
+                    })?;
+                let conn = Conn::Cluster(conn);
+                *self.manager.write().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
+                return Ok(conn);
+            }
+            Source::Direct(_) => return Err(StoreError::unavailable("no Redis connection")),
         };
         let mut sentinel = client.lock().await;
         // Another operation may have asked while this one waited.
@@ -171,7 +239,7 @@ impl RedisStore {
                     e.detail().unwrap_or(e.category())
                 ))
             })?;
-        let manager = build_manager(&master, self.timeout)?;
+        let manager = Conn::Node(build_manager(&master, self.timeout)?);
         tracing::info!(
             service = %service,
             master = %master.get_connection_info().addr(),
@@ -251,7 +319,8 @@ impl RedisStore {
         match &self.source {
             Source::Direct(client) => {
                 if let Ok(manager) = build_manager(client, self.timeout) {
-                    *self.manager.write().unwrap_or_else(|e| e.into_inner()) = Some(manager);
+                    *self.manager.write().unwrap_or_else(|e| e.into_inner()) =
+                        Some(Conn::Node(manager));
                     tracing::info!(url = %self.redacted_url, "rebuilt redis connection manager");
                 }
             }
@@ -259,6 +328,12 @@ impl RedisStore {
             Source::Sentinel { service, .. } => {
                 *self.manager.write().unwrap_or_else(|e| e.into_inner()) = None;
                 tracing::info!(%service, "redis store: asking Sentinel for the master again");
+            }
+            // The cluster connection follows slot moves itself; a new one re-reads the slots
+            // from the nodes that answer.
+            Source::Cluster { .. } => {
+                *self.manager.write().unwrap_or_else(|e| e.into_inner()) = None;
+                tracing::info!("redis store: connecting to the cluster again");
             }
         }
     }

@@ -39,7 +39,7 @@ fn cell(origin: &str, what: Counted) -> Cell {
     }
 }
 
-async fn aggregates(fleet: Arc<dyn Fleet>) {
+pub(crate) async fn aggregates(fleet: Arc<dyn Fleet>) {
     let t0 = 1_800_000_000; // a whole minute (divisible by 60)
     fleet
         .write(&[
@@ -99,7 +99,7 @@ async fn aggregates(fleet: Arc<dyn Fleet>) {
     assert!(fleet.suspended().await.unwrap().is_empty());
 }
 
-async fn capped(fleet: Arc<dyn Fleet>) {
+pub(crate) async fn capped(fleet: Arc<dyn Fleet>) {
     let batch: Vec<FleetEvent> = (0..250)
         .map(|i| event(1_800_000_000 + i, "OM", None, None))
         .collect();

@@ -1,9 +1,11 @@
 //! Conformance tests for `jisr-store`, one binary: the shared suite run against both
 //! backends (`suite` + `harness`), Redis-only properties such as encryption at rest
 //! (`redis_only`), outage/recovery against a private `redis-server` (`fault`), and the suite
-//! plus a failover on a private Redis Sentinel setup (`sentinel`).
+//! plus a failover on a private Redis Sentinel setup (`sentinel`), and the suite, the fleet
+//! aggregates and the rate-limit counters on a private six-node Redis Cluster (`cluster`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+mod cluster;
 mod fault;
 mod fleet;
 mod harness;

@@ -16,10 +16,10 @@ use crate::fault::free_port;
 const SERVICE: &str = "jisr-test";
 
 /// Child processes killed when dropped (also when a test panics).
-struct Processes(Vec<(u16, Child)>);
+pub(crate) struct Processes(pub(crate) Vec<(u16, Child)>);
 
 impl Processes {
-    fn kill(&mut self, port: u16) {
+    pub(crate) fn kill(&mut self, port: u16) {
         if let Some(i) = self.0.iter().position(|(p, _)| *p == port) {
             let (_, mut child) = self.0.remove(i);
             let _ = child.kill();
@@ -45,7 +45,7 @@ struct Topology {
     _dir: tempfile::TempDir,
 }
 
-fn redis_server(args: &[String]) -> Child {
+pub(crate) fn redis_server(args: &[String]) -> Child {
     Command::new("redis-server")
         .args(args)
         .stdout(Stdio::null())
@@ -59,7 +59,7 @@ fn redis_server(args: &[String]) -> Child {
         })
 }
 
-fn node_args(port: u16) -> Vec<String> {
+pub(crate) fn node_args(port: u16) -> Vec<String> {
     [
         "--port",
         &port.to_string(),
@@ -74,14 +74,17 @@ fn node_args(port: u16) -> Vec<String> {
     .to_vec()
 }
 
-async fn query<T: redis::FromRedisValue>(port: u16, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+pub(crate) async fn query<T: redis::FromRedisValue>(
+    port: u16,
+    cmd: &redis::Cmd,
+) -> redis::RedisResult<T> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     cmd.query_async(&mut conn).await
 }
 
 /// Polls `check` every 100 ms for up to `limit`.
-async fn until(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub(crate) async fn until(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

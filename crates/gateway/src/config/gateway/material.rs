@@ -85,6 +85,7 @@ impl GatewayConfig {
                     prefix,
                     timeout_ms,
                     sentinel,
+                    cluster,
                     ..
                 },
                 Some(bytes),
@@ -94,6 +95,7 @@ impl GatewayConfig {
                     redis.prefix = prefix.clone();
                     redis.timeout = Duration::from_millis(*timeout_ms);
                     redis.sentinel = sentinel.clone();
+                    redis.cluster = cluster.clone();
                     StoreSettings::Redis(redis)
                 })
                 .map_err(|e| problems.push(self.invalid("store.encryption_key", e.to_string())))

@@ -113,6 +113,8 @@ pub enum StoreConfig {
         encryption_key: SecretSource,
         /// Redis Sentinel (`sentinel_service`, `sentinels`); `None`: `url` is the node.
         sentinel: Option<jisr_store::SentinelSettings>,
+        /// Redis Cluster (`cluster_nodes`): some of its nodes.
+        cluster: Option<Vec<String>>,
     },
 }
 
@@ -129,12 +131,22 @@ impl fmt::Debug for StoreConfig {
                 timeout_ms,
                 encryption_key,
                 sentinel,
+                cluster,
             } => f
                 .debug_struct("Redis")
                 .field("url", &validate::redact_url(url))
                 .field("prefix", prefix)
                 .field("timeout_ms", timeout_ms)
                 .field("encryption_key", encryption_key)
+                .field(
+                    "cluster",
+                    &cluster.as_ref().map(|nodes| {
+                        nodes
+                            .iter()
+                            .map(|n| validate::redact_url(n))
+                            .collect::<Vec<_>>()
+                    }),
+                )
                 .field(
                     "sentinel",
                     &sentinel.as_ref().map(|s| {

@@ -51,7 +51,7 @@ fn shipped_gateway_config_loads() {
     assert!(cfg.server.hsts());
     assert!(matches!(
         &cfg.store,
-        StoreConfig::Redis { url, prefix, timeout_ms: 1000, encryption_key: SecretSource::Env(v), sentinel: None }
+        StoreConfig::Redis { url, prefix, timeout_ms: 1000, encryption_key: SecretSource::Env(v), sentinel: None, cluster: None }
             if url.starts_with("rediss://") && prefix == "jisr:" && v == "JISR_STORE_ENCRYPTION_KEY"
     ));
     assert_eq!(cfg.keys.files, [dir.join("keys/signing-2025-06.pem")]);
@@ -640,5 +640,47 @@ fn redis_sentinel_is_configured_in_store_and_checked() {
     assert_eq!(
         with("sentinel_service = \"my master\"\nsentinels = [\"redis://a:26379\"]\n"),
         ["store.sentinel_service: must be 1 to 128 letters, digits, '-', '_' or '.'"]
+    );
+}
+
+#[test]
+fn redis_cluster_is_configured_in_store_and_checked() {
+    let redis = "[store]\nkind = \"redis\"\nurl = \"redis://:pw@ignored\"\nencryption_key = { env = \"K\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let text = BASE.replace(
+        "[store]\nkind = \"memory\"\n",
+        &format!("{redis}cluster_nodes = [\"redis://10.0.0.1:6379\", \"redis://10.0.0.2:6379\"]\n"),
+    );
+    let cfg = GatewayConfig::load_with(&write(dir.path(), &text), NO_ENV).unwrap();
+    assert!(
+        matches!(&cfg.store, StoreConfig::Redis { cluster: Some(nodes), .. } if nodes.len() == 2)
+    );
+    let with = |extra: &str| {
+        problems(
+            "[store]\nkind = \"memory\"\n",
+            &format!("{redis}{extra}"),
+            &NO_ENV,
+        )
+    };
+    assert_eq!(
+        with("cluster_nodes = []\n"),
+        ["store.cluster_nodes: must list at least one node"]
+    );
+    assert_eq!(
+        with(
+            "cluster_nodes = [\"redis://a:1\"]\nsentinel_service = \"s\"\nsentinels = [\"redis://b:2\"]\n"
+        ),
+        ["store.cluster_nodes: Redis Cluster and Sentinel exclude each other: name one"]
+    );
+    assert_eq!(
+        with("cluster_nodes = [\"redis://a:1\"]\nprefix = \"{jisr}:\"\n"),
+        [
+            "store.prefix: must not contain { or } with Redis Cluster (they would change the keys' slots)"
+        ]
+    );
+    let bad = with("cluster_nodes = [\"redis://a:1\", \"tcp://b\"]\n");
+    assert!(
+        bad.len() == 1 && bad[0].starts_with("store.cluster_nodes[1]: "),
+        "{bad:?}"
     );
 }

@@ -74,6 +74,8 @@ struct RawStore {
     /// Redis Sentinel: the master's service name, and the Sentinels.
     sentinel_service: Option<String>,
     sentinels: Option<Vec<String>>,
+    /// Redis Cluster: some of its nodes.
+    cluster_nodes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -207,6 +209,16 @@ pub(super) fn validate(
                     None
                 }
             };
+            let cluster =
+                raw.store.cluster_nodes.and_then(|nodes| {
+                    match jisr_store::check_cluster(&nodes, sentinel.is_some(), &prefix) {
+                        Ok(()) => Some(nodes),
+                        Err((key, problem)) => {
+                            bad(&key, problem);
+                            None
+                        }
+                    }
+                });
             match raw.store.encryption_key {
                 Some(key) => Some(StoreConfig::Redis {
                     url,
@@ -214,6 +226,7 @@ pub(super) fn validate(
                     timeout_ms,
                     encryption_key: key.under(base_dir),
                     sentinel,
+                    cluster,
                 }),
                 None => {
                     bad(
