@@ -83,7 +83,7 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Endpoints, Upst
         .code_challenge_methods_supported
         .as_ref()
         .is_none_or(|methods| methods.iter().any(|m| m == "S256"));
-    Ok(Endpoints {
+    let endpoints = Endpoints {
         authorization: metadata.authorization_endpoint().to_string(),
         token: metadata
             .token_endpoint()
@@ -101,7 +101,37 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Endpoints, Upst
             .end_session_endpoint
             .clone()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
-    })
+    };
+    endpoints.check()?;
+    Ok(endpoints)
+}
+
+impl Endpoints {
+    /// Every endpoint is https, or http toward loopback (the development IdPs), as the issuer
+    /// must be: a discovery document cannot send the gateway's client credentials, the code
+    /// or the citizen to a plain-http endpoint.
+    pub fn check(&self) -> Result<(), UpstreamError> {
+        let endpoints = [
+            ("authorization_endpoint", Some(&self.authorization)),
+            ("token_endpoint", Some(&self.token)),
+            ("userinfo_endpoint", self.userinfo.as_ref()),
+            ("jwks_uri", Some(&self.jwks_uri)),
+            ("end_session_endpoint", self.end_session.as_ref()),
+        ];
+        for (name, url) in endpoints {
+            let Some(url) = url else { continue };
+            let parsed = url::Url::parse(url)
+                .map_err(|_| UpstreamError::Http(format!("discovery: {name} is not a URL")))?;
+            let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+            let secure = parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback);
+            if !secure {
+                return Err(UpstreamError::Http(format!(
+                    "discovery: {name} must be https (http only toward loopback development IdPs)"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn describe<E: std::error::Error>(e: &openidconnect::DiscoveryError<E>) -> String {
@@ -122,4 +152,51 @@ fn describe<E: std::error::Error>(e: &openidconnect::DiscoveryError<E>) -> Strin
 /// Backoff between discovery attempts: 0.5 s doubling to 60 s.
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.min(7))).min(Duration::from_secs(60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoints(base: &str) -> Endpoints {
+        Endpoints {
+            authorization: format!("{base}/authorize"),
+            token: format!("{base}/token"),
+            userinfo: Some(format!("{base}/userinfo")),
+            jwks_uri: format!("{base}/jwks"),
+            iss_parameter_supported: true,
+            code_challenge_s256: true,
+            claims_parameter_supported: false,
+            end_session: Some(format!("{base}/logout")),
+        }
+    }
+
+    #[test]
+    fn discovered_endpoints_must_be_https_or_loopback() {
+        assert!(endpoints("https://sso.sa.example").check().is_ok());
+        assert!(endpoints("http://127.0.0.1:8443").check().is_ok());
+        assert!(endpoints("http://localhost:8443").check().is_ok());
+        let plain = |edit: fn(&mut Endpoints)| {
+            let mut e = endpoints("https://sso.sa.example");
+            edit(&mut e);
+            e.check().unwrap_err().to_string()
+        };
+        assert!(
+            plain(|e| e.token = "http://sso.sa.example/token".into())
+                .contains("token_endpoint must be https")
+        );
+        assert!(
+            plain(|e| e.jwks_uri = "http://evil.example/jwks".into())
+                .contains("jwks_uri must be https")
+        );
+        assert!(plain(|e| e.userinfo = Some("ftp://x/u".into())).contains("userinfo_endpoint"));
+        assert!(
+            plain(|e| e.end_session = Some("http://10.0.0.1/logout".into()))
+                .contains("end_session_endpoint")
+        );
+        assert!(
+            plain(|e| e.authorization = "not a url".into())
+                .contains("authorization_endpoint is not a URL")
+        );
+    }
 }
