@@ -164,7 +164,7 @@ fn check_config_reports_gateway_and_agency_problems() {
     assert_eq!(
         stdout(&out),
         format!(
-            "{g}: store.colour: unknown field `colour`, expected one of `kind`, `max_entries`, `url`, `prefix`, `timeout_ms`, `encryption_key`\n{agency_lines}"
+            "{g}: store.colour: unknown field `colour`, expected one of `kind`, `max_entries`, `url`, `prefix`, `timeout_ms`, `encryption_key`, `sentinel_service`, `sentinels`, `cluster_nodes`\n{agency_lines}"
         )
     );
     assert!(

@@ -79,7 +79,7 @@ impl Route {
     }
 
     /// The group of a request path; `None` for what is not limited (metadata, keys, health,
-    /// the style sheet, the national IdPs' back-channel logout).
+    /// the style sheet).
     pub fn of_path(path: &str) -> Option<Route> {
         Some(match path {
             "/authorize" => Route::Authorize,
@@ -88,6 +88,9 @@ impl Route {
             "/userinfo" => Route::Userinfo,
             "/login/country" | "/consent" | "/logout" => Route::Pages,
             p if p.starts_with("/callback/") || p.starts_with("/logout/") => Route::Pages,
+            // National IdPs' back-channel logout: per address, as a page is (a forged token
+            // with an unknown kid may wait for the next JWKS fetch).
+            p if p.starts_with("/backchannel-logout/") => Route::Pages,
             _ => return None,
         })
     }
@@ -639,7 +642,10 @@ mod tests {
         assert_eq!(Route::of_path("/callback/SA"), Some(Route::Pages));
         assert_eq!(Route::of_path("/logout/confirm"), Some(Route::Pages));
         assert_eq!(Route::of_path("/jwks"), None);
-        assert_eq!(Route::of_path("/backchannel-logout/SA"), None);
+        assert_eq!(
+            Route::of_path("/backchannel-logout/SA"),
+            Some(Route::Pages)
+        );
         assert_eq!(Route::of_path("/readyz"), None);
     }
 }

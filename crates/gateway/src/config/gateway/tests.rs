@@ -134,7 +134,7 @@ fn env_override_switches_the_store_and_problems_name_the_variable() {
     assert_eq!(
         problems("", "", &[("JISR_STORE__COLOUR", "red")]),
         [
-            "$JISR_STORE__COLOUR: store.colour: unknown field `colour`, expected one of `kind`, `max_entries`, `url`, `prefix`, `timeout_ms`, `encryption_key`"
+            "$JISR_STORE__COLOUR: store.colour: unknown field `colour`, expected one of `kind`, `max_entries`, `url`, `prefix`, `timeout_ms`, `encryption_key`, `sentinel_service`, `sentinels`, `cluster_nodes`"
         ]
     );
 }
@@ -150,7 +150,7 @@ fn every_problem_names_its_key() {
         (
             "pairwise_key",
             "colour = 1\npairwise_key",
-            "colour: unknown field `colour`, expected one of `server`, `store`, `keys`, `pairwise_key`, `paths`, `tokens`, `admin`, `audit`, `session`",
+            "colour: unknown field `colour`, expected one of `server`, `store`, `keys`, `pairwise_key`, `paths`, `tokens`, `admin`, `audit`, `session`, `rate_limits`",
         ),
         (
             "[keys]",
