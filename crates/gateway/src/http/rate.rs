@@ -642,10 +642,7 @@ mod tests {
         assert_eq!(Route::of_path("/callback/SA"), Some(Route::Pages));
         assert_eq!(Route::of_path("/logout/confirm"), Some(Route::Pages));
         assert_eq!(Route::of_path("/jwks"), None);
-        assert_eq!(
-            Route::of_path("/backchannel-logout/SA"),
-            Some(Route::Pages)
-        );
+        assert_eq!(Route::of_path("/backchannel-logout/SA"), Some(Route::Pages));
         assert_eq!(Route::of_path("/readyz"), None);
     }
 }
