@@ -152,20 +152,29 @@ pub fn check_cluster(
     Ok(())
 }
 
+/// `store.url` as connection settings: with Sentinel or Cluster only its scheme, credentials
+/// and database are used.
+fn url_info(config: &RedisConfig) -> Result<redis::ConnectionInfo, StoreError> {
+    use redis::IntoConnectionInfo;
+    config
+        .url
+        .as_str()
+        .into_connection_info()
+        .map_err(|e| invalid("store.url", e))
+}
+
+fn invalid(setting: &str, e: redis::RedisError) -> StoreError {
+    StoreError::Config {
+        reason: format!("invalid {setting} ({})", e.category()),
+    }
+}
+
 /// The cluster client for `nodes`, with `config.url`'s credentials and the store's timeout.
 pub(super) fn cluster_source(
     config: &RedisConfig,
     nodes: &[String],
 ) -> Result<super::Source, StoreError> {
-    use redis::IntoConnectionInfo;
-    let bad = |what: &str, e: redis::RedisError| StoreError::Config {
-        reason: format!("{what} ({})", e.category()),
-    };
-    let url = config
-        .url
-        .as_str()
-        .into_connection_info()
-        .map_err(|e| bad("invalid store.url", e))?;
+    let url = url_info(config)?;
     let settings = url.redis_settings();
     let mut builder = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
         .connection_timeout(config.timeout)
@@ -179,7 +188,7 @@ pub(super) fn cluster_source(
     }
     let client = builder
         .build()
-        .map_err(|e| bad("invalid store.cluster_nodes", e))?;
+        .map_err(|e| invalid("store.cluster_nodes", e))?;
     Ok(super::Source::Cluster {
         client,
         connecting: tokio::sync::Mutex::new(()),
@@ -192,16 +201,8 @@ pub(super) fn sentinel_source(
     config: &RedisConfig,
     sentinel: &SentinelSettings,
 ) -> Result<super::Source, StoreError> {
-    use redis::IntoConnectionInfo;
     use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
-    let bad = |what: &str, e: redis::RedisError| StoreError::Config {
-        reason: format!("{what} ({})", e.category()),
-    };
-    let master = config
-        .url
-        .as_str()
-        .into_connection_info()
-        .map_err(|e| bad("invalid store.url", e))?;
+    let master = url_info(config)?;
     let mut node = SentinelNodeConnectionInfo::default()
         .set_redis_connection_info(master.redis_settings().clone());
     if matches!(master.addr(), redis::ConnectionAddr::TcpTls { .. }) {
@@ -213,7 +214,7 @@ pub(super) fn sentinel_source(
         Some(node),
         SentinelServerType::Master,
     )
-    .map_err(|e| bad("invalid store.sentinels", e))?;
+    .map_err(|e| invalid("store.sentinels", e))?;
     Ok(super::Source::Sentinel {
         client: tokio::sync::Mutex::new(client),
         service: sentinel.service.clone(),

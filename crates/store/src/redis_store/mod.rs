@@ -188,65 +188,66 @@ impl RedisStore {
     }
 
     /// The connection: the one in use, or with Sentinel a new one to the master they name,
-    /// or with Cluster a new one to the cluster.
+    /// or with Cluster a new one to the cluster. One attempt at a time.
     async fn connection(&self) -> Result<Conn, StoreError> {
-        if let Some(manager) = self.current() {
-            return Ok(manager);
+        if let Some(conn) = self.current() {
+            return Ok(conn);
         }
-        let (client, service) = match &self.source {
-            Source::Sentinel { client, service } => (client, service),
+        match &self.source {
+            Source::Direct(_) => Err(StoreError::unavailable("no Redis connection")),
             Source::Cluster { client, connecting } => {
                 let _one = connecting.lock().await;
+                // Another operation may have connected while this one waited.
                 if let Some(conn) = self.current() {
                     return Ok(conn);
                 }
-                let conn = tokio::time::timeout(self.timeout, client.get_async_connection())
-                    .await
-                    .map_err(|_| {
-                        StoreError::unavailable(format!(
-                            "no answer from the nodes of store.cluster_nodes within {:?}",
-                            self.timeout
-                        ))
-                    })?
-                    .map_err(|e| {
-                        StoreError::unavailable(format!(
-                            "cannot reach the cluster of store.cluster_nodes ({})",
-                            e.detail().unwrap_or(e.category())
-                        ))
-                    })?;
-                let conn = Conn::Cluster(conn);
-                *self.manager.write().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
-                return Ok(conn);
+                self.install("the cluster of store.cluster_nodes", async {
+                    let conn = client.get_async_connection().await.map_err(unreached)?;
+                    Ok(Conn::Cluster(conn))
+                })
+                .await
             }
-            Source::Direct(_) => return Err(StoreError::unavailable("no Redis connection")),
-        };
-        let mut sentinel = client.lock().await;
-        // Another operation may have asked while this one waited.
-        if let Some(manager) = self.current() {
-            return Ok(manager);
+            Source::Sentinel { client, service } => {
+                let mut sentinel = client.lock().await;
+                if let Some(conn) = self.current() {
+                    return Ok(conn);
+                }
+                let what = format!("the master of store.sentinel_service \"{service}\"");
+                self.install(&what, async {
+                    let master = sentinel.async_get_client().await.map_err(unreached)?;
+                    tracing::info!(
+                        service = %service,
+                        master = %master.get_connection_info().addr(),
+                        "redis store: connected to the master named by Sentinel"
+                    );
+                    Ok(Conn::Node(build_manager(&master, self.timeout)?))
+                })
+                .await
+            }
         }
-        let master = tokio::time::timeout(self.timeout, sentinel.async_get_client())
-            .await
-            .map_err(|_| {
-                StoreError::unavailable(format!(
-                    "no Sentinel named the master of store.sentinel_service \"{service}\" within {:?}",
+    }
+
+    /// Runs `connect` within the timeout and keeps the connection it makes; errors name
+    /// `what` (the setting that points there).
+    async fn install(
+        &self,
+        what: &str,
+        connect: impl std::future::Future<Output = Result<Conn, StoreError>>,
+    ) -> Result<Conn, StoreError> {
+        let conn = match tokio::time::timeout(self.timeout, connect).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                return Err(StoreError::unavailable(format!("cannot reach {what}: {e}")));
+            }
+            Err(_) => {
+                return Err(StoreError::unavailable(format!(
+                    "no answer from {what} within {:?}",
                     self.timeout
-                ))
-            })?
-            .map_err(|e| {
-                StoreError::unavailable(format!(
-                    "no Sentinel named a master for store.sentinel_service \"{service}\" ({})",
-                    e.detail().unwrap_or(e.category())
-                ))
-            })?;
-        let manager = Conn::Node(build_manager(&master, self.timeout)?);
-        tracing::info!(
-            service = %service,
-            master = %master.get_connection_info().addr(),
-            "redis store: connected to the master named by Sentinel"
-        );
-        *self.manager.write().unwrap_or_else(|e| e.into_inner()) = Some(manager.clone());
-        Ok(manager)
+                )));
+            }
+        };
+        *self.manager.write().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
+        Ok(conn)
     }
 
     /// Sends one command, bounded by the timeout, counting it as one round trip.
@@ -383,6 +384,11 @@ fn build_manager(
             reason: format!("cannot create Redis connection manager ({})", e.category()),
         }
     })
+}
+
+/// A failed connection attempt, with Redis' own words for it.
+fn unreached(e: RedisError) -> StoreError {
+    StoreError::unavailable(e.detail().unwrap_or(e.category()).to_owned())
 }
 
 fn corrupt(e: SealError) -> StoreError {

@@ -98,24 +98,7 @@ async fn the_store_on_a_cluster_passes_the_suite_and_keeps_its_pipelines_in_one_
     let cluster = Cluster::start().await;
     let one = || vec![format!("redis://127.0.0.1:{}", cluster.ports[0])];
 
-    macro_rules! suite {
-        ($($case:ident),*) => {$(
-            crate::suite::$case(Arc::new(cluster.store(one())) as Arc<dyn Store>, Duration::from_secs(1)).await;
-        )*};
-    }
-    suite!(
-        put_get_delete,
-        binary_and_empty_values,
-        take_exactly_once_under_concurrency,
-        insert_if_absent_one_winner,
-        incr_counts_atomically,
-        limits_are_enforced,
-        typed_values_round_trip,
-        kind_mismatch_is_corrupt,
-        values_expire,
-        incr_window_is_fixed_at_creation,
-        replay_window_reopens_after_expiry
-    );
+    crate::suite::every_case_on(|| Arc::new(cluster.store(one())) as Arc<dyn Store>).await;
 
     // The dashboard's aggregates: batches that touch several minutes and the events list.
     crate::fleet::aggregates(Arc::new(cluster.store(one()))).await;

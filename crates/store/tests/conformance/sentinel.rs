@@ -179,24 +179,7 @@ async fn the_store_on_sentinel_passes_the_suite_and_follows_a_failover() {
     };
 
     // The shared suite, each case on its own prefix, against the master the Sentinels name.
-    macro_rules! suite {
-        ($($case:ident),*) => {$(
-            crate::suite::$case(Arc::new(store(SERVICE)) as Arc<dyn Store>, Duration::from_secs(1)).await;
-        )*};
-    }
-    suite!(
-        put_get_delete,
-        binary_and_empty_values,
-        take_exactly_once_under_concurrency,
-        insert_if_absent_one_winner,
-        incr_counts_atomically,
-        limits_are_enforced,
-        typed_values_round_trip,
-        kind_mismatch_is_corrupt,
-        values_expire,
-        incr_window_is_fixed_at_creation,
-        replay_window_reopens_after_expiry
-    );
+    crate::suite::every_case_on(|| Arc::new(store(SERVICE)) as Arc<dyn Store>).await;
 
     // A wrong service name: a clear error naming the setting, never some node.
     let wrong = store("no-such-service");

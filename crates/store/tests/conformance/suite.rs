@@ -307,3 +307,21 @@ pub async fn replay_window_reopens_after_expiry(store: Arc<dyn Store>, ttl: Dura
     assert_eq!(store.get("jti:abc").await, Ok(Some(b"3".to_vec())));
     assert_eq!(store.delete("jti:abc").await, Ok(true));
 }
+
+/// Every case above except `stats_count_operations` (it needs a store no other case used),
+/// each on a fresh store from `store` (its own prefix), with Redis' 1 s expiry floor: for
+/// topologies started once per test (Sentinel, Cluster).
+pub async fn every_case_on(store: impl Fn() -> Arc<dyn Store>) {
+    let ttl = Duration::from_secs(1);
+    put_get_delete(store(), ttl).await;
+    binary_and_empty_values(store(), ttl).await;
+    take_exactly_once_under_concurrency(store(), ttl).await;
+    insert_if_absent_one_winner(store(), ttl).await;
+    incr_counts_atomically(store(), ttl).await;
+    limits_are_enforced(store(), ttl).await;
+    typed_values_round_trip(store(), ttl).await;
+    kind_mismatch_is_corrupt(store(), ttl).await;
+    values_expire(store(), ttl).await;
+    incr_window_is_fixed_at_creation(store(), ttl).await;
+    replay_window_reopens_after_expiry(store(), ttl).await;
+}
