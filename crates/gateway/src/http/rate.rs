@@ -623,7 +623,8 @@ mod tests {
         assert_eq!(r.address(Route::Pages, a), Ok(()));
         assert_eq!(r.client(Route::Authorize, "x"), Ok(()));
         assert_eq!(r.client(Route::Authorize, "x"), Ok(()));
-        assert!(r.client(Route::Authorize, "x").is_err());
+        let limited = r.client(Route::Authorize, "x").unwrap_err();
+        assert_eq!((limited.route, limited.by), (Route::Authorize, By::Client));
         assert_eq!(r.client(Route::Authorize, "y"), Ok(()));
         // `pages` has no per-client limit.
         for _ in 0..100 {
