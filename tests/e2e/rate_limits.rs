@@ -79,6 +79,8 @@ async fn a_flood_from_one_address_gets_429_while_another_address_signs_in() {
     let page = refused.text().await.unwrap();
     assert!(page.contains("Too many requests"), "{page}");
     assert!(page.contains("يرجى الانتظار دقيقة"), "{page}");
+    // Not logged, so the page asks for no reference.
+    assert!(!page.contains("quote this reference"), "{page}");
 
     // Another address signs in and the agency redeems the code, during the flood.
     let citizen = Browser::forwarded_for("203.0.113.9");

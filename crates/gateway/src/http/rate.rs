@@ -151,7 +151,8 @@ impl Limited {
                 error: "temporarily_unavailable",
                 message_en: pages::messages::RATE_LIMITED.en,
                 message_ar: pages::messages::RATE_LIMITED.ar,
-                reference: "-",
+                // Not logged (a flood would flood the log), so there is no reference to quote.
+                reference: "",
                 back: None,
             });
             (StatusCode::TOO_MANY_REQUESTS, super::response::html(body)).into_response()

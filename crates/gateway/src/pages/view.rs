@@ -480,19 +480,22 @@ struct ErrorText {
 
 pub(super) fn error(page: &ErrorPage<'_>) -> String {
     let lang = page.lang;
+    // A page with no reference (one the log does not record) does not ask for one.
+    let referenced = !page.reference.is_empty();
+    let help = |text: &'static str| if referenced { text } else { "" };
     let en = ErrorText {
         lang: "en",
         dir: "ltr",
         title: "Sign-in could not be completed",
         message: clean(page.message_en),
-        help: "If you contact support, please quote this reference.",
+        help: help("If you contact support, please quote this reference."),
     };
     let ar = ErrorText {
         lang: "ar",
         dir: "rtl",
         title: "تعذّر إكمال تسجيل الدخول",
         message: clean(page.message_ar),
-        help: "إذا تواصلت مع الدعم، يُرجى ذكر هذا الرقم المرجعي.",
+        help: help("إذا تواصلت مع الدعم، يُرجى ذكر هذا الرقم المرجعي."),
     };
     let view = ErrorView {
         chrome: Chrome::new(
