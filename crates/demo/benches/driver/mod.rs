@@ -113,6 +113,7 @@ pub struct Site {
 }
 
 impl Site {
+    #[allow(dead_code)] // the fault runs build their Site from their own processes
     pub fn new(demo: &Demo) -> Self {
         Site {
             gateway: demo.gateway_url.clone(),
@@ -143,11 +144,28 @@ fn hidden(html: &str, name: &str) -> Result<String, String> {
     Ok(html[start..start + len].to_owned())
 }
 
+/// An answer other than the one expected, with the OAuth error code it carries (a JSON
+/// error's `error`, or the code an error page shows) ahead of the start of its body.
+fn unexpected(step: &str, want: u16, got: reqwest::StatusCode, body: &str) -> String {
+    let code = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_owned))
+        .or_else(|| {
+            let start = body.find("<code dir=\"ltr\">")? + "<code dir=\"ltr\">".len();
+            let len = body[start..].find('<')?;
+            Some(body[start..start + len].to_owned())
+        });
+    match code {
+        Some(code) => format!("{step}: expected {want}, got {got} [{code}]: {body:.300}"),
+        None => format!("{step}: expected {want}, got {got}: {body:.300}"),
+    }
+}
+
 async fn redirect(r: reqwest::Response, status: u16, step: &str) -> Result<String, String> {
     if r.status().as_u16() != status {
         let got = r.status();
         let body = r.text().await.unwrap_or_default();
-        return Err(format!("{step}: expected {status}, got {got}: {body:.300}"));
+        return Err(unexpected(step, status, got, &body));
     }
     r.headers()
         .get("location")
@@ -160,7 +178,7 @@ async fn page(r: reqwest::Response, step: &str) -> Result<String, String> {
     let status = r.status();
     let body = r.text().await.map_err(|e| format!("{step}: {e}"))?;
     if status != 200 {
-        return Err(format!("{step}: expected 200, got {status}: {body:.300}"));
+        return Err(unexpected(step, 200, status, &body));
     }
     Ok(body)
 }
@@ -170,12 +188,34 @@ fn send_err(step: &'static str) -> impl Fn(reqwest::Error) -> String {
 }
 
 /// One complete login; returns the gateway's ID token.
+#[allow(dead_code)] // the fault runs keep the code too (login_code)
 pub async fn login(
     browser: &reqwest::Client,
     agency: &reqwest::Client,
     site: &Site,
     target: &Target,
 ) -> Result<String, String> {
+    login_code(browser, agency, site, target)
+        .await
+        .map(|done| done.id_token)
+}
+
+/// A completed login: the gateway's ID token, and the code it redeemed with its PKCE
+/// verifier (for a replay that must be refused).
+#[allow(dead_code)] // each bench uses its own part of the driver
+pub struct Done {
+    pub id_token: String,
+    pub code: String,
+    pub verifier: String,
+}
+
+/// One complete login, keeping the code and verifier it redeemed.
+pub async fn login_code(
+    browser: &reqwest::Client,
+    agency: &reqwest::Client,
+    site: &Site,
+    target: &Target,
+) -> Result<Done, String> {
     let verifier = random_b64();
     let challenge = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
         &aws_lc_rs::digest::SHA256,
@@ -272,7 +312,11 @@ pub async fn login(
     if info["sub"].as_str().is_none() {
         return Err(format!("userinfo without sub: {info}"));
     }
-    Ok(id_token.to_owned())
+    Ok(Done {
+        id_token: id_token.to_owned(),
+        code: code.to_owned(),
+        verifier,
+    })
 }
 
 pub fn client(cookies: bool) -> reqwest::Client {
