@@ -283,9 +283,14 @@ fn redis_server(name: &str, args: &[String], logs: &Path) -> Proc {
     Proc::spawn(name, Command::new("redis-server").args(args), logs)
 }
 
-fn node_args(port: u16) -> Vec<String> {
+/// A Redis node on `port` keeping nothing on disk; `dir` takes the replica's copy of the
+/// master's snapshot during a full sync.
+fn node_args(port: u16, dir: &Path) -> Vec<String> {
     let port = port.to_string();
+    let dir = dir.display().to_string();
     [
+        "--dir",
+        &dir,
         "--port",
         &port,
         "--bind",
@@ -386,8 +391,8 @@ impl Topology {
 
         // Redis: master, replica, three Sentinels.
         let (master, replica) = (free_port(), free_port());
-        let master_proc = redis_server("redis-master", &node_args(master), logs);
-        let mut args = node_args(replica);
+        let master_proc = redis_server("redis-master", &node_args(master, logs), logs);
+        let mut args = node_args(replica, logs);
         args.extend(["--replicaof", "127.0.0.1", &master.to_string()].map(str::to_owned));
         let replica_proc = redis_server("redis-replica", &args, logs);
         let mut sentinels = Vec::new();
