@@ -750,46 +750,29 @@ fn generate_key(jisr: &Path, config: &Path) -> String {
         .into_owned()
 }
 
-/// The balancer: round robin over the replicas, health-checked on `/readyz` every 300 ms
-/// (down after two failures, up after two successes), marked down at once when a connection
-/// to it is refused, a request that could not be sent retried on another replica.
-///
-/// Each replica is listed a second time as a backup that follows its `/healthz` (alive) check
-/// in the backend `alive`: backups
-/// take traffic only when no replica is ready. When the store fails over, every replica's
-/// `/readyz` reports the store down at once; without backups the balancer would answer its
-/// own 503 page to everyone, with them agencies and citizens get the gateway's own refusal
-/// (`temporarily_unavailable`) and it recovers as soon as the store does.
+/// The balancer: the shipped example `deploy/haproxy/jisr.cfg` (its comments say what each
+/// setting is for), listening on `lb` and pointing at the replicas on loopback, plus a stats
+/// page (CSV) on `stats` that shows when the balancer marks a replica down.
 fn haproxy_config(lb: u16, stats: u16, replicas: &[u16]) -> String {
-    let mut servers = String::new();
+    let shipped = fs::read_to_string(workspace_root().join("deploy/haproxy/jisr.cfg"))
+        .expect("deploy/haproxy/jisr.cfg");
+    assert!(
+        shipped.contains("  bind :8080\n"),
+        "deploy/haproxy/jisr.cfg: no `bind :8080`"
+    );
+    let mut config = shipped.replace("  bind :8080\n", &format!("  bind 127.0.0.1:{lb}\n"));
     for (i, port) in replicas.iter().enumerate() {
-        servers.push_str(&format!("  server gw{n} 127.0.0.1:{port}\n", n = i + 1));
+        let example = format!("10.0.1.1{}:8080", i + 1);
+        assert!(
+            config.contains(&example),
+            "deploy/haproxy/jisr.cfg: no {example}"
+        );
+        config = config.replace(&example, &format!("127.0.0.1:{port}"));
     }
-    let mut alive = String::new();
-    for (i, port) in replicas.iter().enumerate() {
-        servers.push_str(&format!(
-            "  server gw{n}-alive 127.0.0.1:{port} backup no-check track alive/gw{n}\n",
-            n = i + 1
-        ));
-        alive.push_str(&format!(
-            "  server gw{n} 127.0.0.1:{port} check\n",
-            n = i + 1
-        ));
-    }
-    format!(
-        "global\n  maxconn 4096\n\
-         defaults\n  mode http\n  timeout connect 1s\n  timeout client 30s\n  timeout server 15s\n\
-         \x20 timeout http-keep-alive 5s\n  retries 3\n  option redispatch 1\n\
-         \x20 retry-on conn-failure empty-response\n  option forwardfor\n\
-         frontend jisr\n  bind 127.0.0.1:{lb}\n  default_backend gateways\n\
-         frontend stats\n  bind 127.0.0.1:{stats}\n  stats enable\n  stats uri /stats\n\
-         backend gateways\n  balance roundrobin\n  option httpchk GET /readyz\n\
-         \x20 http-check expect status 200\n\
-         \x20 default-server check inter 300ms fastinter 150ms downinter 300ms fall 2 rise 2 \
-         observe layer4 error-limit 1 on-error mark-down\n{servers}\
-         backend alive\n  option httpchk GET /healthz\n  http-check expect status 200\n\
-         \x20 default-server inter 300ms fastinter 150ms downinter 300ms fall 2 rise 2\n{alive}"
-    )
+    config.push_str(&format!(
+        "\nfrontend stats\n  bind 127.0.0.1:{stats}\n  stats enable\n  stats uri /stats\n"
+    ));
+    config
 }
 
 // ---- The agency's view: ID tokens verified with the gateway's published keys ---------------
@@ -1067,8 +1050,8 @@ async fn act(s: Scenario, top: &mut Topology, load: &Load, seconds: f64) -> Mark
         }
         Scenario::KillReplica => {
             let proc = top.gateways[1].proc.take().expect("gw2 runs");
-            proc.signal("KILL");
             m.fault = load.now();
+            proc.signal("KILL");
             drop(proc);
             top.wait_lb_state(1, "DOWN", Duration::from_secs(10)).await;
             m.noticed = Some(load.now());
@@ -1079,8 +1062,8 @@ async fn act(s: Scenario, top: &mut Topology, load: &Load, seconds: f64) -> Mark
         }
         Scenario::RedisFailover => {
             let old = top.master.0;
-            drop(top.master.1.take());
             m.fault = load.now();
+            drop(top.master.1.take()); // SIGKILL
             until(
                 Duration::from_secs(30),
                 "the Sentinels to promote the replica",
@@ -1104,8 +1087,8 @@ async fn act(s: Scenario, top: &mut Topology, load: &Load, seconds: f64) -> Mark
         Scenario::IdpOutage => {
             let sa = Gcc::SaudiArabia.code();
             let port = top.idps[&sa].0;
-            drop(top.idps.get_mut(&sa).unwrap().1.take());
             m.fault = load.now();
+            drop(top.idps.get_mut(&sa).unwrap().1.take()); // SIGKILL
             sleep_until(load, seconds * 0.5).await;
             let restarted = spawn_idp(&top.jisr, sa, port, &top.logs);
             top.idps.get_mut(&sa).unwrap().1 = Some(restarted);
@@ -1297,6 +1280,24 @@ fn report(s: Scenario, load: &Load, m: &Marks, rate: f64) -> bool {
             }
         }
     }
+    // What the expected refusals were: the step, the status and the error code.
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for (a, _) in attempts
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| **v == Verdict::Expected)
+    {
+        if let Outcome::Failed(e) = &a.outcome {
+            let kind = e.find("]:").map_or_else(
+                || e.chars().take(60).collect::<String>(),
+                |end| e[..=end].to_owned(),
+            );
+            *kinds.entry(kind).or_default() += 1;
+        }
+    }
+    for (kind, n) in &kinds {
+        println!("  refused as expected: {n} × {kind}");
+    }
     for (a, _) in attempts
         .iter()
         .zip(&verdicts)
@@ -1333,11 +1334,7 @@ fn main() -> std::process::ExitCode {
             "`{tool}` is not on PATH: scripts/prerequisites installs it"
         );
     }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let run_dir = workspace_root().join(format!("target/faults/{stamp}"));
+    let run_dir = workspace_root().join(format!("target/faults/{}", random_hex(4)));
     println!(
         "faults: {} on {} cores; logs in {}",
         args.jisr.display(),
