@@ -321,3 +321,82 @@ async fn jwks_flood_of_unknown_kids_keeps_fetches_bounded() {
         "{fetches} fetches in {elapsed} s"
     );
 }
+
+/// A national IdP whose authorization endpoint stops answering (the gateway probes it) is
+/// unavailable: greyed out in the picker, and a citizen who chooses it gets the gateway's
+/// bilingual page, with `temporarily_unavailable` for the agency, instead of a browser sent
+/// to an address that does not answer. One failed probe is not an outage; the first answer
+/// ends it, and the country signs in again.
+#[tokio::test]
+async fn an_idp_that_stops_answering_is_greyed_out_and_refused_with_the_gateways_page() {
+    let demo = demo_for("BH").await;
+    let idp = demo.idp(cc("KW")).unwrap();
+    let kw = demo.gateway.upstreams.get(cc("KW")).unwrap().clone();
+    assert!(kw.probe().await, "a healthy IdP answers the probe");
+    idp.set_faults(Faults {
+        down: true,
+        ..Faults::default()
+    });
+    assert!(!kw.probe().await, "503 is not an answer");
+    assert!(kw.is_available(), "one failed probe is not an outage");
+    // The picker is shown, the citizen chooses Kuwait: the country is still offered.
+    let browser = Browser::new();
+    let req = agency::request(&demo, &[]);
+    let picker = browser.get(&req.url).await.text().await.unwrap();
+    let button = picker.split("value=\"KW\"").nth(1).unwrap();
+    assert!(button.starts_with(" class=\"country\">"), "{button:.100}");
+    assert!(!kw.probe().await);
+    assert!(!kw.is_available());
+    assert_eq!(
+        kw.state(),
+        (
+            jisr_gateway::upstream::UpstreamState::Down,
+            Some("not_answering")
+        )
+    );
+
+    // The citizen who had the picker open chooses Kuwait anyway: the gateway's page.
+    let flow = jisr_e2e::browser::hidden(&picker, "flow");
+    let csrf = jisr_e2e::browser::hidden(&picker, "csrf");
+    let r = browser
+        .post(
+            &format!("{}/login/country", demo.gateway_url),
+            &[("flow", &flow), ("csrf", &csrf), ("country", "KW")],
+        )
+        .await;
+    assert_eq!(r.status(), 503);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("<code dir=\"ltr\">temporarily_unavailable</code>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(idp.issuer()),
+        "the page links to the IdP: {page}"
+    );
+    let back = page
+        .split("class=\"primary back\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no way back to the agency: {page}"))
+        .replace("&amp;", "&");
+    assert!(back.starts_with(&req.redirect_uri), "{back}");
+    assert_eq!(query(&back)["error"], "temporarily_unavailable");
+
+    // A new visit: Kuwait is greyed out.
+    let picker = Browser::new().get(&agency::request(&demo, &[]).url).await;
+    let picker = picker.text().await.unwrap();
+    let button = picker.split("value=\"KW\"").nth(1).unwrap();
+    assert!(
+        button.starts_with(" class=\"country\" disabled"),
+        "{button:.100}"
+    );
+
+    // The IdP answers again: offered again, and its citizens sign in.
+    idp.set_faults(Faults::default());
+    assert!(kw.probe().await);
+    assert!(kw.is_available());
+    let req = agency::request(&demo, &[]);
+    let (q, claims) = agency_sees(&demo, &req, "KW").await;
+    assert!(claims.is_some(), "refused after the IdP came back: {q:?}");
+}

@@ -736,6 +736,27 @@ async fn a_down_idp_does_not_stop_the_others_and_discovery_retries() {
     login(&sa_up, citizen("SA")).await.unwrap();
 }
 
+/// After discovery the gateway keeps probing each IdP's authorization endpoint: an IdP that
+/// stops answering becomes unavailable within two probes, and available again at the first
+/// answer (within a second: it is probed every second while down).
+#[tokio::test]
+async fn the_watch_takes_an_idp_that_stops_answering_out_and_back() {
+    let kw = idp("KW", SigningAlg::ES256, Faults::default()).await;
+    let upstreams = Upstreams::new(vec![config_for(&kw, "KW", &[Algorithm::ES256])]).unwrap();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    upstreams.spawn_discovery(shutdown);
+    let up = upstreams.get(cc("KW")).unwrap().clone();
+    wait_until(|| up.is_available()).await;
+    kw.set_faults(faults(|f| f.down = true));
+    wait_until(|| !up.is_available()).await;
+    assert!(up.is_ready(), "still discovered: only not answering");
+    kw.set_faults(Faults::default());
+    let back = std::time::Instant::now();
+    wait_until(|| up.is_available()).await;
+    assert!(back.elapsed() < std::time::Duration::from_secs(3), "{:?}", back.elapsed());
+    login(&up, citizen("KW")).await.unwrap();
+}
+
 async fn wait_until(f: impl Fn() -> bool) {
     for _ in 0..200 {
         if f() {

@@ -342,7 +342,7 @@ fn validate<'g>(
 }
 
 /// The countries a citizen may choose for this agency: every GCC state other than the
-/// agency's own, available when its IdP is ready and the pair is allowed; greyed out with
+/// agency's own, available when its IdP is discovered and answers and the pair is allowed; greyed out with
 /// their own note when their IdP cannot reach the level the agency and the pair require.
 fn country_options(gw: &Gateway, destination: CountryCode, flow: &Flow) -> Vec<CountryOption> {
     Gcc::ALL
@@ -353,7 +353,7 @@ fn country_options(gw: &Gateway, destination: CountryCode, flow: &Flow) -> Vec<C
             let rule = gw.decide(origin, destination).ok();
             CountryOption {
                 country: origin,
-                available: gw.upstreams.get(origin).is_some_and(|u| u.is_ready())
+                available: gw.upstreams.get(origin).is_some_and(|u| u.is_available())
                     && rule.is_some()
                     && !gw.ops.fleet.suspensions.blocks(origin, destination),
                 below_level: rule.is_some_and(|rule| {

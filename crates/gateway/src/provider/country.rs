@@ -111,9 +111,12 @@ pub async fn go_upstream(
     if gw.ops.fleet.suspensions.blocks(origin, agency.country) {
         return Err(to_agency(StepError::Suspended(origin)));
     }
+    // An IdP whose authorization endpoint does not answer: the gateway's page, not a browser
+    // sent to an address that does not answer.
     let upstream = gw
         .upstreams
         .get(origin)
+        .filter(|u| u.is_available())
         .ok_or_else(|| to_agency(StepError::IdpUnavailable(origin)))?;
     let required = required_loa(flow, rule);
     if !reachable(gw, origin, required) {

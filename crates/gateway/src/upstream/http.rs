@@ -164,6 +164,15 @@ impl HttpClient {
         }
     }
 
+    /// GET `url` within the timeout, unmetered (a reachability probe, not a call of a
+    /// login): the answer's status.
+    pub async fn probe(&self, url: &str) -> Result<u16, UpstreamError> {
+        self.send_unmetered(self.inner.get(url), "probe")
+            .await
+            .0
+            .map(|fetched| fetched.status)
+    }
+
     /// GET `url`, expecting 200.
     pub async fn get_ok(&self, url: &str, what: &'static str) -> Result<Fetched, UpstreamError> {
         let fetched = self.send(self.inner.get(url), what).await?;

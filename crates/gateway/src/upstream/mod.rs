@@ -22,6 +22,8 @@ pub mod logout_token;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use jisr_mapping::{AuthContext, CountryCode};
@@ -94,7 +96,17 @@ pub struct Upstream {
     endpoints: ArcSwapOption<Endpoints>,
     last_error: ArcSwapOption<String>,
     jwks: JwksCache,
+    /// Probes of the authorization endpoint failed in a row ([`Upstream::probe`]).
+    probe_failures: AtomicU32,
 }
+
+/// How often `jisr serve` probes each national IdP's authorization endpoint while it answers,
+/// and while it does not (so that it is offered again within a second of coming back).
+const PROBE_EVERY: Duration = Duration::from_secs(5);
+const PROBE_AGAIN: Duration = Duration::from_secs(1);
+/// Failed probes in a row after which the IdP is taken as not answering: its country is
+/// greyed out in the picker and refused with `temporarily_unavailable`.
+const PROBE_FAILURES_DOWN: u32 = 2;
 
 impl Upstream {
     pub fn new(config: UpstreamConfig) -> Result<Self, UpstreamError> {
@@ -135,6 +147,7 @@ impl Upstream {
             endpoints: ArcSwapOption::new(fixed),
             last_error: ArcSwapOption::new(last_error),
             jwks,
+            probe_failures: AtomicU32::new(0),
         })
     }
 
@@ -182,8 +195,65 @@ impl Upstream {
         self.endpoints.load().is_some()
     }
 
+    /// Whether citizens can be sent to this IdP now: discovered, and its authorization
+    /// endpoint answered at least one of the last [`PROBE_FAILURES_DOWN`] probes.
+    pub fn is_available(&self) -> bool {
+        self.is_ready() && !self.not_answering()
+    }
+
+    fn not_answering(&self) -> bool {
+        self.probe_failures.load(Ordering::Relaxed) >= PROBE_FAILURES_DOWN
+    }
+
+    /// Asks the authorization endpoint, the address citizens' browsers are sent to, whether
+    /// it answers: any HTTP answer below 500 counts (a request without parameters is refused
+    /// there, which is an answer); a refused connection, a timeout or a 5xx does not. The
+    /// gateway's own network path stands in for the citizen's. Returns whether it answered.
+    pub async fn probe(&self) -> bool {
+        let Some(endpoints) = self.endpoints.load_full() else {
+            return false;
+        };
+        let answered = self
+            .http
+            .probe(&endpoints.authorization)
+            .await
+            .is_ok_and(|status| status < 500);
+        let country = self.config.country;
+        if answered {
+            if self.probe_failures.swap(0, Ordering::Relaxed) >= PROBE_FAILURES_DOWN {
+                tracing::info!(%country, "national IdP answers again; its country is offered again");
+            }
+        } else if self.probe_failures.fetch_add(1, Ordering::Relaxed) + 1 == PROBE_FAILURES_DOWN {
+            tracing::warn!(
+                %country,
+                "national IdP's authorization endpoint does not answer; its country is unavailable until it does"
+            );
+        }
+        answered
+    }
+
+    /// Discovery (retried), then a probe of the authorization endpoint every few seconds
+    /// ([`Upstream::probe`]), until `shutdown` fires.
+    pub async fn watch(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        self.discover_with_retry(shutdown.clone()).await;
+        while !*shutdown.borrow() {
+            let wait = if self.probe().await {
+                PROBE_EVERY
+            } else {
+                PROBE_AGAIN
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
     /// Ok, degraded or down (see [`UpstreamState`]), with a fixed reason when not ok.
     pub fn state(&self) -> (UpstreamState, Option<&'static str>) {
+        if self.is_ready() && self.not_answering() {
+            return (UpstreamState::Down, Some("not_answering"));
+        }
         UpstreamState::of(
             self.is_ready(),
             self.metrics.last_outcome(self.config.country),
@@ -298,7 +368,8 @@ impl Upstreams {
         Ok(me)
     }
 
-    /// Starts discovery for every country in the background; returns at once.
+    /// Starts discovery for every country in the background, then probes each IdP's
+    /// authorization endpoint ([`Upstream::watch`]); returns at once.
     pub fn spawn_discovery(
         &self,
         shutdown: tokio::sync::watch::Receiver<bool>,
@@ -308,7 +379,7 @@ impl Upstreams {
             .map(|u| {
                 let u = u.clone();
                 let shutdown = shutdown.clone();
-                tokio::spawn(async move { u.discover_with_retry(shutdown).await })
+                tokio::spawn(async move { u.watch(shutdown).await })
             })
             .collect()
     }
