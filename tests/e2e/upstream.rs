@@ -753,7 +753,11 @@ async fn the_watch_takes_an_idp_that_stops_answering_out_and_back() {
     kw.set_faults(Faults::default());
     let back = std::time::Instant::now();
     wait_until(|| up.is_available()).await;
-    assert!(back.elapsed() < std::time::Duration::from_secs(3), "{:?}", back.elapsed());
+    assert!(
+        back.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        back.elapsed()
+    );
     login(&up, citizen("KW")).await.unwrap();
 }
 

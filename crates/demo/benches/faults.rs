@@ -29,9 +29,10 @@
 //!   lost with the old master, `invalid_grant`); no code is redeemed twice; logins succeed
 //!   again within the recovery time printed.
 //! - `idp-outage`: stop Saudi Arabia's IdP (SIGKILL), start it again at half time (with new
-//!   keys, as a restored IdP may have). Expected: only Saudi logins fail while it is down,
-//!   with the citizen's browser unable to reach the IdP or the gateway's
-//!   `temporarily_unavailable`; every other country keeps its rate.
+//!   keys, as a restored IdP may have). Expected: only Saudi logins fail while it is down (and
+//!   up to 1.5 s after, until every replica's probe has seen it back): the citizen's browser
+//!   cannot reach the IdP until the gateway's probes find it silent, then the gateway's page
+//!   with `temporarily_unavailable`; every other country keeps its rate.
 //! - `key-rotation`: two national IdPs rotate their signing keys (a new `kid`, the old key
 //!   withdrawn at once), then the gateway's own key is rotated as the runbook says: a new key
 //!   published (rolling restart), then made active (rolling restart). Expected: no failed
@@ -1161,11 +1162,13 @@ fn judge(s: Scenario, a: &Attempt, m: &Marks) -> Verdict {
                     || (e.starts_with("token") && e.contains("invalid_grant")))
         }
         // Saudi logins while the IdP is down: the browser cannot reach it, or the gateway
-        // cannot (a login that was past the IdP already).
+        // refuses it (its probes found the IdP silent, or a login was past the IdP already).
+        // A replica probes a silent IdP every second, so it offers it again up to a second
+        // after it is back.
         Scenario::IdpOutage => {
             a.country == Gcc::SaudiArabia.code()
                 && a.end >= m.fault
-                && a.start <= m.restored.unwrap_or(f64::MAX) + 0.5
+                && a.start <= m.restored.unwrap_or(f64::MAX) + 1.5
                 && (e.starts_with("idp authorize") || e.contains("temporarily_unavailable"))
         }
     };
@@ -1259,6 +1262,29 @@ fn report(s: Scenario, load: &Load, m: &Marks, rate: f64) -> bool {
                 line.push_str(&format!(" {c} {before:.2} → {during:.2};"));
             }
             println!("{line} SA's IdP back at +{:.1} s", restored - m.fault);
+            // When the gateway took over from the browser's connection error: the last
+            // Saudi login sent to the dead IdP, and the first refused at the country choice.
+            let sa = Gcc::SaudiArabia.code();
+            let ends = |step: &str| -> Vec<f64> {
+                attempts
+                    .iter()
+                    .filter(|a| a.country == sa && a.start >= m.fault)
+                    .filter(|a| matches!(&a.outcome, Outcome::Failed(e) if e.starts_with(step)))
+                    .map(|a| a.end - m.fault)
+                    .collect()
+            };
+            let at_idp = ends("idp authorize");
+            let at_gateway = ends("login/country");
+            let back = attempts
+                .iter()
+                .filter(|a| a.country == sa && a.start > restored)
+                .find(|a| matches!(a.outcome, Outcome::Completed { .. }))
+                .map_or(f64::NAN, |a| a.end - m.fault);
+            println!(
+                "  Saudi logins sent to the dead IdP until +{:.2} s; refused by the gateway (probes) from +{:.2} s; completed again from +{back:.2} s",
+                at_idp.iter().copied().fold(f64::NAN, f64::max),
+                at_gateway.iter().copied().fold(f64::NAN, f64::min),
+            );
         }
         Scenario::KeyRotation => {
             if let Some((at, kid)) = &m.switched {
