@@ -43,7 +43,7 @@
 //! if any login failed otherwise or was wrong.
 //!
 //! `cargo build --release -p jisr-cli && cargo bench -p jisr-demo --bench faults --
-//! [--jisr target/release/jisr] [--scenario NAME]… [--seconds 60] [--rate N] [--fraction 0.5]
+//! [--jisr $CARGO_TARGET_DIR/release/jisr] [--scenario NAME]… [--seconds 60] [--rate N] [--fraction 0.5]
 //! [--capacity-secs 20] [--workers 32] [--keep]`. `--smoke` is CI's short run: 12 s per
 //! scenario at 6 logins/s on the debug binary. Needs `redis-server` and `haproxy` on PATH
 //! (`scripts/prerequisites` installs both). Logs of every process go to a directory printed at
@@ -110,9 +110,8 @@ struct Args {
 }
 
 fn args() -> Args {
-    let root = workspace_root();
     let mut args = Args {
-        jisr: root.join("target/release/jisr"),
+        jisr: target_dir().join("release/jisr"),
         scenarios: Vec::new(),
         seconds: 60.0,
         rate: None,
@@ -153,7 +152,7 @@ fn args() -> Args {
             "--workers" => args.workers = (number("--workers", value("--workers")) as usize).max(1),
             "--keep" => args.keep = true,
             "--smoke" => {
-                args.jisr = root.join("target/debug/jisr");
+                args.jisr = target_dir().join("debug/jisr");
                 args.seconds = 12.0;
                 args.rate = Some(6.0);
                 args.workers = 16;
@@ -167,6 +166,13 @@ fn args() -> Args {
     args
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR`, or `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
@@ -175,11 +181,19 @@ fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
+/// A port free now, below Linux's ephemeral range (32768 and up): replicas and IdPs that are
+/// restarted bind their port again, which a client connection of the load could otherwise
+/// have taken as its local port in the meantime.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    for _ in 0..1000 {
+        let mut b = [0u8; 2];
+        aws_lc_rs::rand::fill(&mut b).expect("random");
+        let port = 20000 + u16::from_le_bytes(b) % 12000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 20000..32000");
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -912,23 +926,38 @@ impl Load {
             Ok(kid) => kid,
             Err(e) => return Outcome::Wrong(e),
         };
-        let replay = agency
-            .post(format!("{}/token", self.site.gateway))
-            .basic_auth(AGENCY_CLIENT_ID, Some(AGENCY_SECRET))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", done.code.as_str()),
-                ("redirect_uri", self.site.redirect_uri.as_str()),
-                ("code_verifier", done.verifier.as_str()),
-            ])
-            .send()
-            .await;
-        match replay {
-            Ok(r) if r.status().is_success() => {
-                Outcome::Wrong("a code was redeemed twice".to_owned())
+        // The replay must be refused with invalid_grant. While the store fails over it may
+        // be refused with temporarily_unavailable first (or not reach a replica): asked again
+        // until the answer is definite, so that a code the old master had not yet deleted on
+        // its replica would show as redeemed twice.
+        for _ in 0..40 {
+            let replay = agency
+                .post(format!("{}/token", self.site.gateway))
+                .basic_auth(AGENCY_CLIENT_ID, Some(AGENCY_SECRET))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", done.code.as_str()),
+                    ("redirect_uri", self.site.redirect_uri.as_str()),
+                    ("code_verifier", done.verifier.as_str()),
+                ])
+                .send()
+                .await;
+            let (status, body) = match replay {
+                Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                Err(_) => (0, String::new()),
+            };
+            match status {
+                200..=299 => return Outcome::Wrong("a code was redeemed twice".to_owned()),
+                400 if body.contains("\"invalid_grant\"") => return Outcome::Completed { kid },
+                0 | 502..=504 => tokio::time::sleep(Duration::from_millis(250)).await,
+                _ => {
+                    return Outcome::Wrong(format!(
+                        "the replayed code was answered {status}: {body:.200}"
+                    ));
+                }
             }
-            _ => Outcome::Completed { kid },
         }
+        Outcome::Wrong("the replayed code got no definite answer within 10 s".to_owned())
     }
 
     /// Starts logins at `rate` per second until `stop` says so; returns when every login
@@ -1117,16 +1146,25 @@ async fn act(s: Scenario, top: &mut Topology, load: &Load, seconds: f64) -> Mark
     m
 }
 
-/// A failure the balancer or the connection reports (502/503/504, a reset, a refused
-/// connection), not the gateway.
+/// A failure the balancer or the connection reports (its 502/503/504 page, a reset, a refused
+/// connection), not the gateway: the gateway's own refusals carry their error code in
+/// brackets (`got 503 … [temporarily_unavailable]`). Only the part before the body counts.
 fn transport_or_balancer(e: &str) -> bool {
+    let head = e.split(": <").next().unwrap_or(e);
+    let head: String = head.chars().take(160).collect();
+    let balancer = ["got 502", "got 503", "got 504"]
+        .iter()
+        .any(|m| head.contains(m))
+        && !head.contains(" [");
+    balancer || transport(&head)
+}
+
+/// reqwest's own failure: the request could not be sent or its answer not read.
+fn transport(e: &str) -> bool {
     [
-        "got 502",
-        "got 503",
-        "got 504",
         "error sending request",
-        "connection",
-        "body",
+        "error decoding response body",
+        "connection closed",
     ]
     .iter()
     .any(|m| e.contains(m))
@@ -1154,12 +1192,13 @@ fn judge(s: Scenario, a: &Attempt, m: &Marks) -> Verdict {
                 && a.start <= m.noticed.unwrap_or(f64::MAX) + 0.5
                 && transport_or_balancer(e)
         }
-        // Refused by the gateway while the store failed over; or a code whose write the
-        // old master took with it.
+        // Refused by the gateway while the store failed over (until a second after every
+        // replica was ready again); or a code whose write the old master took with it.
         Scenario::RedisFailover => {
             a.end >= m.fault
-                && (e.contains("temporarily_unavailable")
-                    || (e.starts_with("token") && e.contains("invalid_grant")))
+                && a.end <= m.ready_again.unwrap_or(f64::MAX) + 1.0
+                && (e.contains("[temporarily_unavailable]")
+                    || (e.starts_with("token") && e.contains("[invalid_grant]")))
         }
         // Saudi logins while the IdP is down: the browser cannot reach it, or the gateway
         // refuses it (its probes found the IdP silent, or a login was past the IdP already).
@@ -1169,7 +1208,8 @@ fn judge(s: Scenario, a: &Attempt, m: &Marks) -> Verdict {
             a.country == Gcc::SaudiArabia.code()
                 && a.end >= m.fault
                 && a.start <= m.restored.unwrap_or(f64::MAX) + 1.5
-                && (e.starts_with("idp authorize") || e.contains("temporarily_unavailable"))
+                && ((e.starts_with("idp authorize") && transport(e))
+                    || e.contains("[temporarily_unavailable]"))
         }
     };
     if expected {
@@ -1288,14 +1328,17 @@ fn report(s: Scenario, load: &Load, m: &Marks, rate: f64) -> bool {
         }
         Scenario::KeyRotation => {
             if let Some((at, kid)) = &m.switched {
-                let after: Vec<&Attempt> = attempts.iter().filter(|a| a.start > *at).collect();
+                let after: Vec<&Attempt> = attempts
+                    .iter()
+                    .filter(|a| a.start > *at && matches!(a.outcome, Outcome::Completed { .. }))
+                    .collect();
                 let new = after
                     .iter()
                     .filter(|a| matches!(&a.outcome, Outcome::Completed { kid: k } if k == kid))
                     .count();
                 println!(
                     "  national keys rotated at +0 s (SA, KW); the gateway's new key published and made active by two rolling \
-                     restarts in {:.1} s; {new} of {} logins started after the switch carry its kid",
+                     restarts in {:.1} s; {new} of {} completed logins started after the switch carry its kid",
                     at - m.fault,
                     after.len()
                 );
@@ -1360,7 +1403,7 @@ fn main() -> std::process::ExitCode {
             "`{tool}` is not on PATH: scripts/prerequisites installs it"
         );
     }
-    let run_dir = workspace_root().join(format!("target/faults/{}", random_hex(4)));
+    let run_dir = target_dir().join(format!("faults/{}", random_hex(4)));
     println!(
         "faults: {} on {} cores; logs in {}",
         args.jisr.display(),

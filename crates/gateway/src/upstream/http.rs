@@ -165,12 +165,13 @@ impl HttpClient {
     }
 
     /// GET `url` within the timeout, unmetered (a reachability probe, not a call of a
-    /// login): the answer's status.
+    /// login): the answer's status, its body left unread.
     pub async fn probe(&self, url: &str) -> Result<u16, UpstreamError> {
-        self.send_unmetered(self.inner.get(url), "probe")
-            .await
-            .0
-            .map(|fetched| fetched.status)
+        match tokio::time::timeout(self.timeout, self.inner.get(url).send()).await {
+            Ok(Ok(response)) => Ok(response.status().as_u16()),
+            Ok(Err(e)) => Err(transport("probe", &e).0),
+            Err(_) => Err(UpstreamError::Http("probe: timed out".into())),
+        }
     }
 
     /// GET `url`, expecting 200.

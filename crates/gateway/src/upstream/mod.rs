@@ -206,30 +206,40 @@ impl Upstream {
     }
 
     /// Asks the authorization endpoint, the address citizens' browsers are sent to, whether
-    /// it answers: any HTTP answer below 500 counts (a request without parameters is refused
-    /// there, which is an answer); a refused connection, a timeout or a 5xx does not. The
-    /// gateway's own network path stands in for the citizen's. Returns whether it answered.
+    /// it answers. Any HTTP answer counts (a request without parameters is refused there,
+    /// which is an answer) except 502, 503 and 504, the statuses of a server or its load
+    /// balancer saying it is unavailable; a refused connection, a TLS failure or a timeout
+    /// does not count. The gateway's own network path stands in for the citizen's. Returns
+    /// whether it answered.
     pub async fn probe(&self) -> bool {
         let Some(endpoints) = self.endpoints.load_full() else {
             return false;
         };
-        let answered = self
-            .http
-            .probe(&endpoints.authorization)
-            .await
-            .is_ok_and(|status| status < 500);
+        let failure = match self.http.probe(&endpoints.authorization).await {
+            Ok(status @ 502..=504) => Some(format!("probe: HTTP {status}")),
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        };
         let country = self.config.country;
-        if answered {
-            if self.probe_failures.swap(0, Ordering::Relaxed) >= PROBE_FAILURES_DOWN {
-                tracing::info!(%country, "national IdP answers again; its country is offered again");
+        match failure {
+            None => {
+                if self.probe_failures.swap(0, Ordering::Relaxed) >= PROBE_FAILURES_DOWN {
+                    tracing::info!(%country, "national IdP answers again; its country is offered again");
+                }
+                true
             }
-        } else if self.probe_failures.fetch_add(1, Ordering::Relaxed) + 1 == PROBE_FAILURES_DOWN {
-            tracing::warn!(
-                %country,
-                "national IdP's authorization endpoint does not answer; its country is unavailable until it does"
-            );
+            Some(error) => {
+                let failures = self.probe_failures.fetch_add(1, Ordering::Relaxed) + 1;
+                if failures == PROBE_FAILURES_DOWN {
+                    tracing::warn!(
+                        %country,
+                        %error,
+                        "national IdP's authorization endpoint does not answer; its country is unavailable until it does"
+                    );
+                }
+                false
+            }
         }
-        answered
     }
 
     /// Discovery (retried), then a probe of the authorization endpoint every few seconds

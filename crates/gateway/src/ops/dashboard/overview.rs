@@ -182,8 +182,12 @@ pub async fn build(gw: &Gateway) -> Overview {
             let h = health.iter().find(|h| h.country == c);
             UpstreamStatus {
                 country: c.to_string(),
-                ready: u.is_ready(),
-                status: u.status(),
+                ready: u.is_available(),
+                status: u.status().or_else(|| {
+                    (!u.is_available()).then(|| {
+                        "its authorization endpoint does not answer the gateway's probes".to_owned()
+                    })
+                }),
                 jwks_fetches: u.jwks().fetch_count(),
                 jwks_age_secs: cached.as_ref().map(|s| s.age().as_secs()),
                 key_ids: cached
