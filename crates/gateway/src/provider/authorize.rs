@@ -342,8 +342,9 @@ fn validate<'g>(
 }
 
 /// The countries a citizen may choose for this agency: every GCC state other than the
-/// agency's own, available when its IdP is discovered and answers and the pair is allowed; greyed out with
-/// their own note when their IdP cannot reach the level the agency and the pair require.
+/// agency's own, available when its IdP is discovered and answers the gateway's probes and
+/// the pair is allowed; greyed out with their own note when their IdP cannot reach the level
+/// the agency and the pair require.
 fn country_options(gw: &Gateway, destination: CountryCode, flow: &Flow) -> Vec<CountryOption> {
     Gcc::ALL
         .into_iter()
